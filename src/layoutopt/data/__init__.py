@@ -1,0 +1,1 @@
+"""Input data: table schemas (the data dictionary), readers, writers and validation."""

@@ -1,0 +1,175 @@
+"""Reading and writing data-set tables: GeoPackage, GeoParquet, or CSV with lon/lat.
+
+Readers return a *raw* frame plus any problems met while reading; typing and checks
+happen in :mod:`layoutopt.data.validate`, so that every problem of every table is
+gathered before anything is reported.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import shapely
+
+from layoutopt.data.schema import TABLES, TableSpec
+from layoutopt.errors import Problem
+
+WGS84 = "EPSG:4326"
+# GeoPackage stamps each layer with a "last change" time; a fixed stamp keeps files that
+# were written from the same data byte-identical.
+FIXED_GPKG_TIMESTAMP = "2020-11-01T00:00:00Z"
+
+
+@dataclass(frozen=True)
+class TableSource:
+    """Where one table of a data set was found."""
+
+    table: str
+    path: Path
+    layer: str | None
+    format: str  # "gpkg" | "parquet" | "csv"
+
+    @property
+    def label(self) -> str:
+        return self.path.name
+
+
+def _candidates(folder: Path, spec: TableSpec) -> list[TableSource]:
+    flat = spec.name  # CSV and Parquet use one file per table, e.g. road_edges.csv
+    return [
+        TableSource(spec.name, folder / f"{spec.file_stem}.gpkg", spec.layer, "gpkg"),
+        TableSource(spec.name, folder / f"{flat}.parquet", None, "parquet"),
+        TableSource(spec.name, folder / f"{flat}.csv", None, "csv"),
+    ]
+
+
+def locate(folder: Path, spec: TableSpec, override: str | None = None) -> TableSource | None:
+    """The file that holds ``spec`` in ``folder`` (an override path wins), or None."""
+    if override:
+        path = Path(override)
+        path = path if path.is_absolute() else folder / path
+        fmt = {".gpkg": "gpkg", ".parquet": "parquet", ".csv": "csv"}.get(path.suffix.lower(), "")
+        return TableSource(spec.name, path, spec.layer if fmt == "gpkg" else None, fmt)
+    for source in _candidates(folder, spec):
+        if source.path.is_file() and (
+            source.format != "gpkg" or spec.layer in _layers(source.path)
+        ):
+            return source
+    return None
+
+
+def _layers(path: Path) -> list[str]:
+    try:
+        return [str(name) for name in pyogrio.list_layers(path)[:, 0]]
+    except Exception:  # an unreadable file is reported by read_raw
+        return []
+
+
+def read_raw(source: TableSource) -> tuple[gpd.GeoDataFrame | None, list[Problem]]:
+    """Read a table as found, without typing it. CSV cells stay text."""
+    where = Problem(file=source.label, layer=source.layer or "")
+    if not source.path.is_file():
+        return None, [_at(where, message="file not found", fix=f"create {source.path}")]
+    try:
+        if source.format == "gpkg":
+            return _read_gpkg(source, where)
+        if source.format == "parquet":
+            return gpd.read_parquet(source.path), []
+        if source.format == "csv":
+            return _read_csv(source, where)
+    except Exception as exc:  # a corrupt file: say which and why, without a traceback
+        return None, [_at(where, message=f"cannot be read ({exc})", fix="re-export the file")]
+    return None, [_at(where, message="unknown file type", fix="use .gpkg, .parquet or .csv")]
+
+
+def _read_gpkg(
+    source: TableSource, where: Problem
+) -> tuple[gpd.GeoDataFrame | None, list[Problem]]:
+    layers = _layers(source.path)
+    if source.layer not in layers:
+        fix = f"name the layer '{source.layer}' (layers found: {', '.join(layers) or 'none'})"
+        return None, [_at(where, message="layer not found", fix=fix)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a layer without CRS warns; we report it ourselves
+        frame = pyogrio.read_dataframe(source.path, layer=source.layer, fid_as_index=False)
+    return frame, []
+
+
+def _read_csv(source: TableSource, where: Problem) -> tuple[gpd.GeoDataFrame | None, list[Problem]]:
+    frame = pd.read_csv(source.path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    spec = TABLES[source.table]
+    if {"lon", "lat"} <= set(frame.columns):
+        lon = pd.to_numeric(frame["lon"], errors="coerce")
+        lat = pd.to_numeric(frame["lat"], errors="coerce")
+        bad = frame.index[lon.isna() | lat.isna()]
+        problems = [
+            _at(
+                where,
+                row=_csv_row(i),
+                column="lon/lat",
+                message="not a number",
+                fix="enter decimal degrees (WGS-84)",
+            )
+            for i in bad
+        ]
+        geometry = gpd.points_from_xy(lon.fillna(0.0), lat.fillna(0.0))
+        return gpd.GeoDataFrame(frame, geometry=geometry, crs=WGS84), problems
+    if "geometry" in frame.columns:  # WKT, e.g. county polygons exported from a GIS
+        geometry = shapely.from_wkt(frame.pop("geometry").replace("", None), on_invalid="ignore")
+        return gpd.GeoDataFrame(frame, geometry=geometry, crs=WGS84), []
+    if spec.geometry_type == "point" and spec.field("geometry").required:
+        fix = "add 'lon' and 'lat' columns in WGS-84 decimal degrees"
+        return None, [_at(where, column="lon/lat", message="no coordinates", fix=fix)]
+    return gpd.GeoDataFrame(frame), []
+
+
+def _csv_row(index: int) -> str:
+    return f"line {index + 2}"  # header is line 1
+
+
+def _at(base: Problem, **changes: str) -> Problem:
+    values = {**base.__dict__, **changes}
+    return Problem(**values)
+
+
+def write_layer(
+    frame: gpd.GeoDataFrame,
+    path: Path,
+    layer: str,
+    *,
+    metadata: Mapping[str, str] | None = None,
+    append: bool = False,
+) -> None:
+    """Write one GeoPackage layer reproducibly (fixed timestamp, stable column order)."""
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": FIXED_GPKG_TIMESTAMP})
+    pyogrio.write_dataframe(
+        frame,
+        path,
+        layer=layer,
+        driver="GPKG",
+        append=append,
+        layer_metadata=dict(metadata or {}),
+    )
+
+
+def read_layer_metadata(path: Path, layer: str) -> dict[str, str]:
+    info = pyogrio.read_info(path, layer=layer)
+    return dict(info.get("layer_metadata") or {})
+
+
+def atomic_write_text(path: Path, text: str, *, bom: bool = False) -> None:
+    """Write a text file whole or not at all."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8-sig" if bom else "utf-8", newline="") as fh:
+        fh.write(text)
+    os.chmod(tmp, 0o644)  # mkstemp makes private files; outputs are for sharing
+    os.replace(tmp, path)

@@ -1,0 +1,1 @@
+"""Geography: datums, projections and travel costs."""

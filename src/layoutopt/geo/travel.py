@@ -1,0 +1,250 @@
+"""Travel times from sites (schools, candidate sites) to settlements, kept sparse.
+
+Two methods:
+
+* ``road``: shortest paths on the data set's road graph. Each site and settlement is
+  joined to its nearest road node by a straight access leg at ``access_speed_kmh``;
+  Dijkstra runs from the sites' nodes (scipy's compiled implementation, cut off at
+  ``cutoff_min``), in batches so memory stays flat.
+* ``straight_line``: great-circle distance × ``circuity`` ÷ the speed of the settlement's
+  kind, for data sets without roads.
+
+Either way only the ``k_nearest`` sites per settlement within ``cutoff_min`` are kept,
+and the table is cached on disk under a key made of the inputs' hashes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from scipy.sparse import coo_matrix, csr_matrix
+from scipy.sparse.csgraph import dijkstra
+from scipy.spatial import cKDTree
+
+from layoutopt.errors import LayoutoptError
+from layoutopt.geo.distance import chord_to_m, great_circle_m, unit_vectors
+from layoutopt.scenario import TravelSettings
+
+COLUMNS = ["origin_id", "demand_id", "minutes", "distance_km"]
+BATCH = 256  # Dijkstra sources per batch: 256 × 100k nodes × 8 bytes = 200 MB at most
+CACHE_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class RoadGraph:
+    """A road graph as node positions and a sparse matrix of edge minutes."""
+
+    node_ids: np.ndarray
+    lon: np.ndarray
+    lat: np.ndarray
+    minutes: csr_matrix
+    top_speed_kmh: float
+
+    @classmethod
+    def from_tables(cls, nodes: pd.DataFrame, edges: pd.DataFrame) -> RoadGraph:
+        index = pd.Index(nodes["node_id"].astype(str))
+        a = index.get_indexer(edges["from_node"].astype(str))
+        b = index.get_indexer(edges["to_node"].astype(str))
+        if (a < 0).any() or (b < 0).any():
+            raise LayoutoptError("road edges refer to nodes that are not in the nodes layer")
+        minutes = edges["length_m"].to_numpy(float) / 1000 / edges["speed_kmh"].to_numpy(float)
+        minutes = minutes * 60
+        n = len(index)
+        # Two-way roads; where two edges join the same nodes the faster one counts.
+        matrix = coo_matrix((np.r_[minutes, minutes], (np.r_[a, b], np.r_[b, a])), shape=(n, n))
+        fastest = _min_duplicates(matrix)
+        geometry = nodes.geometry
+        return cls(
+            index.to_numpy(),
+            geometry.x.to_numpy(),
+            geometry.y.to_numpy(),
+            fastest,
+            float(edges["speed_kmh"].max()),
+        )
+
+
+def _min_duplicates(matrix: coo_matrix) -> csr_matrix:
+    frame = pd.DataFrame({"r": matrix.row, "c": matrix.col, "v": matrix.data})
+    frame = frame.groupby(["r", "c"], as_index=False)["v"].min()
+    # A zero-length edge would vanish in a sparse matrix; keep it as a tiny positive time.
+    values = np.maximum(frame["v"].to_numpy(), 1e-9)
+    return csr_matrix((values, (frame["r"], frame["c"])), shape=matrix.shape)
+
+
+def travel_times(
+    origins: gpd.GeoDataFrame,
+    demand: gpd.GeoDataFrame,
+    settings: TravelSettings,
+    *,
+    origin_id: str,
+    roads: RoadGraph | None = None,
+    cache_dir: Path | None = None,
+) -> pd.DataFrame:
+    """Sparse travel table: ``origin_id, demand_id, minutes, distance_km`` (straight line).
+
+    Rows are sorted by demand_id then minutes; each settlement keeps its ``k_nearest``
+    origins within ``cutoff_min``.
+    """
+    method = settings.method
+    if method == "road" and roads is None:
+        raise LayoutoptError(
+            "travel.method is 'road' but the data set has no road graph "
+            "(fix: add roads.gpkg or set travel.method = 'straight_line')"
+        )
+    use_roads = roads is not None and method != "straight_line"
+    key = _cache_key(origins, demand, settings, origin_id, roads if use_roads else None)
+    cached = cache_dir / f"travel-{key}.parquet" if cache_dir else None
+    if cached is not None and cached.is_file():
+        return pd.read_parquet(cached)
+    if use_roads:
+        assert roads is not None
+        table = _road_times(origins, demand, settings, origin_id, roads)
+    else:
+        table = _straight_times(origins, demand, settings, origin_id)
+    if cached is not None:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_suffix(".tmp")
+        table.to_parquet(tmp, index=False)
+        tmp.replace(cached)
+    return table
+
+
+def _straight_times(origins, demand, settings: TravelSettings, origin_id: str) -> pd.DataFrame:
+    kinds = demand["kind"].to_numpy()
+    unknown = sorted(set(kinds) - set(settings.speed_kmh))
+    if unknown:
+        raise LayoutoptError(f"travel.speed_kmh has no speed for settlement kind(s) {unknown}")
+    speed = pd.Series(settings.speed_kmh).reindex(kinds).to_numpy(float)
+    k = min(settings.k_nearest, len(origins))
+    reach_m = settings.cutoff_min / 60 * max(settings.speed_kmh.values()) * 1000
+    reach_chord = 2 * np.sin(min(reach_m / 6_371_008.8 / 2, np.pi / 2))
+    tree = cKDTree(unit_vectors(origins.geometry.x, origins.geometry.y))
+    chord, idx = tree.query(
+        unit_vectors(demand.geometry.x, demand.geometry.y), k=k, distance_upper_bound=reach_chord
+    )
+    chord, idx = chord.reshape(len(demand), k), idx.reshape(len(demand), k)
+    found = np.isfinite(chord)
+    metres = chord_to_m(np.where(found, chord, 0.0))
+    minutes = metres * settings.circuity / 1000 / speed[:, None] * 60
+    rows, cols = np.nonzero(found & (minutes <= settings.cutoff_min))
+    return _tidy(
+        origins[origin_id].to_numpy()[idx[rows, cols]],
+        demand["demand_id"].to_numpy()[rows],
+        minutes[rows, cols],
+        metres[rows, cols],
+    )
+
+
+def _road_times(
+    origins, demand, settings: TravelSettings, origin_id: str, roads: RoadGraph
+) -> pd.DataFrame:
+    o_node, o_access = _snap(origins, roads, settings)
+    d_node, d_access = _snap(demand, roads, settings)
+    k = min(settings.k_nearest, len(origins))
+    best_t = np.full((len(demand), k), np.inf)
+    best_o = np.full((len(demand), k), -1)
+    sources, source_of = np.unique(o_node, return_inverse=True)
+    direct = _direct_minutes(origins, demand, settings)
+    for start in range(0, len(sources), BATCH):
+        batch = sources[start : start + BATCH]
+        dist = dijkstra(roads.minutes, directed=True, indices=batch, limit=settings.cutoff_min)
+        members = np.flatnonzero((source_of >= start) & (source_of < start + len(batch)))
+        # minutes[o, d] for the origins of this batch, as a (demand × origins) block
+        block = (
+            o_access[members][None, :]
+            + dist[source_of[members] - start][:, d_node].T
+            + d_access[:, None]
+        )
+        block = np.minimum(block, direct(members))
+        best_t, best_o = _keep_best(best_t, best_o, block, members, k)
+    rows, cols = np.nonzero(np.isfinite(best_t) & (best_t <= settings.cutoff_min))
+    o = best_o[rows, cols]
+    metres = great_circle_m(
+        origins.geometry.x.to_numpy()[o],
+        origins.geometry.y.to_numpy()[o],
+        demand.geometry.x.to_numpy()[rows],
+        demand.geometry.y.to_numpy()[rows],
+    )
+    return _tidy(
+        origins[origin_id].to_numpy()[o],
+        demand["demand_id"].to_numpy()[rows],
+        best_t[rows, cols],
+        metres,
+    )
+
+
+def _direct_minutes(origins, demand, settings: TravelSettings):
+    """Walking straight there (at the access speed) when that beats the road: short trips."""
+    ox, oy = origins.geometry.x.to_numpy(), origins.geometry.y.to_numpy()
+    dx, dy = demand.geometry.x.to_numpy(), demand.geometry.y.to_numpy()
+
+    def block(members: np.ndarray) -> np.ndarray:
+        metres = great_circle_m(
+            ox[members][None, :], oy[members][None, :], dx[:, None], dy[:, None]
+        )
+        return metres * settings.circuity / 1000 / settings.access_speed_kmh * 60
+
+    return block
+
+
+def _snap(points: gpd.GeoDataFrame, roads: RoadGraph, settings: TravelSettings):
+    """Nearest road node of each point and the minutes of the access leg."""
+    tree = cKDTree(unit_vectors(roads.lon, roads.lat))
+    _, node = tree.query(unit_vectors(points.geometry.x, points.geometry.y))
+    metres = great_circle_m(
+        points.geometry.x.to_numpy(), points.geometry.y.to_numpy(), roads.lon[node], roads.lat[node]
+    )
+    return node, metres * settings.circuity / 1000 / settings.access_speed_kmh * 60
+
+
+def _keep_best(best_t, best_o, block, members, k):
+    """Merge a block of candidate times into the running k best per settlement."""
+    times = np.concatenate([best_t, block], axis=1)
+    owners = np.concatenate([best_o, np.broadcast_to(members, block.shape)], axis=1)
+    if times.shape[1] > k:
+        part = np.argpartition(times, k - 1, axis=1)[:, :k]
+        times = np.take_along_axis(times, part, axis=1)
+        owners = np.take_along_axis(owners, part, axis=1)
+    return times, owners
+
+
+def _tidy(origin_ids, demand_ids, minutes, metres) -> pd.DataFrame:
+    table = pd.DataFrame(
+        {
+            "origin_id": origin_ids.astype(str),
+            "demand_id": demand_ids.astype(str),
+            "minutes": np.round(minutes.astype(float), 3),
+            "distance_km": np.round(metres.astype(float) / 1000, 4),
+        }
+    )
+    return table.sort_values(["demand_id", "minutes", "origin_id"], kind="stable").reset_index(
+        drop=True
+    )[COLUMNS]
+
+
+def _cache_key(
+    origins, demand, settings: TravelSettings, origin_id: str, roads: RoadGraph | None
+) -> str:
+    digest = hashlib.sha256(CACHE_VERSION.encode())
+    digest.update(settings.model_dump_json(exclude={"cache_dir"}).encode())
+    for frame, ids in ((origins, origin_id), (demand, "demand_id")):
+        digest.update(pd.util.hash_pandas_object(frame[ids].astype(str), index=False).to_numpy())
+        digest.update(np.ascontiguousarray(frame.geometry.x.to_numpy()).tobytes())
+        digest.update(np.ascontiguousarray(frame.geometry.y.to_numpy()).tobytes())
+    digest.update(pd.util.hash_pandas_object(demand["kind"].astype(str), index=False).to_numpy())
+    if roads is not None:
+        digest.update(roads.node_ids.astype(str).astype(bytes).tobytes())
+        digest.update(roads.minutes.data.tobytes())
+        digest.update(roads.minutes.indices.tobytes())
+    return digest.hexdigest()[:24]
+
+
+def load_roads(nodes: pd.DataFrame | None, edges: pd.DataFrame | None) -> RoadGraph | None:
+    if nodes is None or edges is None:
+        return None
+    return RoadGraph.from_tables(nodes, edges)

@@ -1,0 +1,184 @@
+"""Scenario files: what a planning run should do, in TOML, checked by pydantic.
+
+A scenario names its data set, the base and horizon years, solver and travel settings,
+input checks, national norms and one section per programme. Every value has a
+documented default; the description of each field says where the value comes from.
+An unknown or mistyped key is an error that names it and suggests the nearest key.
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from layoutopt.errors import ScenarioError
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataFiles(Section):
+    """Per-table file overrides, relative to the data folder (GeoPackage, CSV or GeoParquet)."""
+
+    regions: str | None = None
+    demand: str | None = None
+    schools: str | None = None
+    sites: str | None = None
+    road_nodes: str | None = None
+    road_edges: str | None = None
+
+
+class SolverSettings(Section):
+    backend: Literal["highs", "pulp_cbc", "pulp_highs"] = Field(
+        "highs", description="MIP solver: HiGHS through highspy (default) or a PuLP path."
+    )
+    time_limit_s: float = Field(600.0, gt=0, description="Wall-clock limit per solve, seconds.")
+    mip_gap: float = Field(0.005, ge=0, lt=1, description="Relative gap accepted as solved.")
+    threads: int = Field(2, ge=1, description="Solver threads (the reference machine has 2).")
+
+
+class TravelSettings(Section):
+    method: Literal["auto", "road", "straight_line"] = Field(
+        "auto", description="'auto' uses the road graph when the data set has one."
+    )
+    k_nearest: int = Field(8, ge=1, description="Sites kept per settlement (sparse travel table).")
+    cutoff_min: float = Field(120.0, gt=0, description="Sites farther than this are dropped, min.")
+    circuity: float = Field(
+        1.3,
+        ge=1.0,
+        description="Road distance / straight-line distance for the straight-line fallback "
+        "(assumption; 1.2-1.4 is typical of rural road networks).",
+    )
+    speed_kmh: dict[str, float] = Field(
+        default_factory=lambda: {"urban": 25.0, "town": 40.0, "village": 35.0},
+        description="Straight-line fallback speed by settlement kind, km/h (assumption).",
+    )
+    access_speed_kmh: float = Field(
+        15.0, gt=0, description="Speed from a point to its nearest road node, km/h (assumption)."
+    )
+    cache_dir: str = Field(".cache/travel", description="Where travel tables are cached.")
+
+
+class ValidationSettings(Section):
+    outside_county_tolerance_m: float = Field(
+        250.0, ge=0, description="A point this close outside its county still counts as inside, m."
+    )
+    max_enrolment_over_capacity: float = Field(
+        1.5, gt=1, description="Enrolment above capacity × this is reported as impossible."
+    )
+    senior_years: int = Field(3, ge=1, description="Grades in a senior or vocational section.")
+
+
+class Norms(Section):
+    """National norms used by the programmes (FACTS.md section 3)."""
+
+    students_per_teacher: dict[str, float] = Field(
+        default_factory=lambda: {
+            "senior_high": 12.5,
+            "junior": 13.5,
+            "primary": 19.0,
+            "vocational": 20.0,
+        },
+        description="2014 unified staffing standard (HS 1:12.5, junior 1:13.5, primary 1:19); "
+        "vocational 1:20 from the 2010 establishment standard.",
+    )
+    class_size: dict[str, int] = Field(
+        default_factory=lambda: {
+            "kindergarten": 30,
+            "primary": 45,
+            "junior": 50,
+            "senior_high": 50,
+            "vocational": 50,
+        },
+        description="GB 50099-2011 class sizes; kindergarten mixed class 30 (2016 rules).",
+    )
+    kindergarten_teachers_per_class: float = Field(
+        2.0, description="2013 kindergarten staffing: 2 teachers + 1 nurse per class."
+    )
+
+
+class ProgrammeSection(Section):
+    enabled: bool = Field(True, description="Run this programme in `layoutopt plan`.")
+
+
+class Scenario(Section):
+    name: str = Field(..., description="Short name; outputs go to out/<name>/.")
+    title: str = ""
+    data: Path = Field(..., description="Data set folder, relative to the scenario file.")
+    base_year: int = Field(2020, description="Year of the data set's counts (census 2020).")
+    horizon_year: int = Field(2025, description="Year the plan is for.")
+    files: DataFiles = DataFiles()
+    solver: SolverSettings = SolverSettings()
+    travel: TravelSettings = TravelSettings()
+    validation: ValidationSettings = ValidationSettings()
+    norms: Norms = Norms()
+    highschool: ProgrammeSection = ProgrammeSection()
+    kindergarten: ProgrammeSection = ProgrammeSection()
+    vocational: ProgrammeSection = ProgrammeSection()
+    boarding: ProgrammeSection = ProgrammeSection()
+    staffing: ProgrammeSection = ProgrammeSection()
+
+    source: Path | None = Field(None, exclude=True, description="The file this was read from.")
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and check a scenario file; relative paths are resolved against its folder."""
+    path = Path(path)
+    if not path.is_file():
+        raise ScenarioError(f"{path}: scenario file not found (fix: give the path of a .toml file)")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
+    return scenario_from_dict(raw, source=path)
+
+
+def scenario_from_dict(raw: dict[str, Any], *, source: Path | None = None) -> Scenario:
+    label = str(source) if source else "scenario"
+    try:
+        scenario = Scenario.model_validate(raw)
+    except ValidationError as exc:
+        lines = [_explain(err) for err in exc.errors()]
+        raise ScenarioError(
+            f"{label}: {len(lines)} problem(s):\n" + "\n".join("  " + s for s in lines)
+        ) from None
+    if scenario.horizon_year < scenario.base_year:
+        raise ScenarioError(f"{label}: horizon_year is before base_year (fix: swap them)")
+    data = scenario.data
+    if source is not None and not data.is_absolute():
+        data = (source.parent / data).resolve()
+    return scenario.model_copy(update={"data": data, "source": source})
+
+
+def _explain(err: Any) -> str:
+    loc = ".".join(str(p) for p in err["loc"])
+    if err["type"] == "extra_forbidden":
+        known = _known_keys(err["loc"][:-1])
+        near = difflib.get_close_matches(str(err["loc"][-1]), known, n=1)
+        hint = f"did you mean '{near[0]}'?" if near else "known keys: " + ", ".join(known)
+        return f"unknown key '{loc}' ({hint})"
+    if err["type"] == "missing":
+        return f"missing key '{loc}' (fix: add it)"
+    return f"'{loc}': {err['msg']} (got {err.get('input')!r})"
+
+
+def _known_keys(parents: tuple[Any, ...]) -> list[str]:
+    model: type[BaseModel] = Scenario
+    for part in parents:
+        field = model.model_fields.get(str(part))
+        if field is None or not isinstance(field.annotation, type):
+            return []
+        if not issubclass(field.annotation, BaseModel):
+            return []
+        model = field.annotation
+    return [name for name in model.model_fields if name != "source"]
+
+
+def resolved(scenario: Scenario) -> dict[str, Any]:
+    """The scenario with every default filled in, as JSON-ready data (for the manifest)."""
+    return scenario.model_dump(mode="json")

@@ -1,0 +1,70 @@
+"""Shared fixtures: a tiny fabricated province built by the real generator."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from shapely.geometry import box
+
+from layoutopt.data.build import build_dataset
+
+ROOT = Path(__file__).resolve().parents[1]
+TESTS = Path(__file__).resolve().parent
+SHANXI = ROOT / "data" / "shanxi"
+SHANXI_INPUTS = ROOT / "data" / "inputs" / "shanxi"
+
+# Four square counties in two prefectures (2 × 2 grid of 0.3° squares in northern China).
+TINY_COUNTIES = [
+    ("990102", "甲区", "一市", 420000, 112.0, 37.0),
+    ("990121", "乙县", "一市", 260000, 112.3, 37.0),
+    ("990201", "丙市", "二市", 330000, 112.0, 37.3),
+    ("990222", "丁县", "二市", 190000, 112.3, 37.3),
+]
+
+
+def make_tiny_inputs(folder: Path) -> tuple[Path, Path, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    boundaries = gpd.GeoDataFrame(
+        {"adcode": [c[0] for c in TINY_COUNTIES]},
+        geometry=[box(x, y, x + 0.3, y + 0.3) for *_, x, y in TINY_COUNTIES],
+        crs="EPSG:4326",
+    )
+    # GeoJSON, not GeoPackage: a GeoPackage stamps the time it was written, and the build
+    # records its inputs' hashes.
+    boundaries.to_file(folder / "counties.geojson", driver="GeoJSON")
+    population = pd.DataFrame(
+        [(c[0], c[1], c[2], c[3], "exact") for c in TINY_COUNTIES],
+        columns=["adcode", "county", "prefecture", "population_2020", "quality"],
+    )
+    population.to_csv(folder / "population.csv", index=False)
+    calibration = folder / "calibration.toml"
+    shutil.copyfile(TESTS / "data" / "tiny_calibration.toml", calibration)
+    return folder / "counties.geojson", folder / "population.csv", calibration
+
+
+def build_tiny(folder: Path, seed: int = 7) -> Path:
+    boundaries, population, calibration = make_tiny_inputs(folder / "inputs")
+    return build_dataset(str(boundaries), population, calibration, folder / "tiny", seed)
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A built tiny data set; tests must not change it (copy it first)."""
+    return build_tiny(tmp_path_factory.mktemp("tiny"))
+
+
+@pytest.fixture
+def tiny_copy(tiny_dataset_dir: Path, tmp_path: Path) -> Path:
+    """A private copy of the tiny data set that a test may damage."""
+    target = tmp_path / "data"
+    shutil.copytree(tiny_dataset_dir, target)
+    return target
+
+
+def write_scenario(path: Path, data: Path, extra: str = "") -> Path:
+    path.write_text(f'name = "test"\ndata = "{data.as_posix()}"\n{extra}', encoding="utf-8")
+    return path

@@ -1,0 +1,60 @@
+"""Scenario files: defaults, resolution of paths, and errors that name the key."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import ROOT
+from layoutopt.errors import ScenarioError
+from layoutopt.scenario import load_scenario, resolved
+
+
+def test_shanxi_scenario_loads_with_defaults():
+    scenario = load_scenario(ROOT / "models" / "shanxi-2025.toml")
+    assert scenario.name == "shanxi-2025"
+    assert scenario.data == (ROOT / "data" / "shanxi").resolve()
+    assert scenario.solver.backend == "highs"
+    assert scenario.norms.students_per_teacher["senior_high"] == 12.5
+    assert resolved(scenario)["horizon_year"] == 2025
+
+
+def test_unknown_key_is_named_with_a_suggestion(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text('name = "x"\ndata = "d"\n[solver]\ntime_limt_s = 5\n', encoding="utf-8")
+    with pytest.raises(
+        ScenarioError,
+        match=r"unknown key 'solver.time_limt_s' \(did you mean "
+        r"'time_limit_s'\?\)",
+    ):
+        load_scenario(path)
+
+
+def test_wrong_value_and_missing_key_reported_together(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text('[solver]\nbackend = "gurobi"\n', encoding="utf-8")
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path)
+    text = str(caught.value)
+    assert "missing key 'name'" in text and "missing key 'data'" in text
+    assert "'solver.backend'" in text and "gurobi" in text
+
+
+def test_bad_toml_names_the_file(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text("name = \n", encoding="utf-8")
+    with pytest.raises(ScenarioError, match="not valid TOML"):
+        load_scenario(path)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ScenarioError, match="scenario file not found"):
+        load_scenario(tmp_path / "nope.toml")
+
+
+def test_horizon_before_base_year(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text(
+        'name = "x"\ndata = "d"\nbase_year = 2020\nhorizon_year = 2019\n', encoding="utf-8"
+    )
+    with pytest.raises(ScenarioError, match="horizon_year is before base_year"):
+        load_scenario(path)
