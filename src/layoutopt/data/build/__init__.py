@@ -36,27 +36,51 @@ from layoutopt.data.io import atomic_write_text, write_layer
 Progress = Callable[[str], None]
 
 PROVENANCE = {
-    "regions": ("real", "County polygons and census population from the inputs; the rest "
-                "derived (prefecture from the code, unit kind from the name)."),
-    "demand": ("synthetic", "Settlements drawn inside each county; populations share the "
-               "county's census figure; ages 0-17 follow the births series."),
-    "schools": ("synthetic", "Schools placed at settlements and calibrated to provincial "
-                "counts and enrolments; teachers near the national norms."),
-    "sites": ("synthetic", "Candidate sites at growing urban units, vacant school buildings "
-              "among villages and town centres."),
-    "roads": ("synthetic", "Road graph among settlements (Gabriel graph, provincial links, "
-              "national roads between county seats, expressways between prefecture seats)."),
+    "regions": (
+        "real",
+        "County polygons and census population from the inputs; the rest "
+        "derived (prefecture from the code, unit kind from the name).",
+    ),
+    "demand": (
+        "synthetic",
+        "Settlements drawn inside each county; populations share the "
+        "county's census figure; ages 0-17 follow the births series.",
+    ),
+    "schools": (
+        "synthetic",
+        "Schools placed at settlements and calibrated to provincial "
+        "counts and enrolments; teachers near the national norms.",
+    ),
+    "sites": (
+        "synthetic",
+        "Candidate sites at growing urban units, vacant school buildings "
+        "among villages and town centres.",
+    ),
+    "roads": (
+        "synthetic",
+        "Road graph among settlements (Gabriel graph, provincial links, "
+        "national roads between county seats, expressways between prefecture seats).",
+    ),
 }
 
 
-def build_dataset(boundaries: str, population: Path, calibration: Path, out: Path, seed: int,
-                  progress: Progress | None = None) -> Path:
+def build_dataset(
+    boundaries: str,
+    population: Path,
+    calibration: Path,
+    out: Path,
+    seed: int,
+    progress: Progress | None = None,
+) -> Path:
     """Build a data set into ``out`` (replaced whole). Returns ``out``."""
     say = progress or (lambda _msg: None)
     cal = load_calibration(calibration)
     say("reading boundaries and population")
-    regions = make_regions(read_boundaries(boundaries), read_population(population),
-                           cal.settlements.unit_kind_by_suffix)
+    regions = make_regions(
+        read_boundaries(boundaries),
+        read_population(population),
+        cal.settlements.unit_kind_by_suffix,
+    )
     say(f"placing settlements in {len(regions)} counties")
     demand = make_settlements(regions, cal, seed)
     say(f"placing schools for {len(demand):,} settlements")
@@ -65,16 +89,29 @@ def build_dataset(boundaries: str, population: Path, calibration: Path, out: Pat
     sites = make_sites(demand, regions, cal, seed)
     say("building the road graph")
     nodes, edges = make_roads(demand, cal)
-    tables = {"regions": regions, "demand": demand, "schools": schools, "sites": sites,
-              "road_nodes": nodes, "road_edges": edges}
+    tables = {
+        "regions": regions,
+        "demand": demand,
+        "schools": schools,
+        "sites": sites,
+        "road_nodes": nodes,
+        "road_edges": edges,
+    }
     inputs = _input_hashes(boundaries, population, calibration)
     say("writing tables")
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
     staging.chmod(0o755)  # mkdtemp makes a private folder; outputs are for sharing
     try:
-        _write(staging, tables, cal_path=calibration, population=population, seed=seed,
-               inputs=inputs, report=calibration_table(regions, demand, schools, cal))
+        _write(
+            staging,
+            tables,
+            cal_path=calibration,
+            population=population,
+            seed=seed,
+            inputs=inputs,
+            report=calibration_table(regions, demand, schools, cal),
+        )
         if out.exists():
             shutil.rmtree(out)
         staging.rename(out)
@@ -102,19 +139,32 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _write(folder: Path, tables: dict[str, gpd.GeoDataFrame], *, cal_path: Path,
-           population: Path, seed: int, inputs: dict[str, str], report) -> None:
+def _write(
+    folder: Path,
+    tables: dict[str, gpd.GeoDataFrame],
+    *,
+    cal_path: Path,
+    population: Path,
+    seed: int,
+    inputs: dict[str, str],
+    report,
+) -> None:
     def meta(name: str) -> dict[str, str]:
         kind, how = PROVENANCE[name]
-        return {"synthetic": "no" if kind == "real" else "yes", "provenance": how,
-                "generator": f"layoutopt {__version__} data build", "seed": str(seed)}
+        return {
+            "synthetic": "no" if kind == "real" else "yes",
+            "provenance": how,
+            "generator": f"layoutopt {__version__} data build",
+            "seed": str(seed),
+        }
 
     write_layer(tables["regions"], folder / "regions.gpkg", "counties", metadata=meta("regions"))
     for name in ("demand", "schools", "sites"):
         write_layer(tables[name], folder / f"{name}.gpkg", name, metadata=meta(name))
     write_layer(tables["road_nodes"], folder / "roads.gpkg", "nodes", metadata=meta("roads"))
-    write_layer(tables["road_edges"], folder / "roads.gpkg", "edges", metadata=meta("roads"),
-                append=True)
+    write_layer(
+        tables["road_edges"], folder / "roads.gpkg", "edges", metadata=meta("roads"), append=True
+    )
     shutil.copyfile(cal_path, folder / "calibration.toml")
     (folder / "source").mkdir()
     shutil.copyfile(population, folder / "source" / population.name)
@@ -122,12 +172,17 @@ def _write(folder: Path, tables: dict[str, gpd.GeoDataFrame], *, cal_path: Path,
         "generator": f"layoutopt {__version__}",
         "seed": seed,
         "inputs": inputs,
-        "tables": {name: {"rows": len(frame), "synthetic": name != "regions",
-                          "provenance": PROVENANCE["roads" if name.startswith("road")
-                                                   else name][1]}
-                   for name, frame in tables.items()},
+        "tables": {
+            name: {
+                "rows": len(frame),
+                "synthetic": name != "regions",
+                "provenance": PROVENANCE["roads" if name.startswith("road") else name][1],
+            }
+            for name, frame in tables.items()
+        },
         "calibration": json.loads(report.to_json(orient="records")),
     }
-    atomic_write_text(folder / "metadata.json",
-                      json.dumps(metadata, ensure_ascii=False, indent=2) + "\n")
+    atomic_write_text(
+        folder / "metadata.json", json.dumps(metadata, ensure_ascii=False, indent=2) + "\n"
+    )
     atomic_write_text(folder / "README.md", render_readme(tables, report, metadata))

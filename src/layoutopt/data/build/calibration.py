@@ -15,8 +15,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from layoutopt.errors import LayoutoptError
 
 LEVELS = (
-    "kindergarten", "primary", "junior", "nine_year", "senior_high", "complete_secondary",
-    "vocational", "special",
+    "kindergarten",
+    "primary",
+    "junior",
+    "nine_year",
+    "senior_high",
+    "complete_secondary",
+    "vocational",
+    "special",
 )
 
 

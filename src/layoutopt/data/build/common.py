@@ -35,9 +35,7 @@ def km_to_deg(km: float, lat: float) -> tuple[float, float]:
     return km / (KM_PER_DEG_LAT * np.cos(np.radians(lat))), km / KM_PER_DEG_LAT
 
 
-def points_in(
-    polygon: BaseGeometry, n: int, rng: np.random.Generator
-) -> tuple[NDArray, NDArray]:
+def points_in(polygon: BaseGeometry, n: int, rng: np.random.Generator) -> tuple[NDArray, NDArray]:
     """``n`` points drawn uniformly inside ``polygon`` (rejection sampling)."""
     shapely.prepare(polygon)
     minx, miny, maxx, maxy = polygon.bounds

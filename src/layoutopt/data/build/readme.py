@@ -13,60 +13,124 @@ from layoutopt.data.schema import dictionary_markdown
 COLUMN_NOTES: dict[str, list[tuple[str, str, str]]] = {
     "regions": [
         ("region_id, name", "real", "county code and name from the population table"),
-        ("prefecture_id, prefecture_name", "derived", "first four digits of the code + 00; "
-         "prefecture name from the population table"),
-        ("population_2020, population_quality", "real", "2020 census figure and its quality "
-         "flag from the population table"),
-        ("unit_kind", "derived", "from the name's last character (calibration "
-         "`unit_kind_by_suffix`)"),
-        ("geometry", "real", "boundary polygon, converted to WGS-84 where needed, simplified "
-         "together with its neighbours (coverage simplification, about 50 m) so shared borders "
-         "stay shared"),
+        (
+            "prefecture_id, prefecture_name",
+            "derived",
+            "first four digits of the code + 00; prefecture name from the population table",
+        ),
+        (
+            "population_2020, population_quality",
+            "real",
+            "2020 census figure and its quality flag from the population table",
+        ),
+        (
+            "unit_kind",
+            "derived",
+            "from the name's last character (calibration `unit_kind_by_suffix`)",
+        ),
+        (
+            "geometry",
+            "real",
+            "boundary polygon, converted to WGS-84 where needed, simplified "
+            "together with its neighbours (coverage simplification, about 50 m) so shared borders "
+            "stay shared",
+        ),
     ],
     "demand": [
-        ("kind, geometry", "synthetic", "urban units scattered around the county seat (pole of "
-         "inaccessibility of the county polygon), town centres and village clusters drawn "
-         "uniformly inside the county"),
-        ("population", "synthetic", "the county's census population split: urban share of "
-         "its unit kind scaled to the provincial census share; town centres' part of it by "
-         "`town_share_of_urban`; log-normal sizes; sums to the county figure exactly"),
-        ("age_0 … age_17", "synthetic", "births of the year (calibration `cohorts.births`) × "
-         "survival, shared by population × a county child factor (drawn in the census county "
-         "range) × a factor by settlement kind; sums to the births series exactly"),
-        ("migrant_share, left_behind_share", "synthetic", "calibration shares by settlement "
-         "kind × log-normal noise"),
+        (
+            "kind, geometry",
+            "synthetic",
+            "urban units scattered around the county seat (pole of "
+            "inaccessibility of the county polygon), town centres and village clusters drawn "
+            "uniformly inside the county",
+        ),
+        (
+            "population",
+            "synthetic",
+            "the county's census population split: urban share of "
+            "its unit kind scaled to the provincial census share; town centres' part of it by "
+            "`town_share_of_urban`; log-normal sizes; sums to the county figure exactly",
+        ),
+        (
+            "age_0 … age_17",
+            "synthetic",
+            "births of the year (calibration `cohorts.births`) × "
+            "survival, shared by population × a county child factor (drawn in the census county "
+            "range) × a factor by settlement kind; sums to the births series exactly",
+        ),
+        (
+            "migrant_share, left_behind_share",
+            "synthetic",
+            "calibration shares by settlement kind × log-normal noise",
+        ),
         ("growth", "synthetic", "outer urban units grow, villages shrink, others stable"),
         ("town_id", "synthetic", "the town centre nearest a village cluster (its township)"),
     ],
     "schools": [
-        ("level, geometry, region_id", "synthetic", "sections of each stage shared among "
-         "counties by pupils^exponent with a minimum per county, put at settlements drawn by "
-         "kind weight × pupils, jittered a few hundred metres inside the county"),
-        ("enrolment and section enrolments", "synthetic", "each settlement's pupils go to the "
-         "nearest section of its county; scaled to the stage's provincial enrolment"),
-        ("classes, streams, capacity", "synthetic", "enrolment ÷ a class size drawn in the "
-         "calibration range; a stream is one class per grade of a 3-grade section; capacity = "
-         "classes × standard class size"),
-        ("teachers", "synthetic", "the staffing norm × a factor above 1 for small schools and "
-         "below 1 for large ones × log-normal noise"),
-        ("boarders, boarding_beds", "synthetic", "boarding share by host kind; beds per "
-         "boarder drawn in the calibration range (some schools short of beds)"),
-        ("ownership, inclusive", "synthetic", "private shares by level; kindergartens public "
-         "up to the public share of children, then inclusive private up to the coverage"),
-        ("quality_tier, must_keep", "synthetic", "public general high schools ranked by size "
-         "with noise; provincial model schools and special schools must be kept"),
+        (
+            "level, geometry, region_id",
+            "synthetic",
+            "sections of each stage shared among "
+            "counties by pupils^exponent with a minimum per county, put at settlements drawn by "
+            "kind weight × pupils, jittered a few hundred metres inside the county",
+        ),
+        (
+            "enrolment and section enrolments",
+            "synthetic",
+            "each settlement's pupils go to the "
+            "nearest section of its county; scaled to the stage's provincial enrolment",
+        ),
+        (
+            "classes, streams, capacity",
+            "synthetic",
+            "enrolment ÷ a class size drawn in the "
+            "calibration range; a stream is one class per grade of a 3-grade section; capacity = "
+            "classes × standard class size",
+        ),
+        (
+            "teachers",
+            "synthetic",
+            "the staffing norm × a factor above 1 for small schools and "
+            "below 1 for large ones × log-normal noise",
+        ),
+        (
+            "boarders, boarding_beds",
+            "synthetic",
+            "boarding share by host kind; beds per "
+            "boarder drawn in the calibration range (some schools short of beds)",
+        ),
+        (
+            "ownership, inclusive",
+            "synthetic",
+            "private shares by level; kindergartens public "
+            "up to the public share of children, then inclusive private up to the coverage",
+        ),
+        (
+            "quality_tier, must_keep",
+            "synthetic",
+            "public general high schools ranked by size "
+            "with noise; provincial model schools and special schools must be kept",
+        ),
         ("name", "synthetic", "host settlement name + level (民办 for private schools)"),
     ],
     "sites": [
-        ("all", "synthetic", "new housing plots at growing urban units, one vacant school "
-         "building per `vacant_school_per_villages` village clusters, one plot per town centre"),
+        (
+            "all",
+            "synthetic",
+            "new housing plots at growing urban units, one vacant school "
+            "building per `vacant_school_per_villages` village clusters, one plot per town centre",
+        ),
     ],
     "road_nodes": [("all", "synthetic", "one node per settlement")],
     "road_edges": [
-        ("all", "synthetic", "Gabriel graph of settlements (rural, urban, county roads), each "
-         "town to its county seat (provincial), Gabriel graph of county seats (national), "
-         "minimum spanning tree of prefecture seats (expressway); length = great circle × "
-         "circuity of the class; speed by class"),
+        (
+            "all",
+            "synthetic",
+            "Gabriel graph of settlements (rural, urban, county roads), each "
+            "town to its county seat (provincial), Gabriel graph of county seats (national), "
+            "minimum spanning tree of prefecture seats (expressway); length = great circle × "
+            "circuity of the class; speed by class",
+        ),
     ],
 }
 

@@ -29,8 +29,7 @@ from layoutopt.data.io import WGS84
 from layoutopt.geo.distance import great_circle_m, local_xy_km
 
 
-def make_roads(demand: gpd.GeoDataFrame, cal: Calibration) -> tuple[gpd.GeoDataFrame,
-                                                                  pd.DataFrame]:
+def make_roads(demand: gpd.GeoDataFrame, cal: Calibration) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     lon = demand.geometry.x.to_numpy()
     lat = demand.geometry.y.to_numpy()
     kind = demand["kind"].to_numpy()
@@ -39,8 +38,15 @@ def make_roads(demand: gpd.GeoDataFrame, cal: Calibration) -> tuple[gpd.GeoDataF
     edges.append(_provincial_roads(demand, seats))
     seat_rows = seats.to_numpy()
     national = gabriel_edges(lon[seat_rows], lat[seat_rows])
-    edges.append(pd.DataFrame({"a": seat_rows[national[:, 0]], "b": seat_rows[national[:, 1]],
-                               "road_class": "national"}))
+    edges.append(
+        pd.DataFrame(
+            {
+                "a": seat_rows[national[:, 0]],
+                "b": seat_rows[national[:, 1]],
+                "road_class": "national",
+            }
+        )
+    )
     edges.append(_expressways(demand, seats))
     table = pd.concat(edges, ignore_index=True)
     table = _dedupe(table)
@@ -71,8 +77,11 @@ def gabriel_edges(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
 def _local_roads(lon, lat, kind) -> pd.DataFrame:
     pairs = gabriel_edges(lon, lat)
     a, b = kind[pairs[:, 0]], kind[pairs[:, 1]]
-    road_class = np.where((a == "village") | (b == "village"), "rural",
-                          np.where((a == "urban") & (b == "urban"), "urban", "county"))
+    road_class = np.where(
+        (a == "village") | (b == "village"),
+        "rural",
+        np.where((a == "urban") & (b == "urban"), "urban", "county"),
+    )
     return pd.DataFrame({"a": pairs[:, 0], "b": pairs[:, 1], "road_class": road_class})
 
 
@@ -87,8 +96,7 @@ def _provincial_roads(demand: pd.DataFrame, seats: pd.Series) -> pd.DataFrame:
     towns = np.flatnonzero(demand["kind"].to_numpy() == "town")
     seat = seats.reindex(demand["region_id"].to_numpy()[towns]).to_numpy()
     keep = ~pd.isna(seat)
-    return pd.DataFrame({"a": towns[keep], "b": seat[keep].astype(int),
-                         "road_class": "provincial"})
+    return pd.DataFrame({"a": towns[keep], "b": seat[keep].astype(int), "road_class": "provincial"})
 
 
 def _expressways(demand: pd.DataFrame, seats: pd.Series) -> pd.DataFrame:
@@ -110,14 +118,19 @@ def _dedupe(table: pd.DataFrame) -> pd.DataFrame:
     table = table[table["a"] != table["b"]].copy()
     lo, hi = np.minimum(table.a, table.b), np.maximum(table.a, table.b)
     table["a"], table["b"] = lo.astype(int), hi.astype(int)
-    return table.drop_duplicates(["a", "b", "road_class"]).sort_values(
-        ["a", "b", "road_class"], kind="stable").reset_index(drop=True)
+    return (
+        table.drop_duplicates(["a", "b", "road_class"])
+        .sort_values(["a", "b", "road_class"], kind="stable")
+        .reset_index(drop=True)
+    )
 
 
 def _nodes(demand: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame({"node_id": demand["demand_id"].to_numpy(),
-                             "demand_id": demand["demand_id"].to_numpy()},
-                            geometry=demand.geometry.to_numpy(), crs=WGS84)
+    return gpd.GeoDataFrame(
+        {"node_id": demand["demand_id"].to_numpy(), "demand_id": demand["demand_id"].to_numpy()},
+        geometry=demand.geometry.to_numpy(),
+        crs=WGS84,
+    )
 
 
 def _edges(table, demand, lon, lat, cal: Calibration) -> pd.DataFrame:
@@ -125,10 +138,13 @@ def _edges(table, demand, lon, lat, cal: Calibration) -> pd.DataFrame:
     a, b = table["a"].to_numpy(), table["b"].to_numpy()
     circuity = table["road_class"].map(cal.roads.circuity).to_numpy(float)
     ids = demand["demand_id"].to_numpy()
-    return pd.DataFrame({
-        "edge_id": [f"E{k:06d}" for k in range(len(table))],
-        "from_node": ids[a], "to_node": ids[b],
-        "length_m": np.round(great_circle_m(lon[a], lat[a], lon[b], lat[b]) * circuity, 1),
-        "speed_kmh": table["road_class"].map(cal.roads.speed_kmh).to_numpy(float),
-        "road_class": table["road_class"].to_numpy(),
-    })
+    return pd.DataFrame(
+        {
+            "edge_id": [f"E{k:06d}" for k in range(len(table))],
+            "from_node": ids[a],
+            "to_node": ids[b],
+            "length_m": np.round(great_circle_m(lon[a], lat[a], lon[b], lat[b]) * circuity, 1),
+            "speed_kmh": table["road_class"].map(cal.roads.speed_kmh).to_numpy(float),
+            "road_class": table["road_class"].to_numpy(),
+        }
+    )

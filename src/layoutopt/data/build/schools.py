@@ -39,15 +39,32 @@ STAGE_LEVELS = {
     "special": ("special",),
 }
 STREAM_STAGES = ("senior", "vocational")
-SECTION_COLUMN = {"primary": "primary_enrolment", "junior": "junior_enrolment",
-                  "senior": "senior_enrolment", "vocational": "senior_enrolment"}
-LEVEL_CODE = {"kindergarten": "KG", "primary": "PS", "junior": "JS", "nine_year": "NY",
-              "senior_high": "SH", "complete_secondary": "CS", "vocational": "VS",
-              "special": "SE"}
-LEVEL_NAME = {"kindergarten": "幼儿园", "primary": "小学", "junior": "初级中学",
-              "nine_year": "九年一贯制学校", "senior_high": "高级中学",
-              "complete_secondary": "完全中学", "vocational": "职业中学",
-              "special": "特殊教育学校"}
+SECTION_COLUMN = {
+    "primary": "primary_enrolment",
+    "junior": "junior_enrolment",
+    "senior": "senior_enrolment",
+    "vocational": "senior_enrolment",
+}
+LEVEL_CODE = {
+    "kindergarten": "KG",
+    "primary": "PS",
+    "junior": "JS",
+    "nine_year": "NY",
+    "senior_high": "SH",
+    "complete_secondary": "CS",
+    "vocational": "VS",
+    "special": "SE",
+}
+LEVEL_NAME = {
+    "kindergarten": "幼儿园",
+    "primary": "小学",
+    "junior": "初级中学",
+    "nine_year": "九年一贯制学校",
+    "senior_high": "高级中学",
+    "complete_secondary": "完全中学",
+    "vocational": "职业中学",
+    "special": "特殊教育学校",
+}
 JITTER_KM = {"urban": 0.5, "town": 0.3, "village": 0.2}
 STREAM_YEARS = 3  # a senior or vocational section has three grades
 
@@ -61,8 +78,9 @@ class Sections:
     enrolment: np.ndarray
 
 
-def make_schools(demand: gpd.GeoDataFrame, regions: gpd.GeoDataFrame, cal: Calibration,
-                 seed: int) -> gpd.GeoDataFrame:
+def make_schools(
+    demand: gpd.GeoDataFrame, regions: gpd.GeoDataFrame, cal: Calibration, seed: int
+) -> gpd.GeoDataFrame:
     rng = np.random.default_rng([seed, 7])
     schools: list[dict] = []  # level and host of each school, in creation order
     stages: dict[str, Sections] = {}
@@ -130,8 +148,9 @@ def _new_schools(schools: list[dict], levels, hosts, demand, cal: Calibration, r
     for lv in fresh[1:]:  # combined levels take their preferred hosts first
         prefs = cal.schools.levels[lv].host_kinds
         w = np.array([prefs.get(k, 0.0) for k in kinds[unassigned]]) + 1e-12
-        take = rng.choice(unassigned, size=min(needed[lv], len(unassigned)), replace=False,
-                          p=w / w.sum())
+        take = rng.choice(
+            unassigned, size=min(needed[lv], len(unassigned)), replace=False, p=w / w.sum()
+        )
         level_of[take] = lv
         unassigned = np.setdiff1d(unassigned, take)
     level_of[unassigned] = fresh[0]
@@ -150,7 +169,7 @@ def _enrol(demand, pupils, hosts: np.ndarray, students: int, rng) -> np.ndarray:
         mine = np.flatnonzero(host_region == region_id)
         if len(mine) == 0:
             continue
-        unique_hosts, first = np.unique(hosts[mine], return_index=True)
+        unique_hosts = np.unique(hosts[mine])
         nearest = cKDTree(xy[unique_hosts]).query(xy[rows])[1]
         per_host = np.bincount(nearest, weights=pupils[rows], minlength=len(unique_hosts))
         for h, load in zip(unique_hosts, per_host, strict=True):
@@ -160,16 +179,28 @@ def _enrol(demand, pupils, hosts: np.ndarray, students: int, rng) -> np.ndarray:
     return largest_remainder(np.maximum(assigned, 1e-6), students)
 
 
-def _assemble(schools: list[dict], stages: dict[str, Sections], demand, regions,
-              cal: Calibration, seed: int) -> gpd.GeoDataFrame:
+def _assemble(
+    schools: list[dict], stages: dict[str, Sections], demand, regions, cal: Calibration, seed: int
+) -> gpd.GeoDataFrame:
     """One row per school: its sections summed, then ownership, tiers and positions."""
-    n = len(schools)
-    table = pd.DataFrame({
-        "level": [s["level"] for s in schools],
-        "host": [s["host"] for s in schools],
-    })
-    for column in ("enrolment", "primary_enrolment", "junior_enrolment", "senior_enrolment",
-                   "classes", "streams", "capacity", "teachers", "boarders", "boarding_beds"):
+    table = pd.DataFrame(
+        {
+            "level": [s["level"] for s in schools],
+            "host": [s["host"] for s in schools],
+        }
+    )
+    for column in (
+        "enrolment",
+        "primary_enrolment",
+        "junior_enrolment",
+        "senior_enrolment",
+        "classes",
+        "streams",
+        "capacity",
+        "teachers",
+        "boarders",
+        "boarding_beds",
+    ):
         table[column] = 0
     rng = np.random.default_rng([seed, 11])
     for stage_name, sections in stages.items():
@@ -178,11 +209,18 @@ def _assemble(schools: list[dict], stages: dict[str, Sections], demand, regions,
         size = _section_size(stage_name, stage, sections.enrolment, cal, rng)
         teachers = _teachers(stage, sections.enrolment, size["classes"], host_kind, cal, rng)
         boarders, beds = _boarding(stage, sections.enrolment, host_kind, cal, rng)
-        add = pd.DataFrame({
-            "enrolment": sections.enrolment, "classes": size["classes"],
-            "streams": size["streams"], "capacity": size["classes"] * stage.class_size,
-            "teachers": teachers, "boarders": boarders, "boarding_beds": beds,
-        }, index=sections.school)
+        add = pd.DataFrame(
+            {
+                "enrolment": sections.enrolment,
+                "classes": size["classes"],
+                "streams": size["streams"],
+                "capacity": size["classes"] * stage.class_size,
+                "teachers": teachers,
+                "boarders": boarders,
+                "boarding_beds": beds,
+            },
+            index=sections.school,
+        )
         if stage_name in SECTION_COLUMN:
             add[SECTION_COLUMN[stage_name]] = sections.enrolment
         add = add.groupby(level=0).sum()
@@ -198,9 +236,12 @@ def _assemble(schools: list[dict], stages: dict[str, Sections], demand, regions,
 def _section_size(stage_name: str, stage: Stage, enrolment: np.ndarray, cal, rng) -> dict:
     low, high = stage.actual_class_size
     if stage.classes:  # calibrated: find the class size at which classes reach the target
+
         def gap(scale: float) -> float:
             return np.maximum(1, np.ceil(enrolment / (low + scale * (high - low)))).sum() - (
-                stage.classes)
+                stage.classes
+            )
+
         spread = 0.5 * (high - low) * rng.uniform(-1, 1, len(enrolment))
         mean = low + brentq(gap, 0.0, 1.0) * (high - low) if gap(0) > 0 > gap(1) else high
         sizes = np.clip(mean + spread * 0.3, low, high)
@@ -220,8 +261,11 @@ def _teachers(stage: Stage, enrolment, classes, host_kind, cal: Calibration, rng
         needed = enrolment / stage.students_per_teacher
     else:
         needed = classes * stage.teachers_per_class
-    factor = np.where(enrolment < s.small_school_students, s.teacher_factor_small,
-                      np.where(enrolment > s.large_school_students, s.teacher_factor_large, 1.0))
+    factor = np.where(
+        enrolment < s.small_school_students,
+        s.teacher_factor_small,
+        np.where(enrolment > s.large_school_students, s.teacher_factor_large, 1.0),
+    )
     factor = np.where(host_kind == "urban", factor * 0.97, factor)
     noisy = needed * factor * rng.lognormal(0, s.teacher_factor_sigma, len(needed))
     return np.maximum(1, np.round(noisy)).astype(int)
@@ -229,8 +273,9 @@ def _teachers(stage: Stage, enrolment, classes, host_kind, cal: Calibration, rng
 
 def _boarding(stage: Stage, enrolment, host_kind, cal: Calibration, rng):
     share = np.array([stage.boarding_share.get(k, 0.0) for k in host_kind])
-    boarders = np.minimum(enrolment, np.round(enrolment * share * rng.uniform(0.6, 1.4,
-                                                                           len(share))))
+    boarders = np.minimum(
+        enrolment, np.round(enrolment * share * rng.uniform(0.6, 1.4, len(share)))
+    )
     low, high = cal.schools.beds_per_boarder
     beds = np.round(boarders * rng.uniform(low, high, len(share)))
     return boarders.astype(int), beds.astype(int)
@@ -264,8 +309,9 @@ def _kindergarten_ownership(table: pd.DataFrame, cal: Calibration, rng) -> pd.Da
     table.loc[private, "ownership"] = "private"
     table.loc[public, "inclusive"] = True
     shuffled = rng.permutation(private)
-    needed = cal.schools.kindergarten_inclusive_coverage * total - table.loc[public,
-                                                                            "enrolment"].sum()
+    needed = (
+        cal.schools.kindergarten_inclusive_coverage * total - table.loc[public, "enrolment"].sum()
+    )
     cumulative = np.cumsum(table["enrolment"].to_numpy()[shuffled])
     table.loc[shuffled[cumulative <= needed], "inclusive"] = True
     return table
@@ -274,17 +320,20 @@ def _kindergarten_ownership(table: pd.DataFrame, cal: Calibration, rng) -> pd.Da
 def _tiers(table: pd.DataFrame, cal: Calibration, rng) -> pd.DataFrame:
     """Quality tier of public general high schools: the larger, the likelier a model school."""
     table["quality_tier"] = "standard"
-    hs = np.flatnonzero(table["level"].isin(["senior_high", "complete_secondary"])
-                        & (table["ownership"] == "public"))
+    hs = np.flatnonzero(
+        table["level"].isin(["senior_high", "complete_secondary"])
+        & (table["ownership"] == "public")
+    )
     score = np.log1p(table["senior_enrolment"].to_numpy()[hs]) + rng.normal(0, 0.4, len(hs))
     ranked = hs[np.argsort(-score, kind="stable")]
     n_total = int((table["level"].isin(["senior_high", "complete_secondary"])).sum())
     n_prov = round(cal.schools.provincial_model_share * n_total)
     n_muni = round(cal.schools.municipal_model_share * n_total)
     table.loc[ranked[:n_prov], "quality_tier"] = "provincial_model"
-    table.loc[ranked[n_prov:n_prov + n_muni], "quality_tier"] = "municipal_model"
+    table.loc[ranked[n_prov : n_prov + n_muni], "quality_tier"] = "municipal_model"
     table["must_keep"] = (table["quality_tier"] == "provincial_model") | (
-        table["level"] == "special")
+        table["level"] == "special"
+    )
     return table
 
 
@@ -292,14 +341,17 @@ def _identify(table: pd.DataFrame, demand) -> pd.DataFrame:
     """Stable ids (county, level code, number) and Chinese names from the host settlement."""
     table = table.sort_values(["region_id", "level", "host"], kind="stable").reset_index(drop=True)
     number = table.groupby(["region_id", "level"]).cumcount() + 1
-    table["school_id"] = [f"{r}-{LEVEL_CODE[lv]}{k:03d}" for r, lv, k in
-                          zip(table["region_id"], table["level"], number, strict=True)]
+    table["school_id"] = [
+        f"{r}-{LEVEL_CODE[lv]}{k:03d}"
+        for r, lv, k in zip(table["region_id"], table["level"], number, strict=True)
+    ]
     at_host = table.groupby(["host", "level"]).cumcount() + 1
     host_name = demand["name"].to_numpy()[table["host"]]
     table["name"] = [
         ("民办" if own == "private" else "") + host + (f"第{k}" if k > 1 else "") + LEVEL_NAME[lv]
-        for own, host, k, lv in zip(table["ownership"], host_name, at_host, table["level"],
-                                    strict=True)
+        for own, host, k, lv in zip(
+            table["ownership"], host_name, at_host, table["level"], strict=True
+        )
     ]
     return table
 
@@ -315,8 +367,25 @@ def _place(table: pd.DataFrame, demand, regions, seed: int) -> gpd.GeoDataFrame:
             sel = rows[table["host_kind"].to_numpy()[rows] == kind]
             x[sel], y[sel] = jitter_inside(polygons[region_id], x[sel], y[sel], km, rng)
     table["demand_id"] = demand["demand_id"].to_numpy()[table["host"]]
-    columns = ["school_id", "name", "level", "ownership", "inclusive", "region_id", "classes",
-               "streams", "enrolment", "primary_enrolment", "junior_enrolment",
-               "senior_enrolment", "capacity", "boarding_beds", "boarders", "teachers",
-               "quality_tier", "must_keep", "demand_id"]
+    columns = [
+        "school_id",
+        "name",
+        "level",
+        "ownership",
+        "inclusive",
+        "region_id",
+        "classes",
+        "streams",
+        "enrolment",
+        "primary_enrolment",
+        "junior_enrolment",
+        "senior_enrolment",
+        "capacity",
+        "boarding_beds",
+        "boarders",
+        "teachers",
+        "quality_tier",
+        "must_keep",
+        "demand_id",
+    ]
     return gpd.GeoDataFrame(table[columns], geometry=gpd.points_from_xy(x, y), crs=WGS84)

@@ -52,9 +52,18 @@ def make_settlements(regions: gpd.GeoDataFrame, cal: Calibration, seed: int) -> 
     ]
     demand = pd.concat(parts, ignore_index=True)
     demand = _add_cohorts(demand, regions, cal, seed)
-    columns = ["demand_id", "region_id", "name", "kind", "population",
-               *(f"age_{a}" for a in AGES), "migrant_share", "left_behind_share", "growth",
-               "town_id"]
+    columns = [
+        "demand_id",
+        "region_id",
+        "name",
+        "kind",
+        "population",
+        *(f"age_{a}" for a in AGES),
+        "migrant_share",
+        "left_behind_share",
+        "growth",
+        "town_id",
+    ]
     return gpd.GeoDataFrame(
         demand[columns], geometry=gpd.points_from_xy(demand.lon, demand.lat), crs=WGS84
     )
@@ -75,21 +84,29 @@ def _county_settlements(row, urban_share: float, cal: Calibration, seed: int) ->
     polygon = row.geometry
     seat_x, seat_y = pole(polygon)
     radius_km = s.urban_radius_km_per_sqrt_unit * np.sqrt(n_urban)
-    ux, uy = jitter_inside(polygon, np.full(n_urban, seat_x), np.full(n_urban, seat_y),
-                           radius_km / 2, rng)
+    ux, uy = jitter_inside(
+        polygon, np.full(n_urban, seat_x), np.full(n_urban, seat_y), radius_km / 2, rng
+    )
     tx, ty = _away_from(polygon, n_towns, (seat_x, seat_y), radius_km, rng)
     vx, vy = points_in(polygon, n_villages, rng)
 
     def sizes(n: int, total: int) -> np.ndarray:
         return largest_remainder(rng.lognormal(0, s.size_sigma, n), total)
 
-    frame = pd.DataFrame({
-        "kind": ["urban"] * n_urban + ["town"] * n_towns + ["village"] * n_villages,
-        "lon": np.concatenate([ux, tx, vx]),
-        "lat": np.concatenate([uy, ty, vy]),
-        "population": np.concatenate([sizes(n_urban, core_total), sizes(n_towns, town_total),
-                                      sizes(n_villages, rural_total)]),
-    })
+    frame = pd.DataFrame(
+        {
+            "kind": ["urban"] * n_urban + ["town"] * n_towns + ["village"] * n_villages,
+            "lon": np.concatenate([ux, tx, vx]),
+            "lat": np.concatenate([uy, ty, vy]),
+            "population": np.concatenate(
+                [
+                    sizes(n_urban, core_total),
+                    sizes(n_towns, town_total),
+                    sizes(n_villages, rural_total),
+                ]
+            ),
+        }
+    )
     frame["region_id"] = row.region_id
     frame["unit_kind"] = row.unit_kind
     return _name_and_describe(frame, row, (seat_x, seat_y), cal, rng)
@@ -122,8 +139,10 @@ def _name_and_describe(frame: pd.DataFrame, row, seat, cal: Calibration, rng) ->
     frame["town_id"] = np.where(kind == "urban", "", town_ids)
     town_number = dict(zip(frame["demand_id"], number, strict=True))
     frame["name"] = [
-        f"{row.name}城区第{n}片区" if k == "urban"
-        else f"{row.name}第{n}镇" if k == "town"
+        f"{row.name}城区第{n}片区"
+        if k == "urban"
+        else f"{row.name}第{n}镇"
+        if k == "town"
         else f"{row.name}第{town_number[t]}镇第{n}村片"
         for k, n, t in zip(kind, number, frame["town_id"], strict=True)
     ]
@@ -146,8 +165,10 @@ def _growth(frame: pd.DataFrame, seat, growing_share: float, rng) -> np.ndarray:
     growth = np.where(kind == "village", "shrinking", "stable").astype(object)
     urban = np.flatnonzero(kind == "urban")
     spread = rng.uniform(0.7, 1.3, len(urban))
-    distance = np.hypot(frame.lon.to_numpy()[urban] - seat[0],
-                        frame.lat.to_numpy()[urban] - seat[1]) * spread
+    distance = (
+        np.hypot(frame.lon.to_numpy()[urban] - seat[0], frame.lat.to_numpy()[urban] - seat[1])
+        * spread
+    )
     n_growing = max(1, round(growing_share * len(urban)))
     growth[urban[np.argsort(-distance, kind="stable")[:n_growing]]] = "growing"
     return growth
@@ -169,9 +190,11 @@ def _add_cohorts(demand: pd.DataFrame, regions, cal: Calibration, seed: int) -> 
     county_factor = {
         rid: county_rng(seed, rid, "cohorts").uniform(low, high) for rid in regions["region_id"]
     }
-    weight = (demand["population"].to_numpy(float)
-              * demand["region_id"].map(county_factor).to_numpy(float)
-              * demand["kind"].map(cal.settlements.child_share_by_kind).to_numpy(float))
+    weight = (
+        demand["population"].to_numpy(float)
+        * demand["region_id"].map(county_factor).to_numpy(float)
+        * demand["kind"].map(cal.settlements.child_share_by_kind).to_numpy(float)
+    )
     for age, target in zip(AGES, cohort_targets(cal), strict=True):
         demand[f"age_{age}"] = largest_remainder(weight, round(target))
     return demand

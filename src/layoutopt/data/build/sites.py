@@ -18,8 +18,9 @@ from layoutopt.data.io import WGS84
 SITE_JITTER_KM = 0.4
 
 
-def make_sites(demand: gpd.GeoDataFrame, regions: gpd.GeoDataFrame, cal: Calibration,
-               seed: int) -> gpd.GeoDataFrame:
+def make_sites(
+    demand: gpd.GeoDataFrame, regions: gpd.GeoDataFrame, cal: Calibration, seed: int
+) -> gpd.GeoDataFrame:
     polygons = regions.set_index("region_id").geometry
     parts = []
     for region_id, rows in demand.groupby("region_id").indices.items():
@@ -31,17 +32,28 @@ def make_sites(demand: gpd.GeoDataFrame, regions: gpd.GeoDataFrame, cal: Calibra
         x, y = jitter_inside(polygons[region_id], x, y, SITE_JITTER_KM, rng)
         low = np.array([cal.sites.max_classes[k][0] for k in hosts["kind"]])
         high = np.array([cal.sites.max_classes[k][1] for k in hosts["kind"]])
-        parts.append(pd.DataFrame({
-            "region_id": region_id, "kind": hosts["kind"],
-            "max_classes": rng.integers(low, high + 1) // 3 * 3,
-            "demand_id": county["demand_id"].to_numpy()[hosts["row"]], "lon": x, "lat": y,
-        }))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "region_id": region_id,
+                    "kind": hosts["kind"],
+                    "max_classes": rng.integers(low, high + 1) // 3 * 3,
+                    "demand_id": county["demand_id"].to_numpy()[hosts["row"]],
+                    "lon": x,
+                    "lat": y,
+                }
+            )
+        )
     sites = pd.concat(parts, ignore_index=True)
     number = sites.groupby("region_id").cumcount() + 1
-    sites.insert(0, "site_id", [f"{r}-S{k:03d}" for r, k in zip(sites.region_id, number,
-                                                                 strict=True)])
-    return gpd.GeoDataFrame(sites.drop(columns=["lon", "lat"]),
-                            geometry=gpd.points_from_xy(sites.lon, sites.lat), crs=WGS84)
+    sites.insert(
+        0, "site_id", [f"{r}-S{k:03d}" for r, k in zip(sites.region_id, number, strict=True)]
+    )
+    return gpd.GeoDataFrame(
+        sites.drop(columns=["lon", "lat"]),
+        geometry=gpd.points_from_xy(sites.lon, sites.lat),
+        crs=WGS84,
+    )
 
 
 def _hosts(county: pd.DataFrame, cal: Calibration, rng) -> dict[str, list]:
@@ -54,6 +66,9 @@ def _hosts(county: pd.DataFrame, cal: Calibration, rng) -> dict[str, list]:
     vacant = rng.choice(villages, size=n_vacant, replace=False) if n_vacant else []
     towns = np.flatnonzero(kind == "town")
     rows = [*housing, *np.sort(vacant), *towns]
-    kinds = (["new_housing"] * len(housing) + ["vacant_school"] * len(vacant)
-             + ["town_centre"] * len(towns))
+    kinds = (
+        ["new_housing"] * len(housing)
+        + ["vacant_school"] * len(vacant)
+        + ["town_centre"] * len(towns)
+    )
     return {"row": np.array(rows, dtype=int), "kind": kinds}
