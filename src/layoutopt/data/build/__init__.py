@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 
 from layoutopt import __version__
 from layoutopt.data.build.boundaries import (
@@ -24,7 +25,7 @@ from layoutopt.data.build.boundaries import (
     read_boundaries,
     read_population,
 )
-from layoutopt.data.build.calibration import load_calibration
+from layoutopt.data.build.calibration import Province, load_calibration
 from layoutopt.data.build.readme import render_readme
 from layoutopt.data.build.roads import make_roads
 from layoutopt.data.build.schools import make_schools
@@ -111,6 +112,7 @@ def build_dataset(
             seed=seed,
             inputs=inputs,
             report=calibration_table(regions, demand, schools, cal),
+            province=cal.province,
         )
         if out.exists():
             shutil.rmtree(out)
@@ -147,7 +149,8 @@ def _write(
     population: Path,
     seed: int,
     inputs: dict[str, str],
-    report,
+    report: pd.DataFrame,
+    province: Province,
 ) -> None:
     def meta(name: str) -> dict[str, str]:
         kind, how = PROVENANCE[name]
@@ -185,4 +188,4 @@ def _write(
     atomic_write_text(
         folder / "metadata.json", json.dumps(metadata, ensure_ascii=False, indent=2) + "\n"
     )
-    atomic_write_text(folder / "README.md", render_readme(tables, report, metadata))
+    atomic_write_text(folder / "README.md", render_readme(tables, report, metadata, province))

@@ -6,6 +6,7 @@ from typing import Any
 
 import pandas as pd
 
+from layoutopt.data.build.calibration import Province
 from layoutopt.data.calibration_report import calibration_markdown
 from layoutopt.data.schema import dictionary_markdown
 
@@ -135,10 +136,12 @@ COLUMN_NOTES: dict[str, list[tuple[str, str, str]]] = {
 }
 
 
-def render_readme(tables: dict[str, Any], report: pd.DataFrame, metadata: dict) -> str:
+def render_readme(
+    tables: dict[str, Any], report: pd.DataFrame, metadata: dict, province: Province
+) -> str:
     counts = ", ".join(f"{name} {len(frame):,}" for name, frame in tables.items())
     parts = [
-        "# Data set (generated)",
+        f"# {province.name_en} ({province.name}) data set, generated",
         "",
         "Built by `layoutopt data build` (seed "
         f"{metadata['seed']}). **Boundaries and county populations are real; settlements, "
@@ -160,6 +163,14 @@ def render_readme(tables: dict[str, Any], report: pd.DataFrame, metadata: dict) 
         "FACTS figures as `calibration.toml` explains; assumption = no figure found, a named "
         "parameter in `calibration.toml`.",
         "",
+        "The county figures of the population table may not add up exactly to the "
+        "provincial total (rounded or estimated rows: see `population_quality`); the "
+        "settlements add up to the county figures exactly.",
+        "",
+        "## School sizes",
+        "",
+        size_markdown(tables["schools"]),
+        "",
         "## What is real and what is synthetic, column by column",
         "",
     ]
@@ -171,3 +182,28 @@ def render_readme(tables: dict[str, Any], report: pd.DataFrame, metadata: dict) 
     for table in COLUMN_NOTES:
         parts += [f"### {table}", "", dictionary_markdown(table), ""]
     return "\n".join(parts)
+
+
+def size_markdown(schools: pd.DataFrame) -> str:
+    """Size distributions that the planning programmes act on."""
+    hs = schools[schools["level"].isin(["senior_high", "complete_secondary"])]
+    vocational = schools[schools["level"] == "vocational"]
+    rows = [
+        ("general high schools of 4 streams or fewer", int((hs["streams"] <= 4).sum()), len(hs)),
+        ("general high schools above 20 streams", int((hs["streams"] > 20).sum()), len(hs)),
+        (
+            "vocational schools below 1,200 students",
+            int((vocational["enrolment"] < 1200).sum()),
+            len(vocational),
+        ),
+    ]
+    lines = ["| schools | number | of |", "|---|---:|---:|"]
+    lines += [f"| {what} | {n:,} | {total:,} |" for what, n, total in rows]
+    quartiles = hs["streams"].quantile([0.25, 0.5, 0.75]).tolist()
+    lines += [
+        "",
+        "Streams of general high schools: quartiles "
+        + ", ".join(f"{q:g}" for q in quartiles)
+        + f"; largest {hs['streams'].max()}.",
+    ]
+    return "\n".join(lines)
