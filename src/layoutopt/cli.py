@@ -22,7 +22,8 @@ app = typer.Typer(
 )
 data_app = typer.Typer(no_args_is_help=True, help="Build and inspect data sets.")
 app.add_typer(data_app, name="data")
-console = Console(highlight=False)
+# Wide enough for the tables when output goes to a file or a pipe (no terminal width).
+console = Console(highlight=False, soft_wrap=True, width=max(Console().width, 140))
 
 
 def _guarded(action: Callable[[], Any], *, debug: bool = False) -> Any:
@@ -185,6 +186,67 @@ def plan(
                 "  not yet available: " + ", ".join(manifest["programmes_not_yet_available"])
             )
         console.print(f"  manifest: {target / 'manifest.json'}")
+
+    _guarded(run, debug=debug)
+
+
+def _shared_benchmarks() -> Path:
+    """The shipped benchmark folder: ``shared/benchmarks`` beside the project."""
+    project = Path(__file__).resolve().parents[2]
+    return project.parent / "shared" / "benchmarks"
+
+
+@app.command()
+def bench(
+    suite: Annotated[str, typer.Argument(help="pmed, cap, uncap or holmberg.")],
+    data: Annotated[
+        Path | None,
+        typer.Option(help="Folder of instance files and optima.txt (default: the shipped copies)."),
+    ] = None,
+    instances: Annotated[str | None, typer.Option(help="Comma-separated instance names.")] = None,
+    time_limit: Annotated[float, typer.Option(help="Seconds per instance.")] = 3600.0,
+    out: Annotated[Path | None, typer.Option(help="Write the table as CSV here.")] = None,
+    compare: Annotated[
+        str | None,
+        typer.Option(help="'dense': also solve a dense spopt-style model and print ratios."),
+    ] = None,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks of internal errors.")] = False,
+) -> None:
+    """Solve published facility-location instances and compare with their known optima."""
+    from layoutopt.engine.bench import BenchOptions, run_bench, summary
+    from layoutopt.engine.benchmarks import DEFAULT_FOLDERS, SUITES
+
+    def run() -> None:
+        if suite not in SUITES:
+            raise LayoutoptError(f"unknown suite '{suite}' (choose from {', '.join(SUITES)})")
+        if compare not in (None, "dense"):
+            raise LayoutoptError(f"--compare takes 'dense' (got '{compare}')")
+        folder = data or _shared_benchmarks() / DEFAULT_FOLDERS[suite]
+        names = [n.strip() for n in instances.split(",")] if instances else None
+        options = BenchOptions(time_limit_s=time_limit, compare_dense=compare == "dense")
+
+        def show(row: dict) -> None:
+            mark = "ok " if row["reproduced"] else "NO "
+            extra = (
+                f"  dense {row['dense_seconds']:.2f}s ×{row['speed_ratio']}"
+                if options.compare_dense
+                else ""
+            )
+            console.print(
+                f"{mark}{row['instance']}: {row['objective']} (known "
+                f"{row['known_optimum']}) {row['status']} {row['seconds']:.2f}s "
+                f"{row['peak_rss_mb']} MB{extra}"
+            )
+
+        table = run_bench(suite, folder, options, names, progress=show)
+        console.print(_rich_table(table, f"Benchmark {suite} ({folder})"))
+        for line in summary(table, options.compare_dense):
+            console.print(line)
+        if out:
+            from layoutopt.data.io import atomic_write_text
+
+            atomic_write_text(out, table.to_csv(index=False, lineterminator="\n"))
+            console.print(f"written {out}")
 
     _guarded(run, debug=debug)
 

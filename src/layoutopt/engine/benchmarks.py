@@ -1,0 +1,161 @@
+"""Readers for published facility-location instances and their known optima.
+
+Formats as described in the benchmarks' README: OR-Library p-median (``pmed``),
+OR-Library capacitated warehouse location (``cap``; ``uncap`` reads the same files with
+capacities ignored) and Holmberg's single-source set (``holmberg``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import shortest_path
+
+from layoutopt.engine.problem import LocationProblem
+from layoutopt.errors import LayoutoptError
+
+SUITES = ("pmed", "cap", "uncap", "holmberg")
+DEFAULT_FOLDERS = {
+    "pmed": "orlib/pmed",
+    "cap": "orlib/cap",
+    "uncap": "orlib/cap",
+    "holmberg": "holmberg",
+}
+
+
+@dataclass(frozen=True)
+class Instance:
+    name: str
+    path: Path
+    known_optimum: float
+    capacity: float | None = None  # capa/b/c: the capacity every warehouse gets
+    decimals: int = 0  # printed precision of the known optimum
+
+
+def list_instances(suite: str, folder: Path) -> list[Instance]:
+    """Every instance of ``suite`` in ``folder`` that has a known optimum, in file order."""
+    if suite not in SUITES:
+        raise LayoutoptError(f"unknown suite '{suite}' (choose from {', '.join(SUITES)})")
+    if not folder.is_dir():
+        raise LayoutoptError(f"{folder}: benchmark folder not found")
+    if suite == "holmberg":
+        return _holmberg_instances(folder)
+    optima_file = folder / "optima.txt"
+    if suite == "uncap" and (folder / "optima_uncapacitated.txt").is_file():
+        optima_file = folder / "optima_uncapacitated.txt"
+    instances = []
+    for name, text in _read_optima(optima_file):
+        stem, _, capacity = name.partition("_")
+        path = _instance_file(folder, stem)
+        instances.append(
+            Instance(
+                name, path, float(text), float(capacity) if capacity else None, _decimals(text)
+            )
+        )
+    return instances
+
+
+def _decimals(text: str) -> int:
+    return len(text.split(".")[1]) if "." in text else 0
+
+
+def _read_optima(path: Path) -> list[tuple[str, str]]:
+    if not path.is_file():
+        raise LayoutoptError(f"{path}: optima file not found")
+    pairs = []
+    for line in path.read_text().splitlines():
+        parts = line.split()
+        if len(parts) == 2 and re.fullmatch(r"-?[\d.]+", parts[1]):
+            pairs.append((parts[0], parts[1]))
+    return pairs
+
+
+def _instance_file(folder: Path, stem: str) -> Path:
+    for candidate in (folder / f"{stem}.txt", folder / stem):
+        if candidate.is_file():
+            return candidate
+    raise LayoutoptError(f"{folder}: no instance file for {stem}")
+
+
+def _holmberg_instances(folder: Path) -> list[Instance]:
+    optima_file = folder / "optima.txt"
+    if not optima_file.is_file():
+        raise LayoutoptError(f"{optima_file}: optima file not found")
+    optima = optima_file.read_text().split()
+    files = sorted(
+        (p for p in folder.iterdir() if re.fullmatch(r"p\d+", p.name)),
+        key=lambda p: int(p.name[1:]),
+    )
+    if len(files) < len(optima):
+        raise LayoutoptError(f"{folder}: {len(optima)} optima but {len(files)} instance files")
+    return [
+        Instance(p.name, p, float(v), None, _decimals(v))
+        for p, v in zip(files, optima, strict=False)
+    ]
+
+
+def read_instance(suite: str, instance: Instance) -> LocationProblem:
+    # Some published files are padded with NUL bytes at the end.
+    tokens = instance.path.read_bytes().replace(b"\x00", b"").decode("ascii").split()
+    if suite == "pmed":
+        return read_pmed(tokens)
+    if suite == "holmberg":
+        return read_holmberg(tokens)
+    return read_cap(tokens, capacitated=suite == "cap", capacity=instance.capacity)
+
+
+def read_pmed(tokens: list[str]) -> LocationProblem:
+    n, m, p = (int(t) for t in tokens[:3])
+    edges = np.array(tokens[3 : 3 + 3 * m], dtype=float).reshape(m, 3)
+    # OR-Library convention: where an edge appears twice, the last occurrence counts.
+    weights: dict[tuple[int, int], float] = {}
+    for i, j, c in edges:
+        a, b = int(min(i, j)) - 1, int(max(i, j)) - 1
+        weights[(a, b)] = c
+    rows, cols = np.array(list(weights)).T
+    graph = coo_matrix((list(weights.values()), (rows, cols)), shape=(n, n))
+    distance = shortest_path(graph, method="D", directed=False)
+    return LocationProblem.from_cost_matrix(distance, open_count=(p, p))
+
+
+def read_cap(tokens: list[str], *, capacitated: bool, capacity: float | None) -> LocationProblem:
+    m, n = int(tokens[0]), int(tokens[1])
+    pos = 2
+    capacities, fixed = np.zeros(m), np.zeros(m)
+    for j in range(m):
+        cap_token = tokens[pos]
+        capacities[j] = capacity if cap_token == "capacity" else float(cap_token)
+        fixed[j] = float(tokens[pos + 1])
+        pos += 2
+    demand = np.zeros(n)
+    costs = np.zeros((n, m))
+    for i in range(n):
+        demand[i] = float(tokens[pos])
+        costs[i] = np.array(tokens[pos + 1 : pos + 1 + m], dtype=float)
+        pos += 1 + m
+    # A file cost is for serving all of a customer's demand: per unit, divide by demand.
+    return LocationProblem.from_cost_matrix(
+        costs / demand[:, None],
+        weight=demand,
+        fixed_cost=fixed,
+        capacity=capacities if capacitated else np.inf,
+    )
+
+
+def read_holmberg(tokens: list[str]) -> LocationProblem:
+    m, n = int(tokens[0]), int(tokens[1])
+    values = np.array(tokens[2:], dtype=float)
+    capacities, fixed = values[0 : 2 * m : 2], values[1 : 2 * m : 2]
+    demand = values[2 * m : 2 * m + n]
+    costs = values[2 * m + n : 2 * m + n + m * n].reshape(m, n).T
+    return LocationProblem.from_cost_matrix(
+        costs / demand[:, None],
+        weight=demand,
+        fixed_cost=fixed,
+        capacity=capacities,
+        single_source=True,
+    )

@@ -1,0 +1,277 @@
+"""The mixed-integer model of a location problem, built in bulk as sparse matrices.
+
+Variables (column blocks):
+  ``open[j]``      1 if site j is open (fixed to 1 for must-keep sites)
+  ``modules[j]``   whole expansion modules added at site j
+  ``assign[a]``    share of arc a's demand served along it (binary if single-source)
+  ``unmet[i]``     share of demand i left unserved, at its penalty
+  ``overflow[i]``  share of demand i served beyond its kept arcs, priced at the cheapest
+                   dropped arc: a relaxation that proves the sparse model exact when unused
+  ``covered[i]``   coverage objective: 1 if demand i is within the radius of an open site
+
+Rows: ``serve`` (each demand served once), ``link`` (assign ≤ open), ``capacity``,
+``module_limit``, ``min_load``, ``open_count``, ``region_open`` and ``cover``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.sparse import coo_matrix, csc_matrix
+
+from layoutopt.engine.problem import CLOSABLE, MUST_KEEP, LocationProblem
+
+INF = np.inf
+
+
+@dataclass
+class MatrixModel:
+    """min cost·x + offset  s.t.  row_lower ≤ A x ≤ row_upper, col bounds, integrality."""
+
+    cost: NDArray
+    col_lower: NDArray
+    col_upper: NDArray
+    integer: NDArray
+    matrix: csc_matrix
+    row_lower: NDArray
+    row_upper: NDArray
+    offset: float
+    columns: dict[str, slice]
+    rows: dict[str, slice]
+    arcs: NDArray  # problem arc index of each assign column
+    overflow_demand: NDArray  # demand index of each overflow column
+    module_sites: NDArray  # site index of each modules column
+    maximise: bool = False
+
+    @property
+    def n_cols(self) -> int:
+        return len(self.cost)
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.row_lower)
+
+    def column_names(self) -> list[str]:
+        names = [""] * self.n_cols
+        for block, span in self.columns.items():
+            for k in range(span.start, span.stop):
+                names[k] = f"{block}_{k - span.start}"
+        return names
+
+
+@dataclass
+class _Builder:
+    """Collects columns and rows as arrays, then assembles one sparse matrix."""
+
+    cost: list[NDArray] = field(default_factory=list)
+    lower: list[NDArray] = field(default_factory=list)
+    upper: list[NDArray] = field(default_factory=list)
+    integer: list[NDArray] = field(default_factory=list)
+    columns: dict[str, slice] = field(default_factory=dict)
+    entries: list[tuple[NDArray, NDArray, NDArray]] = field(default_factory=list)
+    row_lower: list[NDArray] = field(default_factory=list)
+    row_upper: list[NDArray] = field(default_factory=list)
+    rows: dict[str, slice] = field(default_factory=dict)
+    n_cols: int = 0
+    n_rows: int = 0
+
+    def add_columns(self, name: str, cost, lower, upper, integer: bool) -> slice:
+        count = len(cost)
+        self.cost.append(np.asarray(cost, float))
+        self.lower.append(np.broadcast_to(np.asarray(lower, float), (count,)))
+        self.upper.append(np.broadcast_to(np.asarray(upper, float), (count,)))
+        self.integer.append(np.full(count, integer))
+        span = slice(self.n_cols, self.n_cols + count)
+        self.columns[name] = span
+        self.n_cols += count
+        return span
+
+    def add_rows(self, name: str, row, col, value, lower, upper, count: int) -> None:
+        """Rows numbered 0..count-1 locally; (row, col, value) are the matrix entries."""
+        self.entries.append(
+            (np.asarray(row) + self.n_rows, np.asarray(col), np.asarray(value, float))
+        )
+        self.row_lower.append(np.broadcast_to(np.asarray(lower, float), (count,)))
+        self.row_upper.append(np.broadcast_to(np.asarray(upper, float), (count,)))
+        self.rows[name] = slice(self.n_rows, self.n_rows + count)
+        self.n_rows += count
+
+    def matrix(self) -> csc_matrix:
+        if not self.entries:
+            return csc_matrix((self.n_rows, self.n_cols))
+        r, c, v = (np.concatenate(parts) for parts in zip(*self.entries, strict=True))
+        return coo_matrix((v, (r, c)), shape=(self.n_rows, self.n_cols)).tocsc()
+
+
+def build_model(problem: LocationProblem, arcs: NDArray, overflow_cost: NDArray) -> MatrixModel:
+    """The model over the kept ``arcs``; ``overflow_cost[i]`` is nan where none is needed."""
+    b = _Builder()
+    p = problem
+    open_cols = _open_columns(b, p)
+    module_sites = np.flatnonzero(p.max_modules > 0)
+    mod_cols = b.add_columns(
+        "modules", p.module_cost[module_sites], 0, p.max_modules[module_sites], True
+    )
+    if p.objective == "coverage":
+        _coverage(b, p, open_cols)
+        return _finish(b, p, arcs[:0], np.array([], dtype=int), module_sites, maximise=True)
+    d, s = p.arc_demand[arcs], p.arc_site[arcs]
+    assign = b.add_columns("assign", p.weight[d] * p.arc_cost[arcs], 0, 1, p.single_source)
+    served_by_penalty = np.flatnonzero(np.isfinite(p.unmet_penalty))
+    unmet = b.add_columns(
+        "unmet", p.weight[served_by_penalty] * p.unmet_penalty[served_by_penalty], 0, 1, False
+    )
+    overflow_demand = np.flatnonzero(np.isfinite(overflow_cost))
+    overflow = b.add_columns(
+        "overflow", p.weight[overflow_demand] * overflow_cost[overflow_demand], 0, 1, False
+    )
+    cols = np.arange(assign.start, assign.stop)
+    b.add_rows(
+        "serve",
+        np.r_[d, served_by_penalty, overflow_demand],
+        np.r_[cols, np.arange(unmet.start, unmet.stop), np.arange(overflow.start, overflow.stop)],
+        np.ones(len(cols) + len(served_by_penalty) + len(overflow_demand)),
+        1,
+        1,
+        p.n_demand,
+    )
+    link = np.arange(len(arcs))
+    b.add_rows(
+        "link",
+        np.r_[link, link],
+        np.r_[cols, open_cols.start + s],
+        np.r_[np.ones(len(arcs)), -np.ones(len(arcs))],
+        -INF,
+        0,
+        len(arcs),
+    )
+    _capacity_rows(b, p, s, d, cols, open_cols, mod_cols, module_sites)
+    return _finish(b, p, arcs, overflow_demand, module_sites)
+
+
+def _open_columns(b: _Builder, p: LocationProblem) -> slice:
+    closable = p.status == CLOSABLE
+    # Closing an existing site saves close_saving: cost (fixed + saving)·open − Σ saving.
+    cost = p.fixed_cost + np.where(closable, p.close_saving, 0.0)
+    lower = np.where(p.status == MUST_KEEP, 1.0, 0.0)
+    return b.add_columns("open", cost, lower, 1, True)
+
+
+def _capacity_rows(b, p: LocationProblem, s, d, cols, open_cols, mod_cols, module_sites):
+    capped = np.flatnonzero(np.isfinite(p.capacity))
+    if len(capped):
+        local = np.full(p.n_sites, -1)
+        local[capped] = np.arange(len(capped))
+        on = local[s] >= 0
+        mod_local = local[module_sites]
+        has_mod = mod_local >= 0
+        b.add_rows(
+            "capacity",
+            np.r_[local[s][on], np.arange(len(capped)), mod_local[has_mod]],
+            np.r_[
+                cols[on],
+                open_cols.start + capped,
+                np.arange(mod_cols.start, mod_cols.stop)[has_mod],
+            ],
+            np.r_[p.weight[d][on], -p.capacity[capped], -p.module_capacity[module_sites][has_mod]],
+            -INF,
+            0,
+            len(capped),
+        )
+    if len(module_sites):
+        k = np.arange(len(module_sites))
+        b.add_rows(
+            "module_limit",
+            np.r_[k, k],
+            np.r_[mod_cols.start + k, open_cols.start + module_sites],
+            np.r_[np.ones(len(k)), -p.max_modules[module_sites]],
+            -INF,
+            0,
+            len(k),
+        )
+    floor = np.flatnonzero(p.min_load > 0)
+    if len(floor):
+        local = np.full(p.n_sites, -1)
+        local[floor] = np.arange(len(floor))
+        on = local[s] >= 0
+        b.add_rows(
+            "min_load",
+            np.r_[local[s][on], np.arange(len(floor))],
+            np.r_[cols[on], open_cols.start + floor],
+            np.r_[p.weight[d][on], -p.min_load[floor]],
+            0,
+            INF,
+            len(floor),
+        )
+
+
+def _coverage(b: _Builder, p: LocationProblem, open_cols: slice) -> None:
+    covered = b.add_columns("covered", -p.weight, 0, 1, False)
+    near = np.flatnonzero(p.arc_travel <= p.coverage_radius)
+    d, s = p.arc_demand[near], p.arc_site[near]
+    b.add_rows(
+        "cover",
+        np.r_[np.arange(p.n_demand), d],
+        np.r_[np.arange(covered.start, covered.stop), open_cols.start + s],
+        np.r_[np.ones(p.n_demand), -np.ones(len(near))],
+        -INF,
+        0,
+        p.n_demand,
+    )
+
+
+def _count_rows(b: _Builder, p: LocationProblem) -> None:
+    def bounds(pair) -> tuple[float, float]:
+        lo, hi = pair
+        return (-INF if lo is None else lo), (INF if hi is None else hi)
+
+    if p.open_count != (None, None):
+        lo, hi = bounds(p.open_count)
+        b.add_rows(
+            "open_count",
+            np.zeros(p.n_sites, int),
+            b.columns["open"].start + np.arange(p.n_sites),
+            np.ones(p.n_sites),
+            lo,
+            hi,
+            1,
+        )
+    if p.region_open:
+        regions = sorted(p.region_open)
+        index = {r: k for k, r in enumerate(regions)}
+        sites = np.flatnonzero(np.isin(p.site_region, regions))
+        limits = np.array([bounds(p.region_open[r]) for r in regions])
+        b.add_rows(
+            "region_open",
+            [index[r] for r in p.site_region[sites]],
+            b.columns["open"].start + sites,
+            np.ones(len(sites)),
+            limits[:, 0],
+            limits[:, 1],
+            len(regions),
+        )
+
+
+def _finish(
+    b: _Builder, p: LocationProblem, arcs, overflow_demand, module_sites, maximise: bool = False
+) -> MatrixModel:
+    _count_rows(b, p)
+    offset = -float(p.close_saving[p.status == CLOSABLE].sum()) if p.objective == "cost" else 0.0
+    return MatrixModel(
+        cost=np.concatenate(b.cost),
+        col_lower=np.concatenate(b.lower),
+        col_upper=np.concatenate(b.upper),
+        integer=np.concatenate(b.integer),
+        matrix=b.matrix(),
+        row_lower=np.concatenate(b.row_lower) if b.row_lower else np.array([]),
+        row_upper=np.concatenate(b.row_upper) if b.row_upper else np.array([]),
+        offset=offset,
+        columns=b.columns,
+        rows=b.rows,
+        arcs=np.asarray(arcs),
+        overflow_demand=np.asarray(overflow_demand),
+        module_sites=module_sites,
+        maximise=maximise,
+    )

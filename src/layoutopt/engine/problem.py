@@ -1,0 +1,202 @@
+"""A location problem as arrays: demand, sites, sparse arcs and counting rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from layoutopt.errors import LayoutoptError
+
+MUST_KEEP = "existing_must_keep"
+CLOSABLE = "existing_closable"
+CANDIDATE = "candidate"
+SITE_STATUSES = (MUST_KEEP, CLOSABLE, CANDIDATE)
+
+Bounds = tuple[int | None, int | None]
+
+
+def _array(values: ArrayLike | None, n: int, default: float, dtype=float) -> NDArray:
+    if values is None:
+        return np.full(n, default, dtype=dtype)
+    out = np.asarray(values, dtype=dtype)
+    if out.ndim == 0:
+        return np.full(n, out.item(), dtype=dtype)
+    return out
+
+
+@dataclass(frozen=True)
+class LocationProblem:
+    """Demand points, sites and arcs; every per-item value is an array aligned with its ids.
+
+    Costs are per unit of demand weight along an arc; ``fixed_cost`` is paid when a site is
+    open, ``close_saving`` earned when an existing closable site is closed. Capacity is in
+    demand-weight units (``inf`` for none); ``modules`` add ``module_capacity`` each at
+    ``module_cost``, up to ``max_modules``. ``unmet_penalty`` (per unit of weight, ``nan``
+    where demand must be served) lets an impossible policy come back as a priced shortfall.
+    """
+
+    demand_ids: NDArray
+    weight: NDArray
+    site_ids: NDArray
+    status: NDArray
+    arc_demand: NDArray
+    arc_site: NDArray
+    arc_cost: NDArray
+    arc_travel: NDArray
+    capacity: NDArray
+    fixed_cost: NDArray
+    close_saving: NDArray
+    min_load: NDArray
+    module_capacity: NDArray
+    module_cost: NDArray
+    max_modules: NDArray
+    site_region: NDArray
+    demand_region: NDArray
+    unmet_penalty: NDArray
+    max_travel: NDArray
+    single_source: bool = False
+    open_count: Bounds = (None, None)
+    region_open: dict[str, Bounds] = field(default_factory=dict)
+    objective: Literal["cost", "coverage"] = "cost"
+    coverage_radius: float | None = None
+
+    @property
+    def n_demand(self) -> int:
+        return len(self.demand_ids)
+
+    @property
+    def n_sites(self) -> int:
+        return len(self.site_ids)
+
+    @property
+    def capacitated(self) -> bool:
+        return bool(np.isfinite(self.capacity).any())
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        demand_ids: ArrayLike,
+        weight: ArrayLike,
+        site_ids: ArrayLike,
+        arc_demand: ArrayLike,
+        arc_site: ArrayLike,
+        arc_cost: ArrayLike,
+        arc_travel: ArrayLike | None = None,
+        status: ArrayLike | None = None,
+        capacity: ArrayLike | None = None,
+        fixed_cost: ArrayLike | None = None,
+        close_saving: ArrayLike | None = None,
+        min_load: ArrayLike | None = None,
+        module_capacity: ArrayLike | None = None,
+        module_cost: ArrayLike | None = None,
+        max_modules: ArrayLike | None = None,
+        site_region: ArrayLike | None = None,
+        demand_region: ArrayLike | None = None,
+        unmet_penalty: ArrayLike | None = None,
+        max_travel: ArrayLike | None = None,
+        single_source: bool = False,
+        open_count: Bounds = (None, None),
+        region_open: dict[str, Bounds] | None = None,
+        objective: Literal["cost", "coverage"] = "cost",
+        coverage_radius: float | None = None,
+    ) -> LocationProblem:
+        """Build and check a problem; scalars broadcast, omitted values take neutral defaults."""
+        demand_ids = np.asarray(demand_ids).astype(str)
+        site_ids = np.asarray(site_ids).astype(str)
+        n, m = len(demand_ids), len(site_ids)
+        arc_cost = np.asarray(arc_cost, dtype=float)
+        problem = cls(
+            demand_ids=demand_ids,
+            weight=_array(weight, n, 1.0),
+            site_ids=site_ids,
+            status=_array(status, m, CANDIDATE, dtype=object).astype(str),
+            arc_demand=np.asarray(arc_demand, dtype=np.int64),
+            arc_site=np.asarray(arc_site, dtype=np.int64),
+            arc_cost=arc_cost,
+            arc_travel=_array(arc_travel, len(arc_cost), np.nan),
+            capacity=_array(capacity, m, np.inf),
+            fixed_cost=_array(fixed_cost, m, 0.0),
+            close_saving=_array(close_saving, m, 0.0),
+            min_load=_array(min_load, m, 0.0),
+            module_capacity=_array(module_capacity, m, 0.0),
+            module_cost=_array(module_cost, m, 0.0),
+            max_modules=_array(max_modules, m, 0, dtype=np.int64),
+            site_region=_array(site_region, m, "", dtype=object).astype(str),
+            demand_region=_array(demand_region, n, "", dtype=object).astype(str),
+            unmet_penalty=_array(unmet_penalty, n, np.nan),
+            max_travel=_array(max_travel, n, np.inf),
+            single_source=single_source,
+            open_count=open_count,
+            region_open=dict(region_open or {}),
+            objective=objective,
+            coverage_radius=coverage_radius,
+        )
+        problem.check()
+        return problem
+
+    def check(self) -> None:
+        """Raise one error listing every inconsistency of the arrays."""
+        n, m, a = self.n_demand, self.n_sites, len(self.arc_cost)
+        problems = []
+        for name, length in (
+            ("weight", n),
+            ("demand_region", n),
+            ("unmet_penalty", n),
+            ("max_travel", n),
+        ):
+            if len(getattr(self, name)) != length:
+                problems.append(f"{name} has {len(getattr(self, name))} values for {length} demand")
+        for name in (
+            "status",
+            "capacity",
+            "fixed_cost",
+            "close_saving",
+            "min_load",
+            "module_capacity",
+            "module_cost",
+            "max_modules",
+            "site_region",
+        ):
+            if len(getattr(self, name)) != m:
+                problems.append(f"{name} has {len(getattr(self, name))} values for {m} sites")
+        for name in ("arc_demand", "arc_site", "arc_travel"):
+            if len(getattr(self, name)) != a:
+                problems.append(f"{name} has {len(getattr(self, name))} values for {a} arcs")
+        if a and (self.arc_demand.min() < 0 or self.arc_demand.max() >= n):
+            problems.append("arc_demand refers to demand outside 0..n-1")
+        if a and (self.arc_site.min() < 0 or self.arc_site.max() >= m):
+            problems.append("arc_site refers to sites outside 0..m-1")
+        unknown = sorted(set(self.status) - set(SITE_STATUSES))
+        if unknown:
+            problems.append(f"unknown site status {unknown} (use {', '.join(SITE_STATUSES)})")
+        if (self.weight < 0).any():
+            problems.append("negative demand weight")
+        if self.objective == "coverage" and self.coverage_radius is None:
+            problems.append("the coverage objective needs a coverage_radius")
+        if problems:
+            raise LayoutoptError("location problem: " + "; ".join(problems))
+
+    @classmethod
+    def from_cost_matrix(
+        cls,
+        costs: ArrayLike,
+        *,
+        weight: ArrayLike | None = None,
+        **options,
+    ) -> LocationProblem:
+        """A problem from a dense (demand × sites) cost-per-unit matrix; ``inf`` = no arc."""
+        matrix = np.asarray(costs, dtype=float)
+        rows, cols = np.nonzero(np.isfinite(matrix))
+        return cls.build(
+            demand_ids=[f"d{i}" for i in range(matrix.shape[0])],
+            weight=np.ones(matrix.shape[0]) if weight is None else weight,
+            site_ids=[f"s{j}" for j in range(matrix.shape[1])],
+            arc_demand=rows,
+            arc_site=cols,
+            arc_cost=matrix[rows, cols],
+            **options,
+        )

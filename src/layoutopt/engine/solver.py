@@ -1,0 +1,306 @@
+"""Solve a location problem exactly on a sparse arc set, proving the sparsity costs nothing.
+
+Each demand point keeps only its ``k_nearest`` cheapest arcs. Demand that would need a
+dropped arc may use an *overflow* variable priced at its cheapest dropped arc: the
+restricted model is then a relaxation of the full one, so if its optimum uses no
+overflow it is optimal for the full problem too. Where overflow is used, those demand
+points get twice as many arcs and the model is solved again.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from layoutopt.engine import heuristic
+from layoutopt.engine.backends import (
+    ERROR,
+    FEASIBLE_TIME_LIMIT,
+    INFEASIBLE,
+    NO_SOLUTION_TIME_LIMIT,
+    OPTIMAL,
+    BackendOptions,
+    RawSolve,
+    solve_highs,
+    solve_pulp,
+)
+from layoutopt.engine.model import MatrixModel, build_model
+from layoutopt.engine.problem import LocationProblem
+from layoutopt.results import SolveReport
+
+OVERFLOW_TOLERANCE = 1e-7
+
+
+@dataclass(frozen=True)
+class SolverOptions:
+    backend: str = "highs"  # highs | pulp_cbc | pulp_highs
+    time_limit_s: float = 600.0
+    mip_gap: float = 1e-4
+    threads: int = 2
+    seed: int = 0
+    k_nearest: int | None = 16  # arcs kept per demand point at first; None keeps all
+    warm_start: bool = False  # heuristic MIP start; off by default (see the bench figures)
+    heuristic_only: bool = False
+    name: str = "solve"
+
+
+@dataclass
+class LocationSolution:
+    report: SolveReport
+    is_open: NDArray
+    modules: NDArray
+    assignment: pd.DataFrame  # demand_id, site_id, share, weight, cost, travel
+    unmet: pd.DataFrame  # demand_id, region, share, weight, penalty
+    rounds: int
+    arcs_kept: int
+
+
+def solve(problem: LocationProblem, options: SolverOptions | None = None) -> LocationSolution:
+    options = options or SolverOptions()
+    started = time.perf_counter()
+    ranks, counts = _arc_ranks(problem)
+    keep = _initial_keep(problem, ranks, counts, options.k_nearest)
+    rounds = 0
+    while True:
+        rounds += 1
+        arcs, overflow_cost = _restrict(problem, ranks, counts, keep)
+        model = build_model(problem, arcs, overflow_cost)
+        left = options.time_limit_s - (time.perf_counter() - started)
+        raw = _solve_model(problem, model, arcs, overflow_cost, options, max(left, 1.0))
+        spill = _overflow_used(model, raw)
+        if not len(spill) or raw.values is None or left <= 1.0:
+            break
+        keep[spill] = np.minimum(counts[spill], np.maximum(2 * keep[spill], 1))
+    raw = replace(raw, seconds=time.perf_counter() - started)
+    if len(spill) and raw.values is not None:  # stopped before the sparse model was proven
+        raw = replace(
+            raw,
+            status=NO_SOLUTION_TIME_LIMIT,
+            values=None,
+            message="time ran out while widening the sparse arc set",
+        )
+    return _solution(problem, model, raw, options, rounds, len(arcs))
+
+
+def _arc_ranks(problem: LocationProblem) -> tuple[NDArray, NDArray]:
+    """Rank of each usable arc among its demand point's arcs by cost (-1 if unusable)."""
+    usable = problem.arc_travel <= problem.max_travel[problem.arc_demand]
+    usable |= np.isnan(problem.arc_travel)
+    ranks = np.full(len(problem.arc_cost), -1)
+    idx = np.flatnonzero(usable)
+    order = idx[np.lexsort((problem.arc_site[idx], problem.arc_cost[idx], problem.arc_demand[idx]))]
+    d = problem.arc_demand[order]
+    starts = np.r_[0, np.flatnonzero(d[1:] != d[:-1]) + 1]
+    position = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+    ranks[order] = position
+    counts = np.bincount(d, minlength=problem.n_demand)
+    return ranks, counts
+
+
+def _initial_keep(
+    problem: LocationProblem, ranks: NDArray, counts: NDArray, k: int | None
+) -> NDArray:
+    """Arcs kept per demand point at first: ``k``, or more where a heuristic plan needs more.
+
+    Minimum loads make the overflow relaxation invalid (load could move off-list), and the
+    coverage objective has no assignment arcs: both keep every arc.
+    """
+    if k is None or (problem.min_load > 0).any() or problem.objective == "coverage":
+        return counts.copy()
+    keep = np.minimum(counts, k)
+    if heuristic.applicable(problem):
+        # Size each list so the heuristic's own plan fits with room to spare: a solve
+        # that needs no widening round is much cheaper than several small ones.
+        usable = ranks >= 0
+        fallback = _fallback(problem, np.full(problem.n_demand, np.nan))
+        is_open = heuristic.greedy_interchange(problem, np.flatnonzero(usable), fallback)
+        rank_of_open = np.where(usable & is_open[problem.arc_site], ranks, np.iinfo(int).max)
+        needed = np.full(problem.n_demand, np.iinfo(int).max)
+        np.minimum.at(needed, problem.arc_demand, rank_of_open)
+        needed = np.where(needed == np.iinfo(int).max, 0, needed)
+        keep = np.minimum(counts, np.maximum(keep, 2 * (needed + 1)))
+    return keep
+
+
+def _restrict(problem: LocationProblem, ranks: NDArray, counts: NDArray, keep: NDArray):
+    arcs = np.flatnonzero((ranks >= 0) & (ranks < keep[problem.arc_demand]))
+    overflow_cost = np.full(problem.n_demand, np.nan)
+    truncated = np.flatnonzero(keep < counts)
+    if len(truncated):
+        next_arc = np.flatnonzero((ranks >= 0) & (ranks == keep[problem.arc_demand]))
+        next_arc = next_arc[np.isin(problem.arc_demand[next_arc], truncated)]
+        overflow_cost[problem.arc_demand[next_arc]] = problem.arc_cost[next_arc]
+    return arcs, overflow_cost
+
+
+def _solve_model(
+    problem, model: MatrixModel, arcs, overflow_cost, options: SolverOptions, time_left: float
+) -> RawSolve:
+    backend = BackendOptions(
+        time_limit_s=time_left, mip_gap=options.mip_gap, threads=options.threads, seed=options.seed
+    )
+    start = None
+    if (options.warm_start or options.heuristic_only) and heuristic.applicable(problem):
+        start = _heuristic_start(problem, model, arcs, overflow_cost)
+        if options.heuristic_only:
+            return _heuristic_only(model, start, backend)
+    if options.backend == "highs":
+        return solve_highs(model, backend, start)
+    return solve_pulp(model, backend, solver=options.backend.removeprefix("pulp_"))
+
+
+def _fallback(problem: LocationProblem, overflow_cost: NDArray) -> NDArray:
+    """What a demand point pays in the heuristic when none of its arcs reaches an open site."""
+    fallback = np.where(np.isfinite(overflow_cost), overflow_cost, np.inf)
+    fallback = np.minimum(
+        fallback, np.where(np.isfinite(problem.unmet_penalty), problem.unmet_penalty, np.inf)
+    )
+    big = 10 * (np.abs(problem.arc_cost).max(initial=1.0) + 1)
+    return np.where(np.isfinite(fallback), fallback, big)
+
+
+def _heuristic_start(problem, model: MatrixModel, arcs, overflow_cost) -> NDArray:
+    is_open = heuristic.greedy_interchange(problem, arcs, _fallback(problem, overflow_cost))
+    return heuristic.start_vector(
+        model.columns, model.n_cols, problem, arcs, model.overflow_demand, is_open
+    )
+
+
+def _heuristic_only(model: MatrixModel, start: NDArray, backend: BackendOptions) -> RawSolve:
+    """The heuristic's answer, with the LP relaxation's bound to measure its gap."""
+    relaxed = replace(model, integer=np.zeros_like(model.integer))
+    lp = solve_highs(relaxed, backend)
+    objective = float(model.cost @ start + model.offset)
+    bound = lp.objective
+    gap = None if bound is None else (objective - bound) / max(abs(objective), 1e-9)
+    return RawSolve(
+        FEASIBLE_TIME_LIMIT,
+        start,
+        objective,
+        bound,
+        gap,
+        lp.seconds,
+        "heuristic",
+        "greedy + interchange; bound from the LP relaxation",
+    )
+
+
+def _overflow_used(model: MatrixModel, raw: RawSolve) -> NDArray:
+    if raw.values is None or not len(model.overflow_demand):
+        return np.array([], dtype=int)
+    values = raw.values[model.columns["overflow"]]
+    return model.overflow_demand[values > OVERFLOW_TOLERANCE]
+
+
+def _solution(
+    problem: LocationProblem,
+    model: MatrixModel,
+    raw: RawSolve,
+    options: SolverOptions,
+    rounds: int,
+    arcs_kept: int,
+) -> LocationSolution:
+    sign = -1.0 if model.maximise else 1.0
+    report = SolveReport(
+        name=options.name,
+        status=raw.status,
+        objective=None if raw.objective is None else sign * raw.objective,
+        bound=None if raw.bound is None else sign * raw.bound,
+        gap=raw.gap,
+        seconds=round(raw.seconds, 3),
+        backend=raw.backend,
+        variables=model.n_cols,
+        constraints=model.n_rows,
+    )
+    values = raw.values
+    if values is None:
+        empty = pd.DataFrame(columns=["demand_id", "site_id", "share", "weight", "cost", "travel"])
+        return LocationSolution(
+            report,
+            np.zeros(problem.n_sites, bool),
+            np.zeros(problem.n_sites, int),
+            empty,
+            pd.DataFrame(columns=["demand_id", "region", "share", "weight", "penalty"]),
+            rounds,
+            arcs_kept,
+        )
+    is_open = values[model.columns["open"]] > 0.5
+    modules = np.zeros(problem.n_sites, int)
+    modules[model.module_sites] = np.round(values[model.columns["modules"]]).astype(int)
+    return LocationSolution(
+        report,
+        is_open,
+        modules,
+        _assignment(problem, model, values),
+        _unmet(problem, model, values),
+        rounds,
+        arcs_kept,
+    )
+
+
+def _assignment(problem: LocationProblem, model: MatrixModel, values: NDArray) -> pd.DataFrame:
+    if "assign" not in model.columns:  # coverage: each covered demand to its nearest open site
+        return _coverage_assignment(
+            problem, values[model.columns["open"]] > 0.5, values[model.columns["covered"]]
+        )
+    share = values[model.columns["assign"]]
+    used = share > 1e-9
+    arcs = model.arcs[used]
+    d, s = problem.arc_demand[arcs], problem.arc_site[arcs]
+    return pd.DataFrame(
+        {
+            "demand_id": problem.demand_ids[d],
+            "site_id": problem.site_ids[s],
+            "share": np.round(share[used], 9),
+            "weight": problem.weight[d] * share[used],
+            "cost": problem.arc_cost[arcs],
+            "travel": problem.arc_travel[arcs],
+        }
+    )
+
+
+def _coverage_assignment(problem: LocationProblem, is_open: NDArray, covered: NDArray):
+    near = np.flatnonzero(
+        (problem.arc_travel <= problem.coverage_radius) & is_open[problem.arc_site]
+    )
+    order = near[np.lexsort((problem.arc_travel[near], problem.arc_demand[near]))]
+    d = problem.arc_demand[order]
+    first = order[np.r_[True, d[1:] != d[:-1]]] if len(order) else order
+    first = first[covered[problem.arc_demand[first]] > 0.5]
+    return pd.DataFrame(
+        {
+            "demand_id": problem.demand_ids[problem.arc_demand[first]],
+            "site_id": problem.site_ids[problem.arc_site[first]],
+            "share": 1.0,
+            "weight": problem.weight[problem.arc_demand[first]],
+            "cost": problem.arc_cost[first],
+            "travel": problem.arc_travel[first],
+        }
+    )
+
+
+def _unmet(problem: LocationProblem, model: MatrixModel, values: NDArray) -> pd.DataFrame:
+    columns = ["demand_id", "region", "share", "weight", "penalty"]
+    if "unmet" not in model.columns:
+        return pd.DataFrame(columns=columns)
+    demand = np.flatnonzero(np.isfinite(problem.unmet_penalty))
+    share = values[model.columns["unmet"]]
+    used = share > 1e-9
+    d = demand[used]
+    return pd.DataFrame(
+        {
+            "demand_id": problem.demand_ids[d],
+            "region": problem.demand_region[d],
+            "share": share[used],
+            "weight": problem.weight[d] * share[used],
+            "penalty": problem.unmet_penalty[d] * problem.weight[d] * share[used],
+        },
+        columns=columns,
+    )
+
+
+__all__ = ["ERROR", "INFEASIBLE", "OPTIMAL", "LocationSolution", "SolverOptions", "solve"]

@@ -1,0 +1,79 @@
+"""Published facility-location optima (OR-Library, Holmberg) reproduced by the engine.
+
+The default run checks a fast subset; the whole sets run with ``pytest -m slow``. The
+instances are read where they are shipped (``shared/benchmarks`` beside the project).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import ROOT
+from layoutopt.engine.bench import BenchOptions, bench_instance
+from layoutopt.engine.benchmarks import DEFAULT_FOLDERS, list_instances
+
+SHARED = ROOT.parent / "shared" / "benchmarks"
+needs_benchmarks = pytest.mark.skipif(
+    not SHARED.is_dir(), reason=f"published benchmark instances not found at {SHARED}"
+)
+
+FAST = {
+    "pmed": ["pmed1", "pmed2", "pmed3", "pmed4", "pmed5"],
+    "cap": ["cap41"],
+    "uncap": ["cap71"],
+    "holmberg": ["p1", "p2", "p3", "p4", "p5"],
+}
+
+
+def instances(suite: str, names: list[str] | None = None):
+    if not SHARED.is_dir():
+        return [pytest.param(None, id="missing")]
+    found = list_instances(suite, SHARED / DEFAULT_FOLDERS[suite])
+    return [pytest.param(i, id=i.name) for i in found if names is None or i.name in names]
+
+
+def check(suite: str, instance) -> None:
+    row = bench_instance(suite, instance, BenchOptions(time_limit_s=3600))
+    assert row["status"] == "optimal", row
+    assert row["reproduced"], row
+
+
+@needs_benchmarks
+@pytest.mark.parametrize("suite", sorted(FAST))
+def test_fast_subset(suite):
+    for instance in [p.values[0] for p in instances(suite, FAST[suite])]:
+        check(suite, instance)
+
+
+@needs_benchmarks
+def test_fast_subset_is_complete():
+    for suite, names in FAST.items():
+        assert [p.values[0].name for p in instances(suite, names)] == names
+
+
+@needs_benchmarks
+@pytest.mark.slow
+@pytest.mark.parametrize("instance", instances("pmed"))
+def test_pmed_all(instance):
+    check("pmed", instance)
+
+
+@needs_benchmarks
+@pytest.mark.slow
+@pytest.mark.parametrize("instance", instances("cap"))
+def test_cap_all(instance):
+    check("cap", instance)
+
+
+@needs_benchmarks
+@pytest.mark.slow
+@pytest.mark.parametrize("instance", instances("uncap"))
+def test_uncap_all(instance):
+    check("uncap", instance)
+
+
+@needs_benchmarks
+@pytest.mark.slow
+@pytest.mark.parametrize("instance", instances("holmberg"))
+def test_holmberg_all(instance):
+    check("holmberg", instance)

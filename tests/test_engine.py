@@ -1,0 +1,283 @@
+"""The location engine on hand-made cases whose answers can be worked out on paper."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from layoutopt.engine import LocationProblem, SolverOptions, solve
+from layoutopt.engine.problem import CANDIDATE, CLOSABLE, MUST_KEEP
+
+INF = np.inf
+EXACT = SolverOptions(mip_gap=0.0, time_limit_s=60)
+
+
+def open_ids(problem: LocationProblem, solution) -> list[str]:
+    return [str(s) for s in problem.site_ids[solution.is_open]]
+
+
+def test_p_median_by_hand():
+    # Three villages on a line at 0, 1 and 10 km; one school: at the middle one (1 + 9 = 10).
+    d = np.abs(np.subtract.outer([0, 1, 10], [0, 1, 10])).astype(float)
+    problem = LocationProblem.from_cost_matrix(d, open_count=(1, 1))
+    solution = solve(problem, EXACT)
+    assert solution.report.status == "optimal"
+    assert solution.report.objective == pytest.approx(10.0)
+    assert open_ids(problem, solution) == ["s1"]
+
+
+def test_must_keep_stays_open():
+    # Site 0 must stay although site 1 alone would serve both villages more cheaply.
+    costs = [[5.0, 1.0], [5.0, 1.0]]
+    problem = LocationProblem.from_cost_matrix(
+        costs, status=[MUST_KEEP, CANDIDATE], open_count=(1, 1)
+    )
+    solution = solve(problem, EXACT)
+    assert open_ids(problem, solution) == ["s0"]
+    assert solution.report.objective == pytest.approx(10.0)
+
+
+def test_closing_saves_when_travel_added_is_small():
+    # Closing s0 saves 100 and adds 2 × (3 - 1) = 4 of travel: close it (objective 4 - 100).
+    costs = [[1.0, 3.0], [1.0, 3.0]]
+    problem = LocationProblem.from_cost_matrix(
+        costs, status=[CLOSABLE, MUST_KEEP], close_saving=[100.0, 0.0]
+    )
+    solution = solve(problem, EXACT)
+    assert open_ids(problem, solution) == ["s1"]
+    assert solution.report.objective == pytest.approx(6.0 - 100.0)
+
+
+def test_module_expansion_in_whole_modules():
+    # 18 pupils, room for 10, modules of 5 at 3 each: two modules (cost 6) beat the far site.
+    problem = LocationProblem.from_cost_matrix(
+        [[1.0, 50.0]],
+        weight=[18.0],
+        status=[MUST_KEEP, CANDIDATE],
+        capacity=[10.0, 100.0],
+        module_capacity=[5.0, 0.0],
+        module_cost=[3.0, 0.0],
+        max_modules=[4, 0],
+        fixed_cost=[0.0, 1000.0],
+    )
+    solution = solve(problem, EXACT)
+    assert solution.modules.tolist() == [2, 0]
+    assert solution.report.objective == pytest.approx(18.0 + 6.0)
+
+
+def test_minimum_size_when_open():
+    # A new school needs at least 10 pupils: with 6 nearby it cannot open.
+    problem = LocationProblem.from_cost_matrix(
+        [[1.0, 4.0]], weight=[6.0], status=[CANDIDATE, MUST_KEEP], min_load=[10.0, 0.0]
+    )
+    solution = solve(problem, EXACT)
+    assert open_ids(problem, solution) == ["s1"]
+    assert solution.report.objective == pytest.approx(24.0)
+
+
+def test_region_minimum_and_maximum():
+    # Four sites, two per county; each county must have exactly one open although the
+    # cheapest pair lies in county A.
+    costs = [[1.0, 1.0, 9.0, 9.0], [1.0, 1.0, 9.0, 9.0]]
+    problem = LocationProblem.from_cost_matrix(
+        costs,
+        site_region=["A", "A", "B", "B"],
+        region_open={"A": (1, 1), "B": (1, None)},
+        fixed_cost=[1.0, 1.0, 1.0, 1.0],
+    )
+    solution = solve(problem, EXACT)
+    opened = open_ids(problem, solution)
+    assert len(opened) == 2 and opened[1] in ("s2", "s3")
+    assert solution.report.objective == pytest.approx(2 + 2.0)
+
+
+def test_global_count_range():
+    d = np.abs(np.subtract.outer([0, 10, 20], [0, 10, 20])).astype(float)
+    problem = LocationProblem.from_cost_matrix(d, open_count=(2, 3), fixed_cost=[100.0] * 3)
+    solution = solve(problem, EXACT)
+    assert solution.is_open.sum() == 2  # at least two though one would be cheaper
+    assert solution.report.objective == pytest.approx(200 + 10)
+
+
+def test_single_source_versus_split():
+    # Two schools of 10 places, three villages of 6 pupils: split fills both to 9 and 9;
+    # single source sends two villages to one school only if it fits (it does not), so
+    # one village must go to the far school.
+    costs = [[1.0, 5.0], [1.0, 5.0], [1.0, 5.0]]
+    common = dict(weight=[6.0, 6.0, 6.0], capacity=[12.0, 12.0], status=[MUST_KEEP] * 2)
+    split = solve(LocationProblem.from_cost_matrix(costs, **common), EXACT)
+    single = solve(LocationProblem.from_cost_matrix(costs, single_source=True, **common), EXACT)
+    assert split.report.objective == pytest.approx(12 * 1 + 6 * 5)
+    assert single.report.objective == pytest.approx(12 * 1 + 6 * 5)
+    assert set(single.assignment["share"]) == {1.0}
+    tight = dict(common, capacity=[10.0, 12.0])
+    split = solve(LocationProblem.from_cost_matrix(costs, **tight), EXACT)
+    single = solve(LocationProblem.from_cost_matrix(costs, single_source=True, **tight), EXACT)
+    assert split.report.objective == pytest.approx(10 * 1 + 8 * 5)
+    assert single.report.objective == pytest.approx(6 * 1 + 12 * 5)
+
+
+def test_maximum_travel_and_priced_shortfall():
+    # The only school is 50 minutes away; pupils may travel 30: the demand is unmet, priced.
+    problem = LocationProblem.build(
+        demand_ids=["near", "far"],
+        weight=[10.0, 4.0],
+        site_ids=["school"],
+        arc_demand=[0, 1],
+        arc_site=[0, 0],
+        arc_cost=[1.0, 1.0],
+        arc_travel=[10.0, 50.0],
+        status=[MUST_KEEP],
+        max_travel=30.0,
+        unmet_penalty=100.0,
+        demand_region=["140105", "140106"],
+    )
+    solution = solve(problem, EXACT)
+    assert solution.report.objective == pytest.approx(10 * 1 + 4 * 100)
+    assert solution.unmet[["demand_id", "region"]].values.tolist() == [["far", "140106"]]
+    assert (solution.assignment["travel"] <= 30).all()
+
+
+def test_infeasible_without_penalty_is_reported():
+    problem = LocationProblem.from_cost_matrix(
+        [[1.0]], weight=[20.0], capacity=[10.0], status=[MUST_KEEP]
+    )
+    solution = solve(problem, EXACT)
+    assert solution.report.status == "infeasible"
+    assert solution.report.objective is None
+
+
+def test_coverage_objective():
+    # Radius 5: site 0 covers villages 0 and 1 (weights 3 + 4), site 1 covers village 2 (9).
+    problem = LocationProblem.build(
+        demand_ids=["v0", "v1", "v2"],
+        weight=[3.0, 4.0, 9.0],
+        site_ids=["s0", "s1"],
+        arc_demand=[0, 1, 2, 2],
+        arc_site=[0, 0, 1, 0],
+        arc_cost=[0.0] * 4,
+        arc_travel=[2.0, 4.0, 1.0, 8.0],
+        open_count=(1, 1),
+        objective="coverage",
+        coverage_radius=5.0,
+    )
+    solution = solve(problem, EXACT)
+    assert open_ids(problem, solution) == ["s1"]
+    assert solution.report.objective == pytest.approx(9.0)
+
+
+def test_sparse_arcs_widen_until_exact():
+    # With one arc per village the cheapest arcs all point at s0, which is too dear to
+    # open; the overflow guard must widen the lists until the true optimum is proven.
+    # (A finite capacity keeps the heuristic from sizing the lists up front.)
+    rng = np.random.default_rng(3)
+    costs = rng.uniform(1, 10, (30, 8))
+    costs[:, 0] = 0.5
+    options = dict(status=[CANDIDATE] * 8, fixed_cost=[1e6] + [5.0] * 7, capacity=1e9)
+    dense = solve(
+        LocationProblem.from_cost_matrix(costs, **options),
+        SolverOptions(mip_gap=0.0, k_nearest=None),
+    )
+    sparse = solve(
+        LocationProblem.from_cost_matrix(costs, **options), SolverOptions(mip_gap=0.0, k_nearest=1)
+    )
+    assert sparse.rounds > 1
+    assert sparse.report.objective == pytest.approx(dense.report.objective)
+    assert sparse.report.status == "optimal"
+
+
+def test_report_counts_model_size():
+    problem = LocationProblem.from_cost_matrix(np.ones((4, 3)), open_count=(1, 1))
+    report = solve(problem, EXACT).report
+    assert report.variables > 0 and report.constraints > 0 and report.backend == "highs"
+
+
+def test_time_limit_stop_is_not_called_optimal():
+    rng = np.random.default_rng(0)
+    costs = rng.uniform(0, 100, (300, 120))
+    problem = LocationProblem.from_cost_matrix(
+        costs,
+        weight=rng.uniform(1, 5, 300),
+        capacity=rng.uniform(20, 60, 120),
+        fixed_cost=rng.uniform(50, 400, 120),
+        single_source=True,
+    )
+    report = solve(problem, SolverOptions(mip_gap=0.0, time_limit_s=1.0)).report
+    assert report.status in ("feasible_time_limit", "no_solution_time_limit")
+    assert report.seconds < 1.0 + 10  # the wall clock is enforced
+    if report.status == "feasible_time_limit":
+        assert report.gap is not None and report.gap > 0
+
+
+def test_pulp_cbc_path_agrees():
+    d = np.abs(np.subtract.outer([0, 1, 10, 12], [0, 1, 10, 12])).astype(float)
+    problem = LocationProblem.from_cost_matrix(d, open_count=(2, 2))
+    highs = solve(problem, EXACT)
+    cbc = solve(problem, SolverOptions(backend="pulp_cbc", mip_gap=0.0))
+    assert cbc.report.backend == "pulp_cbc"
+    assert cbc.report.objective == pytest.approx(highs.report.objective) == pytest.approx(3.0)
+
+
+# Property tests on random instances --------------------------------------------------------
+
+instances = st.builds(
+    lambda seed, n, m, capacitated, single: (seed, n, m, capacitated, single),
+    st.integers(0, 10_000),
+    st.integers(2, 12),
+    st.integers(2, 6),
+    st.booleans(),
+    st.booleans(),
+)
+
+
+def random_problem(seed, n, m, capacitated, single, max_travel=INF) -> LocationProblem:
+    rng = np.random.default_rng(seed)
+    costs = rng.uniform(1, 20, (n, m)).round(1)
+    weight = rng.integers(1, 10, n).astype(float)
+    capacity = np.full(m, weight.sum() * 0.6) if capacitated else np.inf
+    return LocationProblem.build(
+        demand_ids=[f"d{i}" for i in range(n)],
+        weight=weight,
+        site_ids=[f"s{j}" for j in range(m)],
+        arc_demand=np.repeat(np.arange(n), m),
+        arc_site=np.tile(np.arange(m), n),
+        arc_cost=costs.ravel(),
+        arc_travel=costs.ravel(),
+        capacity=capacity,
+        fixed_cost=rng.uniform(5, 30, m).round(1),
+        single_source=single,
+        max_travel=max_travel,
+        unmet_penalty=100.0,
+    )
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instances, st.sampled_from([INF, 12.0]))
+def test_invariants_on_random_instances(instance, max_travel):
+    problem = random_problem(*instance, max_travel=max_travel)
+    solution = solve(problem, SolverOptions(mip_gap=0.0, k_nearest=2))
+    report = solution.report
+    assert report.status == "optimal"
+    assert report.objective >= report.bound - 1e-6 * max(1, abs(report.bound))
+    load = solution.assignment.groupby("site_id")["weight"].sum()
+    capacity = dict(zip(problem.site_ids, problem.capacity, strict=True))
+    assert all(load[s] <= capacity[s] + 1e-6 for s in load.index)
+    assert (solution.assignment["travel"] <= max_travel + 1e-9).all()
+    served = solution.assignment.groupby("demand_id")["share"].sum()
+    unmet = solution.unmet.groupby("demand_id")["share"].sum()
+    total = served.add(unmet, fill_value=0)
+    assert np.allclose(total.reindex(problem.demand_ids).fillna(0), 1.0)
+    dense = solve(problem, SolverOptions(mip_gap=0.0, k_nearest=None))
+    assert report.objective == pytest.approx(dense.report.objective, rel=1e-7, abs=1e-6)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instances)
+def test_pulp_and_direct_paths_agree(instance):
+    problem = random_problem(*instance)
+    direct = solve(problem, SolverOptions(mip_gap=0.0))
+    via_pulp = solve(problem, SolverOptions(mip_gap=0.0, backend="pulp_highs"))
+    assert via_pulp.report.status == direct.report.status == "optimal"
+    assert via_pulp.report.objective == pytest.approx(direct.report.objective, rel=1e-7, abs=1e-6)
