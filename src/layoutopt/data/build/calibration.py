@@ -14,17 +14,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from layoutopt.errors import LayoutoptError
 
-LEVELS = (
-    "kindergarten",
-    "primary",
-    "junior",
-    "nine_year",
-    "senior_high",
-    "complete_secondary",
-    "vocational",
-    "special",
-)
-
 
 class Part(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
