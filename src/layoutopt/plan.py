@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from layoutopt.data.dataset import Dataset, load_dataset
+from layoutopt.data.io import atomic_write_text, replace_folder, sha256_file
 from layoutopt.errors import LayoutoptError
 from layoutopt.results import ProgrammeResult
 from layoutopt.scenario import Scenario, resolved
@@ -69,7 +67,7 @@ def build_manifest(
         "scenario": resolved(scenario),
         "scenario_file": str(scenario.source) if scenario.source else None,
         "inputs": {
-            name: {"file": str(src.path), "layer": src.layer, "sha256": _sha256(src.path)}
+            name: {"file": str(src.path), "layer": src.layer, "sha256": sha256_file(src.path)}
             for name, src in sorted(dataset.sources.items())
         },
         "versions": software_versions(),
@@ -80,27 +78,11 @@ def build_manifest(
     }
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def write_outputs(out: Path, files: dict[str, str]) -> None:
-    """Write all files into a staging folder, then swap it in: whole or not at all."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
-    staging.chmod(0o755)  # mkdtemp makes a private folder; outputs are for sharing
-    try:
+    """Write every file of a run, whole or not at all."""
+
+    def fill(folder: Path) -> None:
         for name, text in files.items():
-            target = staging / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text + ("" if text.endswith("\n") else "\n"), encoding="utf-8")
-        if out.exists():
-            shutil.rmtree(out)
-        staging.rename(out)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
+            atomic_write_text(folder / name, text if text.endswith("\n") else text + "\n")
+
+    replace_folder(out, fill)

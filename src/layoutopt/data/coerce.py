@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -58,15 +60,9 @@ def typed_table(
             continue
         if field.name not in frame.columns:
             if field.required:
+                fix = f"add a column '{field.name}' ({field.type}, {field.description_en})"
                 problems.append(
-                    Problem(
-                        base.file,
-                        base.layer,
-                        "",
-                        field.name,
-                        "required column is missing",
-                        f"add a column '{field.name}' ({field.type}, {field.description_en})",
-                    )
+                    replace(base, column=field.name, message="required column is missing", fix=fix)
                 )
             continue
         converted, found = _convert(frame[field.name], field, labels, base, source)
@@ -88,14 +84,13 @@ def _convert(
 def _to_text(values, field, labels, base, source) -> tuple[pd.Series, list[Problem]]:
     problems: list[Problem] = []
     if source.format != "csv" and pd.api.types.is_numeric_dtype(values):
+        message = f"stored as numbers ({values.dtype}); codes and ids must be text"
         problems.append(
-            Problem(
-                base.file,
-                base.layer,
-                "",
-                field.name,
-                f"stored as numbers ({values.dtype}); codes and ids must be text",
-                "store the column as text so leading digits are kept",
+            replace(
+                base,
+                column=field.name,
+                message=message,
+                fix="store the column as text so leading digits are kept",
             )
         )
         values = values.map(

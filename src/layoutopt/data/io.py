@@ -7,11 +7,13 @@ gathered before anything is reported.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
 import tempfile
 import warnings
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -77,7 +79,7 @@ def read_raw(source: TableSource) -> tuple[gpd.GeoDataFrame | None, list[Problem
     """Read a table as found, without typing it. CSV cells stay text."""
     where = Problem(file=source.label, layer=source.layer or "")
     if not source.path.is_file():
-        return None, [_at(where, message="file not found", fix=f"create {source.path}")]
+        return None, [replace(where, message="file not found", fix=f"create {source.path}")]
     try:
         if source.format == "gpkg":
             return _read_gpkg(source, where)
@@ -86,8 +88,8 @@ def read_raw(source: TableSource) -> tuple[gpd.GeoDataFrame | None, list[Problem
         if source.format == "csv":
             return _read_csv(source, where)
     except Exception as exc:  # a corrupt file: say which and why, without a traceback
-        return None, [_at(where, message=f"cannot be read ({exc})", fix="re-export the file")]
-    return None, [_at(where, message="unknown file type", fix="use .gpkg, .parquet or .csv")]
+        return None, [replace(where, message=f"cannot be read ({exc})", fix="re-export the file")]
+    return None, [replace(where, message="unknown file type", fix="use .gpkg, .parquet or .csv")]
 
 
 def _read_gpkg(
@@ -96,7 +98,7 @@ def _read_gpkg(
     layers = _layers(source.path)
     if source.layer not in layers:
         fix = f"name the layer '{source.layer}' (layers found: {', '.join(layers) or 'none'})"
-        return None, [_at(where, message="layer not found", fix=fix)]
+        return None, [replace(where, message="layer not found", fix=fix)]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a layer without CRS warns; we report it ourselves
         frame = pyogrio.read_dataframe(source.path, layer=source.layer, fid_as_index=False)
@@ -111,7 +113,7 @@ def _read_csv(source: TableSource, where: Problem) -> tuple[gpd.GeoDataFrame | N
         lat = pd.to_numeric(frame["lat"], errors="coerce")
         bad = frame.index[lon.isna() | lat.isna()]
         problems = [
-            _at(
+            replace(
                 where,
                 row=_csv_row(i),
                 column="lon/lat",
@@ -127,17 +129,12 @@ def _read_csv(source: TableSource, where: Problem) -> tuple[gpd.GeoDataFrame | N
         return gpd.GeoDataFrame(frame, geometry=geometry, crs=WGS84), []
     if spec.geometry_type == "point" and spec.field("geometry").required:
         fix = "add 'lon' and 'lat' columns in WGS-84 decimal degrees"
-        return None, [_at(where, column="lon/lat", message="no coordinates", fix=fix)]
+        return None, [replace(where, column="lon/lat", message="no coordinates", fix=fix)]
     return gpd.GeoDataFrame(frame), []
 
 
 def _csv_row(index: int) -> str:
     return f"line {index + 2}"  # header is line 1
-
-
-def _at(base: Problem, **changes: str) -> Problem:
-    values = {**base.__dict__, **changes}
-    return Problem(**values)
 
 
 def write_layer(
@@ -173,3 +170,27 @@ def atomic_write_text(path: Path, text: str, *, bom: bool = False) -> None:
         fh.write(text)
     os.chmod(tmp, 0o644)  # mkstemp makes private files; outputs are for sharing
     os.replace(tmp, path)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def replace_folder(out: Path, fill: Callable[[Path], None]) -> Path:
+    """Fill a staging folder beside ``out``, then swap it in: ``out`` is whole or untouched."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
+    staging.chmod(0o755)  # mkdtemp makes a private folder; outputs are for sharing
+    try:
+        fill(staging)
+        if out.exists():
+            shutil.rmtree(out)
+        staging.rename(out)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+    return out

