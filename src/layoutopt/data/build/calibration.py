@@ -92,7 +92,9 @@ class Schools(Part):
     kindergarten_inclusive_coverage: float
     teacher_factor_small: float = Field(description="Staffing of small rural schools / norm.")
     teacher_factor_large: float = Field(description="Staffing of large urban schools / norm.")
+    teacher_factor_urban: float = Field(description="Extra factor for urban schools.")
     teacher_factor_sigma: float
+    senior_years: int = Field(description="Grades in a senior or vocational section.")
     small_school_students: int = Field(description="A school below this size counts as small.")
     large_school_students: int = Field(description="A school above this size counts as large.")
     beds_per_boarder: tuple[float, float]

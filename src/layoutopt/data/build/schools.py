@@ -66,7 +66,6 @@ LEVEL_NAME = {
     "special": "特殊教育学校",
 }
 JITTER_KM = {"urban": 0.5, "town": 0.3, "village": 0.2}
-STREAM_YEARS = 3  # a senior or vocational section has three grades
 
 
 @dataclass
@@ -248,8 +247,9 @@ def _section_size(stage_name: str, stage: Stage, enrolment: np.ndarray, cal, rng
     else:
         sizes = rng.uniform(low, high, len(enrolment))
     if stage_name in STREAM_STAGES:
-        streams = np.maximum(1, np.ceil(enrolment / (STREAM_YEARS * sizes))).astype(int)
-        return {"classes": streams * STREAM_YEARS, "streams": streams}
+        years = cal.schools.senior_years
+        streams = np.maximum(1, np.ceil(enrolment / (years * sizes))).astype(int)
+        return {"classes": streams * years, "streams": streams}
     classes = np.maximum(1, np.ceil(enrolment / sizes)).astype(int)
     return {"classes": classes, "streams": np.zeros(len(enrolment), dtype=int)}
 
@@ -266,7 +266,7 @@ def _teachers(stage: Stage, enrolment, classes, host_kind, cal: Calibration, rng
         s.teacher_factor_small,
         np.where(enrolment > s.large_school_students, s.teacher_factor_large, 1.0),
     )
-    factor = np.where(host_kind == "urban", factor * 0.97, factor)
+    factor = np.where(host_kind == "urban", factor * s.teacher_factor_urban, factor)
     noisy = needed * factor * rng.lognormal(0, s.teacher_factor_sigma, len(needed))
     return np.maximum(1, np.round(noisy)).astype(int)
 
