@@ -161,6 +161,8 @@ def _open_columns(b: _Builder, p: LocationProblem) -> slice:
 
 def _capacity_rows(b, p: LocationProblem, s, d, cols, open_cols, mod_cols, module_sites):
     capped = np.flatnonzero(np.isfinite(p.capacity))
+    if len(capped) == p.n_sites:
+        _total_capacity_row(b, p, open_cols, mod_cols, module_sites)
     if len(capped):
         local = np.full(p.n_sites, -1)
         local[capped] = np.arange(len(capped))
@@ -205,6 +207,27 @@ def _capacity_rows(b, p: LocationProblem, s, d, cols, open_cols, mod_cols, modul
             INF,
             len(floor),
         )
+
+
+def _total_capacity_row(b, p: LocationProblem, open_cols, mod_cols, module_sites) -> None:
+    """Open capacity covers all demand not left unmet: implied by the other rows, but it
+    tightens the LP bound and gives the solver a knapsack row to cut on."""
+    unmet = b.columns["unmet"]
+    unmet_demand = np.flatnonzero(np.isfinite(p.unmet_penalty))
+    k = len(unmet_demand)
+    b.add_rows(
+        "total_capacity",
+        np.zeros(p.n_sites + len(module_sites) + k, int),
+        np.r_[
+            open_cols.start + np.arange(p.n_sites),
+            np.arange(mod_cols.start, mod_cols.stop),
+            np.arange(unmet.start, unmet.stop),
+        ],
+        np.r_[p.capacity, p.module_capacity[module_sites], p.weight[unmet_demand]],
+        p.weight.sum(),
+        INF,
+        1,
+    )
 
 
 def _coverage(b: _Builder, p: LocationProblem, open_cols: slice) -> None:
