@@ -169,13 +169,13 @@ def test_coverage_objective():
 
 
 def test_sparse_arcs_widen_until_exact():
-    # With one arc per village the cheapest arcs all point at s0, which is too dear to
-    # open; the overflow guard must widen the lists until the true optimum is proven.
-    # (A finite capacity keeps the heuristic from sizing the lists up front.)
+    # Each village's 60 cheapest arcs point at sites too dear to open, so the first sparse
+    # lists hold no usable site; the overflow guard must widen them until the true optimum
+    # is proven. (A finite capacity keeps the heuristic from sizing the lists up front.)
     rng = np.random.default_rng(3)
-    costs = rng.uniform(1, 10, (30, 8))
-    costs[:, 0] = 0.5
-    options = dict(status=[CANDIDATE] * 8, fixed_cost=[1e6] + [5.0] * 7, capacity=1e9)
+    costs = rng.uniform(1, 10, (30, 100))
+    costs[:, :60] = 0.5 + rng.uniform(0, 0.01, (30, 60))
+    options = dict(fixed_cost=[1e6] * 60 + [5.0] * 40, capacity=1e9)
     dense = solve(
         LocationProblem.from_cost_matrix(costs, **options),
         SolverOptions(mip_gap=0.0, k_nearest=None),
