@@ -211,6 +211,20 @@ def test_time_limit_stop_is_not_called_optimal():
         assert report.gap is not None and report.gap > 0
 
 
+def test_heuristic_only_reports_its_gap_to_the_lp_bound():
+    rng = np.random.default_rng(5)
+    xy = rng.uniform(0, 100, (60, 2))
+    d = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
+    problem = LocationProblem.from_cost_matrix(d, open_count=(6, 6))
+    heuristic = solve(problem, SolverOptions(heuristic_only=True)).report
+    exact = solve(problem, EXACT).report
+    assert heuristic.status == "heuristic" and heuristic.backend == "heuristic"
+    assert heuristic.bound <= exact.objective + 1e-6 <= heuristic.objective + 2e-6
+    assert heuristic.gap == pytest.approx(
+        (heuristic.objective - heuristic.bound) / heuristic.objective
+    )
+
+
 def test_pulp_cbc_path_agrees():
     d = np.abs(np.subtract.outer([0, 1, 10, 12], [0, 1, 10, 12])).astype(float)
     problem = LocationProblem.from_cost_matrix(d, open_count=(2, 2))

@@ -13,7 +13,8 @@ class SolveReport:
     """What one solve did, honestly: a time-limit stop is never reported as optimal."""
 
     name: str
-    status: str  # optimal | feasible_time_limit | infeasible | no_solution_time_limit | error
+    # optimal | feasible_time_limit | infeasible | no_solution_time_limit | error | heuristic
+    status: str
     objective: float | None
     bound: float | None
     gap: float | None

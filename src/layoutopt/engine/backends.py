@@ -21,6 +21,7 @@ FEASIBLE_TIME_LIMIT = "feasible_time_limit"
 INFEASIBLE = "infeasible"
 NO_SOLUTION_TIME_LIMIT = "no_solution_time_limit"
 ERROR = "error"
+HEURISTIC = "heuristic"  # heuristic-only mode: feasible, gap measured against the LP bound
 
 # Extra wall-clock time given to a solver past its own limit before it is cancelled.
 CANCEL_GRACE_S = 5.0

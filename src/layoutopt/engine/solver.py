@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 from layoutopt.engine import heuristic
 from layoutopt.engine.backends import (
     ERROR,
-    FEASIBLE_TIME_LIMIT,
+    HEURISTIC,
     INFEASIBLE,
     NO_SOLUTION_TIME_LIMIT,
     OPTIMAL,
@@ -183,7 +183,7 @@ def _heuristic_only(model: MatrixModel, start: NDArray, backend: BackendOptions)
     bound = lp.objective
     gap = None if bound is None else (objective - bound) / max(abs(objective), 1e-9)
     return RawSolve(
-        FEASIBLE_TIME_LIMIT,
+        HEURISTIC,
         start,
         objective,
         bound,
