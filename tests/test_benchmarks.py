@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import ROOT
 from layoutopt.engine.bench import BenchOptions, bench_instance
-from layoutopt.engine.benchmarks import DEFAULT_FOLDERS, list_instances
+from layoutopt.engine.benchmarks import SHIPPED, list_instances, shipped_folder
 
-SHARED = ROOT.parent / "shared" / "benchmarks"
+SHARED = SHIPPED
 needs_benchmarks = pytest.mark.skipif(
     not SHARED.is_dir(), reason=f"published benchmark instances not found at {SHARED}"
 )
@@ -28,7 +27,7 @@ FAST = {
 def instances(suite: str, names: list[str] | None = None):
     if not SHARED.is_dir():
         return [pytest.param(None, id="missing")]
-    found = list_instances(suite, SHARED / DEFAULT_FOLDERS[suite])
+    found = list_instances(suite, shipped_folder(suite))
     return [pytest.param(i, id=i.name) for i in found if names is None or i.name in names]
 
 
@@ -53,27 +52,13 @@ def test_fast_subset_is_complete():
 
 @needs_benchmarks
 @pytest.mark.slow
-@pytest.mark.parametrize("instance", instances("pmed"))
-def test_pmed_all(instance):
-    check("pmed", instance)
-
-
-@needs_benchmarks
-@pytest.mark.slow
-@pytest.mark.parametrize("instance", instances("cap"))
-def test_cap_all(instance):
-    check("cap", instance)
-
-
-@needs_benchmarks
-@pytest.mark.slow
-@pytest.mark.parametrize("instance", instances("uncap"))
-def test_uncap_all(instance):
-    check("uncap", instance)
-
-
-@needs_benchmarks
-@pytest.mark.slow
-@pytest.mark.parametrize("instance", instances("holmberg"))
-def test_holmberg_all(instance):
-    check("holmberg", instance)
+@pytest.mark.parametrize(
+    ("suite", "instance"),
+    [
+        pytest.param(suite, *p.values, id=f"{suite}-{p.id}")
+        for suite in sorted(FAST)
+        for p in instances(suite)
+    ],
+)
+def test_whole_sets(suite, instance):
+    check(suite, instance)

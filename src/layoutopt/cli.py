@@ -190,12 +190,6 @@ def plan(
     _guarded(run, debug=debug)
 
 
-def _shared_benchmarks() -> Path:
-    """The shipped benchmark folder: ``shared/benchmarks`` beside the project."""
-    project = Path(__file__).resolve().parents[2]
-    return project.parent / "shared" / "benchmarks"
-
-
 @app.command()
 def bench(
     suite: Annotated[str, typer.Argument(help="pmed, cap, uncap or holmberg.")],
@@ -214,14 +208,14 @@ def bench(
 ) -> None:
     """Solve published facility-location instances and compare with their known optima."""
     from layoutopt.engine.bench import BenchOptions, run_bench, summary
-    from layoutopt.engine.benchmarks import DEFAULT_FOLDERS, SUITES
+    from layoutopt.engine.benchmarks import SUITES, shipped_folder
 
     def run() -> None:
         if suite not in SUITES:
             raise LayoutoptError(f"unknown suite '{suite}' (choose from {', '.join(SUITES)})")
         if compare not in (None, "dense"):
             raise LayoutoptError(f"--compare takes 'dense' (got '{compare}')")
-        folder = data or _shared_benchmarks() / DEFAULT_FOLDERS[suite]
+        folder = data or shipped_folder(suite)
         names = [n.strip() for n in instances.split(",")] if instances else None
         options = BenchOptions(time_limit_s=time_limit, compare_dense=compare == "dense")
 

@@ -19,7 +19,7 @@ import pandas as pd
 import psutil
 
 from layoutopt.engine.backends import BackendOptions, solve_pulp
-from layoutopt.engine.benchmarks import DEFAULT_FOLDERS, Instance, list_instances, read_instance
+from layoutopt.engine.benchmarks import Instance, list_instances, read_instance
 from layoutopt.engine.model import build_model
 from layoutopt.engine.problem import LocationProblem
 from layoutopt.engine.solver import SolverOptions, solve
@@ -81,10 +81,6 @@ class BenchOptions:
     time_limit_s: float = 3600.0
     compare_dense: bool = False
     threads: int = 2
-
-
-def default_folder(suite: str, shared: Path) -> Path:
-    return shared / "benchmarks" / DEFAULT_FOLDERS[suite]
 
 
 def run_bench(

@@ -19,12 +19,19 @@ from layoutopt.engine.problem import LocationProblem
 from layoutopt.errors import LayoutoptError
 
 SUITES = ("pmed", "cap", "uncap", "holmberg")
+# The shipped copies live in shared/benchmarks beside the project (read there, never copied).
+SHIPPED = Path(__file__).resolve().parents[3].parent / "shared" / "benchmarks"
 DEFAULT_FOLDERS = {
     "pmed": "orlib/pmed",
     "cap": "orlib/cap",
     "uncap": "orlib/cap",
     "holmberg": "holmberg",
 }
+
+
+def shipped_folder(suite: str) -> Path:
+    """Where the shipped instances of ``suite`` are."""
+    return SHIPPED / DEFAULT_FOLDERS[suite]
 
 
 @dataclass(frozen=True)

@@ -242,9 +242,3 @@ def _cache_key(
         digest.update(roads.minutes.data.tobytes())
         digest.update(roads.minutes.indices.tobytes())
     return digest.hexdigest()[:24]
-
-
-def load_roads(nodes: pd.DataFrame | None, edges: pd.DataFrame | None) -> RoadGraph | None:
-    if nodes is None or edges is None:
-        return None
-    return RoadGraph.from_tables(nodes, edges)
