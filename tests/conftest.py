@@ -68,3 +68,29 @@ def tiny_copy(tiny_dataset_dir: Path, tmp_path: Path) -> Path:
 def write_scenario(path: Path, data: Path, extra: str = "") -> Path:
     path.write_text(f'name = "test"\ndata = "{data.as_posix()}"\n{extra}', encoding="utf-8")
     return path
+
+
+@pytest.fixture(scope="session")
+def shanxi_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The README's plan, high schools only, on the bundled Shanxi data (run once)."""
+    from typer.testing import CliRunner
+
+    from layoutopt.cli import app
+
+    runner = CliRunner()
+    if not SHANXI.is_dir():
+        pytest.skip("bundled data/shanxi is missing")
+    out = tmp_path_factory.mktemp("shanxi") / "plan"
+    result = runner.invoke(
+        app,
+        [
+            "plan",
+            str(ROOT / "models" / "shanxi-2025.toml"),
+            "--only",
+            "highschool",
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    return out

@@ -21,7 +21,10 @@ def test_info_shows_counts_and_calibration(tiny_dataset_dir):
 
 
 def test_plan_writes_a_manifest(tiny_dataset_dir, tmp_path):
-    scenario = write_scenario(tmp_path / "s.toml", tiny_dataset_dir)
+    # The tiny province has no plan figure of its own: use the cohort projection.
+    scenario = write_scenario(
+        tmp_path / "s.toml", tiny_dataset_dir, "[highschool]\nplan_students = 0\n"
+    )
     out = tmp_path / "out"
     result = runner.invoke(app, ["plan", str(scenario), "--out", str(out)])
     assert result.exit_code == 0, result.output
@@ -30,6 +33,10 @@ def test_plan_writes_a_manifest(tiny_dataset_dir, tmp_path):
     assert all(len(v["sha256"]) == 64 for v in manifest["inputs"].values())
     assert manifest["scenario"]["solver"]["backend"] == "highs"
     assert manifest["versions"]["highspy"] != "not installed"
+    assert manifest["programmes_run"] == ["highschool"]
+    assert {s["status"] for s in manifest["solves"]} == {"optimal"}
+    assert (out / "maps" / "highschool.html").is_file()
+    assert "solves: 8 optimal" in result.output
 
 
 def test_plan_with_bad_data_writes_nothing(tiny_copy, tmp_path):

@@ -163,7 +163,11 @@ def data_build(
 def plan(
     scenario: Annotated[Path, typer.Argument(help="Scenario file (TOML).")],
     out: Annotated[
-        Path | None, typer.Option(help="Output folder (default out/<scenario>/).")
+        Path | None,
+        typer.Option(
+            help="Output folder; maps go to OUT/maps/ "
+            "(default: tables in out/<scenario>/, maps in maps/<scenario>/)."
+        ),
     ] = None,
     only: Annotated[
         list[str] | None, typer.Option(help="Run only these programmes (repeat or comma-separate).")
@@ -178,16 +182,32 @@ def plan(
         sc = load_scenario(scenario)
         names = [n.strip() for item in (only or []) for n in item.split(",") if n.strip()]
         target = out or Path("out") / sc.name
-        manifest = run_plan(sc, target, only=names or None, progress=_progress())
+        maps_dir = target / "maps" if out else Path("maps") / sc.name
+        manifest = run_plan(sc, target, maps_dir=maps_dir, only=names or None, progress=_progress())
         ran = ", ".join(manifest["programmes_run"]) or "none"
         console.print(f"[green]done[/green] {target}: programmes run: {ran}")
         if manifest["programmes_not_yet_available"]:
             console.print(
                 "  not yet available: " + ", ".join(manifest["programmes_not_yet_available"])
             )
-        console.print(f"  manifest: {target / 'manifest.json'}")
+        console.print(f"  tables and manifest: {target}/")
+        for path in manifest["outputs"]["maps"]:
+            console.print(f"  map: {path}")
+        _solve_summary(manifest["solves"])
 
     _guarded(run, debug=debug)
+
+
+def _solve_summary(solves: list[dict]) -> None:
+    if not solves:
+        return
+    statuses: dict[str, int] = {}
+    for s in solves:
+        statuses[s["status"]] = statuses.get(s["status"], 0) + 1
+    worst = max((s["gap"] or 0.0) for s in solves)
+    seconds = sum(s["seconds"] for s in solves)
+    counts = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
+    console.print(f"  solves: {counts}; largest gap {worst:.2%}; {seconds:.1f} s in the solver")
 
 
 @app.command()

@@ -2,26 +2,26 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from layoutopt.data.dataset import Dataset, load_dataset
-from layoutopt.data.io import atomic_write_text, replace_folder, sha256_file
+from layoutopt.data.io import sha256_file
 from layoutopt.errors import LayoutoptError
+from layoutopt.programmes import highschool
+from layoutopt.report.outputs import write_run
 from layoutopt.results import ProgrammeResult
 from layoutopt.scenario import Scenario, resolved
 from layoutopt.versions import software_versions
 
-Programme = Callable[[Dataset, Scenario], ProgrammeResult]
+Progress = Callable[[str], None]
+Programme = Callable[[Dataset, Scenario, Progress], ProgrammeResult]
 
 # Programmes in the order they run; later issues add to this registry.
-PROGRAMMES: dict[str, Programme] = {}
+PROGRAMMES: dict[str, Programme] = {"highschool": highschool.run}
 KNOWN_PROGRAMMES = ("highschool", "kindergarten", "vocational", "boarding", "staffing")
-
-Progress = Callable[[str], None]
 
 
 def selected_programmes(scenario: Scenario, only: list[str] | None) -> list[str]:
@@ -39,10 +39,12 @@ def run_plan(
     scenario: Scenario,
     out: Path,
     *,
+    maps_dir: Path | None = None,
     only: list[str] | None = None,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """Run the scenario and write its outputs into ``out`` (replaced whole)."""
+    """Run the scenario; tables and manifest go to ``out``, maps to ``maps_dir`` (default
+    ``out/maps``), each folder replaced whole or left untouched."""
     say = progress or (lambda _msg: None)
     names = selected_programmes(scenario, only)
     say(f"loading and checking {scenario.data}")
@@ -54,9 +56,11 @@ def run_plan(
             pending.append(name)
             continue
         say(f"running programme {name}")
-        results.append(PROGRAMMES[name](dataset, scenario))
+        results.append(PROGRAMMES[name](dataset, scenario, say))
     manifest = build_manifest(scenario, dataset, results, pending)
-    write_outputs(out, {"manifest.json": json.dumps(manifest, ensure_ascii=False, indent=2)})
+    heading = scenario.title or scenario.name
+    maps = maps_dir if maps_dir is not None else out / "maps"
+    write_run(out, maps, results, dataset.regions, manifest, heading, say)
     return manifest
 
 
@@ -74,15 +78,6 @@ def build_manifest(
         "programmes_run": [r.programme for r in results],
         "programmes_not_yet_available": pending,
         "solves": [asdict(s) for r in results for s in r.solves],
+        "programmes": {r.programme: r.summary for r in results},
         "notes": dataset.notes,
     }
-
-
-def write_outputs(out: Path, files: dict[str, str]) -> None:
-    """Write every file of a run, whole or not at all."""
-
-    def fill(folder: Path) -> None:
-        for name, text in files.items():
-            atomic_write_text(folder / name, text if text.endswith("\n") else text + "\n")
-
-    replace_folder(out, fill)

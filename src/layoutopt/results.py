@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import geopandas as gpd
 import pandas as pd
 
 
@@ -24,10 +25,60 @@ class SolveReport:
     constraints: int = 0
 
 
+# Columns of the shared review tables; every programme fills these (and may add after them).
+CHANGE_COLUMNS = [
+    "programme",
+    "action",
+    "school_id",
+    "school_name",
+    "region_id",
+    "county",
+    "prefecture",
+    "target_id",
+    "target_name",
+    "students_moved",
+    "streams_before",
+    "streams_after",
+    "beds_added",
+    "travel_min_before",
+    "travel_min_after",
+    "reason",
+]
+SCHOOL_AFTER_COLUMNS = [
+    "school_id",
+    "level",
+    "region_id",
+    "open",
+    "streams_after",
+    "enrolment_after",
+    "capacity_after",
+    "boarding_beds_after",
+]
+KPI_COLUMNS = [
+    "programme",
+    "indicator",
+    "scope",
+    "scope_id",
+    "baseline",
+    "target",
+    "planned",
+    "met",
+]
+
+
 @dataclass
 class ProgrammeResult:
+    """What a programme hands to the report layer.
+
+    ``changes`` has CHANGE_COLUMNS; ``schools_after`` has SCHOOL_AFTER_COLUMNS first, then
+    ``name, action, ...`` and a WGS-84 point geometry; ``kpis`` has KPI_COLUMNS.
+    ``summary`` goes into the manifest as it is (JSON-ready).
+    """
+
     programme: str
+    title: str = ""
     changes: pd.DataFrame = field(default_factory=pd.DataFrame)
     kpis: pd.DataFrame = field(default_factory=pd.DataFrame)
+    schools_after: gpd.GeoDataFrame | None = None
     solves: list[SolveReport] = field(default_factory=list)
-    extra: dict[str, Any] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)

@@ -106,6 +106,102 @@ class ProgrammeSection(Section):
     enabled: bool = Field(True, description="Run this programme in `layoutopt plan`.")
 
 
+class HighSchoolSection(ProgrammeSection):
+    """High-school consolidation; defaults are Shanxi's 14th Five-Year Plan (FACTS.md)."""
+
+    levels: list[str] = Field(
+        default_factory=lambda: ["senior_high", "complete_secondary"],
+        description="School levels with a general senior section (统计口径: 含完全中学).",
+    )
+    small_max_streams: int = Field(
+        4, ge=0, description="Schools of this many streams (轨) or fewer are 'small' (plan 5.(3))."
+    )
+    max_streams: int = Field(
+        20, ge=1, description="No school grows above this; a new school has at most this (5.(3))."
+    )
+    enrolment_rate: float = Field(
+        0.96, gt=0, le=1.5, description="High-school-stage gross enrolment rate, 2025 target."
+    )
+    general_share: float = Field(
+        0.591,
+        gt=0,
+        le=1,
+        description="General (not vocational) share of upper-secondary students: "
+        "65万 / (65万 + 45万), the plan's 2025 targets.",
+    )
+    plan_students: int = Field(
+        650_000,
+        ge=0,
+        description="Province total the projection is scaled to (the plan's 65万 for 2025); "
+        "0 keeps the cohort projection unscaled.",
+    )
+    plan_students_tolerance: float = Field(
+        0.25,
+        ge=0,
+        description="Largest relative gap between plan_students and the cohort projection "
+        "that is accepted as reconciliation; a larger one is an error (wrong province?).",
+    )
+    max_travel_min: float = Field(
+        90.0,
+        gt=0,
+        description="Longest trip a merge may impose (assumption: 90 min by road); a settlement "
+        "whose nearest school is already farther keeps that school's time as its limit.",
+    )
+    boarding_travel_min: float = Field(
+        40.0, ge=0, description="Moved students beyond this trip need a bed (assumption)."
+    )
+    small_school_weight: float = Field(
+        1_000_000.0,
+        ge=0,
+        description="Objective weight of each small school left open, in student-minutes: "
+        "large enough that fewer small schools always comes first.",
+    )
+    stream_cost: float = Field(
+        3_000.0, ge=0, description="Objective cost of one added stream, in student-minutes."
+    )
+    new_school_cost: float = Field(
+        60_000.0, ge=0, description="Objective cost of opening a new school, in student-minutes."
+    )
+    switch_cost_min: float = Field(
+        10.0,
+        ge=0,
+        description="Minutes a change of school must save before the plan proposes it for "
+        "students whose school is not closing (keeps the plan from reshuffling students "
+        "between equally good schools).",
+    )
+    allow_new_schools: bool = Field(True, description="Candidate sites may open a new school.")
+    new_school_min_streams: int = Field(
+        6, ge=1, description="Smallest new school: 18 classes (standard sizes 18/24/30/36)."
+    )
+    new_school_site_kinds: list[str] = Field(
+        default_factory=lambda: ["town_centre", "new_housing"],
+        description="Candidate-site kinds where a new high school may be built.",
+    )
+    unmet_penalty: float = Field(
+        10_000_000.0,
+        gt=0,
+        description="Objective cost per student left without a seat: the last resort, priced so "
+        "that it appears only where the policy cannot be met.",
+    )
+    quality_tiers: list[str] = Field(
+        default_factory=lambda: ["provincial_model", "municipal_model"],
+        description="quality_tier values that count as a quality public high school.",
+    )
+    exempt: dict[str, str] = Field(
+        default_factory=dict,
+        description="Small schools to keep whatever the model says: school_id = reason.",
+    )
+    k_nearest: int = Field(
+        40, ge=1, description="Schools and sites kept per settlement in the travel table."
+    )
+    travel_cutoff_min: float = Field(
+        240.0,
+        gt=0,
+        description="Schools farther than this are not considered at all; wider than the "
+        "general travel cut-off because high-school students board (assumption).",
+    )
+
+
 class Scenario(Section):
     name: str = Field(..., description="Short name; outputs go to out/<name>/.")
     title: str = ""
@@ -117,7 +213,7 @@ class Scenario(Section):
     travel: TravelSettings = TravelSettings()
     validation: ValidationSettings = ValidationSettings()
     norms: Norms = Norms()
-    highschool: ProgrammeSection = ProgrammeSection()
+    highschool: HighSchoolSection = HighSchoolSection()
     kindergarten: ProgrammeSection = ProgrammeSection()
     vocational: ProgrammeSection = ProgrammeSection()
     boarding: ProgrammeSection = ProgrammeSection()

@@ -7,6 +7,8 @@ that stopped early (``sol_status`` 2, reported by PuLP as "Optimal") is a time-l
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from dataclasses import dataclass, replace
 
@@ -47,12 +49,34 @@ class BackendOptions:
     seed: int = 0
 
 
+_banner_hidden = False
+
+
+def _new_highs() -> highspy.Highs:
+    """A Highs object; the first one of the process prints a licence banner straight to
+    file descriptor 1 (not through Python), which would break the CLI's output, so that
+    one is made with descriptor 1 pointed at /dev/null."""
+    global _banner_hidden
+    if _banner_hidden:
+        return highspy.Highs()
+    sys.stdout.flush()
+    saved, null = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)
+    try:
+        return highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(null)
+        os.close(saved)
+        _banner_hidden = True
+
+
 def solve_highs(
     model: MatrixModel, options: BackendOptions, start: NDArray | None = None
 ) -> RawSolve:
     """Pass the model to HiGHS in one call (column-wise arrays) and solve it."""
     started = time.perf_counter()
-    h = highspy.Highs()
+    h = _new_highs()
     h.silent()
     for name, value in (
         ("time_limit", float(options.time_limit_s)),

@@ -1,0 +1,58 @@
+"""Helpers every programme shares: travel between places of one data set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from layoutopt.data.dataset import Dataset
+from layoutopt.geo.travel import RoadGraph, travel_times
+from layoutopt.scenario import Scenario
+
+
+def travel_within_county(
+    dataset: Dataset,
+    scenario: Scenario,
+    places: gpd.GeoDataFrame,
+    *,
+    k_nearest: int,
+    cutoff_min: float | None = None,
+) -> pd.DataFrame:
+    """Minutes from each settlement to the ``k_nearest`` places of its own county.
+
+    Computed county by county, so that a crowd of places just across a county line never
+    pushes a settlement's own county's schools off its list. ``places`` needs
+    ``place_id``, ``region_id`` and a point geometry. Returns ``place_id, demand_id,
+    minutes, distance_km``, sorted by settlement then minutes.
+    """
+    update: dict[str, float] = {"k_nearest": k_nearest}
+    if cutoff_min is not None:
+        update["cutoff_min"] = cutoff_min
+    settings = scenario.travel.model_copy(update=update)
+    roads = None
+    if dataset.has_roads and settings.method != "straight_line":
+        assert dataset.road_nodes is not None and dataset.road_edges is not None
+        roads = RoadGraph.from_tables(dataset.road_nodes, dataset.road_edges)
+    demand = dataset.demand
+    tables = []
+    for region_id, mine in places.groupby("region_id", sort=True):
+        settlements = demand[demand["region_id"] == region_id]
+        if settlements.empty:
+            continue
+        tables.append(
+            travel_times(
+                mine.reset_index(drop=True),
+                settlements.reset_index(drop=True),
+                settings,
+                origin_id="place_id",
+                roads=roads,
+                cache_dir=Path(settings.cache_dir),
+            )
+        )
+    columns = ["place_id", "demand_id", "minutes", "distance_km"]
+    if not tables:
+        return pd.DataFrame(columns=columns)
+    table = pd.concat(tables, ignore_index=True).rename(columns={"origin_id": "place_id"})
+    return table.sort_values(["demand_id", "minutes", "place_id"], ignore_index=True)[columns]

@@ -1,0 +1,71 @@
+"""Students as flows from settlements to schools, and who moves between two plans."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from layoutopt.engine import LocationSolution
+
+NO_SEAT = ""  # place_id of students without a seat
+FLOW_COLUMNS = ["demand_id", "place_id", "students", "minutes"]
+MOVE_COLUMNS = ["demand_id", "from_id", "to_id", "students"]
+EPS = 1e-6
+
+
+def solution_flows(solution: LocationSolution) -> pd.DataFrame:
+    """``demand_id, place_id, students, minutes`` of a solve; unseated students get NO_SEAT."""
+    seated = pd.DataFrame(
+        {
+            "demand_id": solution.assignment["demand_id"].astype(str),
+            "place_id": solution.assignment["site_id"].astype(str),
+            "students": solution.assignment["weight"].astype(float),
+            "minutes": solution.assignment["travel"].astype(float),
+        }
+    )
+    unseated = pd.DataFrame(
+        {
+            "demand_id": solution.unmet["demand_id"].astype(str),
+            "place_id": NO_SEAT,
+            "students": solution.unmet["weight"].astype(float),
+            "minutes": np.nan,
+        }
+    )
+    flows = pd.concat([f for f in (seated, unseated) if len(f)], ignore_index=True)
+    if flows.empty:
+        return pd.DataFrame(columns=FLOW_COLUMNS)
+    return flows[flows["students"] > EPS][FLOW_COLUMNS].reset_index(drop=True)
+
+
+def moves(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
+    """Students who change place between two flow tables, settlement by settlement.
+
+    Within a settlement, students who keep their place stay; those who leave a place are
+    shared among the places that gain, in proportion to the gains.
+    """
+    b = before.groupby(["demand_id", "place_id"])["students"].sum().rename("before")
+    a = after.groupby(["demand_id", "place_id"])["students"].sum().rename("after")
+    both = pd.concat([b, a], axis=1).fillna(0.0).reset_index()
+    stay = np.minimum(both["before"], both["after"])
+    both["out"] = both["before"] - stay
+    both["in"] = both["after"] - stay
+    outs = both.loc[both["out"] > EPS, ["demand_id", "place_id", "out"]]
+    ins = both.loc[both["in"] > EPS, ["demand_id", "place_id", "in"]]
+    pairs = outs.merge(ins, on="demand_id", suffixes=("_from", "_to"))
+    if pairs.empty:
+        return pd.DataFrame(columns=MOVE_COLUMNS)
+    gained = ins.groupby("demand_id")["in"].sum()
+    pairs["students"] = pairs["out"] * pairs["in"] / gained.reindex(pairs["demand_id"]).to_numpy()
+    pairs = pairs.rename(columns={"place_id_from": "from_id", "place_id_to": "to_id"})
+    return pairs[MOVE_COLUMNS].sort_values(["demand_id", "from_id", "to_id"], ignore_index=True)
+
+
+def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
+    """The q-quantile of values repeated by weights (the lower value at a tie)."""
+    keep = (weights > 0) & np.isfinite(values)
+    if not keep.any():
+        return float("nan")
+    order = np.argsort(values[keep], kind="stable")
+    v, w = values[keep][order], weights[keep][order]
+    cumulative = np.cumsum(w)
+    return float(v[np.searchsorted(cumulative, q * cumulative[-1] - 1e-9)])

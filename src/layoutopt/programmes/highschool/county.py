@@ -1,0 +1,179 @@
+"""One county's high-school network as two engine problems: today's, and the plan's.
+
+*Today* keeps every public school open at its present streams and places the horizon's
+students as close to home as capacity allows (students without a seat are the shortfall
+the plan must fix). *The plan* may close small schools, add streams up to the cap, open a
+new school at a candidate site, and is scored, in student-minutes, by: each small school
+left open (a weight large enough to come first), then travel, then streams and new schools.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from layoutopt.engine import LocationProblem, LocationSolution, SolverOptions, solve
+from layoutopt.engine.problem import CANDIDATE, CLOSABLE, MUST_KEEP
+from layoutopt.scenario import HighSchoolSection
+
+
+@dataclass(frozen=True)
+class CountyInput:
+    """One county: public schools, candidate sites, students and travel, as plain tables.
+
+    ``schools``: school_id, streams, must_keep; ``sites``: place_id, max_streams;
+    ``demand``: demand_id, students; ``travel``: place_id, demand_id, minutes.
+    """
+
+    region_id: str
+    schools: pd.DataFrame
+    sites: pd.DataFrame
+    demand: pd.DataFrame
+    travel: pd.DataFrame
+
+
+@dataclass
+class CountyPlan:
+    county: CountyInput
+    sites: pd.DataFrame  # place_id, kind (school|site), streams, small, closable, limit
+    today: LocationSolution
+    plan: LocationSolution
+    max_travel: pd.Series  # per demand_id, minutes
+
+
+def plan_county(
+    county: CountyInput, section: HighSchoolSection, stream_size: int, options: SolverOptions
+) -> CountyPlan:
+    sites = site_table(county, section)
+    max_travel = travel_limits(county, section)
+    today = solve(
+        _today_problem(county, sites, section, stream_size),
+        _named(options, f"highschool-today:{county.region_id}"),
+    )
+    attended = today.assignment[["demand_id", "site_id"]]
+    plan = solve(
+        _plan_problem(county, sites, max_travel, attended, section, stream_size),
+        _named(options, f"highschool:{county.region_id}"),
+    )
+    return CountyPlan(county, sites, today, plan, max_travel)
+
+
+def site_table(county: CountyInput, section: HighSchoolSection) -> pd.DataFrame:
+    """Existing public schools then candidate sites, with the policy that applies to each."""
+    schools = county.schools
+    small = schools["streams"] <= section.small_max_streams
+    held = schools["must_keep"].astype(bool) | schools["school_id"].isin(section.exempt)
+    existing = pd.DataFrame(
+        {
+            "place_id": schools["school_id"].to_numpy(),
+            "kind": "school",
+            "streams": schools["streams"].to_numpy(int),
+            "small": small.to_numpy(),
+            "closable": (small & ~held).to_numpy(),
+            # Schools above the cap may not grow; the rest may grow up to it.
+            "limit": np.maximum(schools["streams"].to_numpy(int), section.max_streams),
+        }
+    )
+    sites = county.sites if section.allow_new_schools else county.sites.iloc[:0]
+    candidates = pd.DataFrame(
+        {
+            "place_id": sites["place_id"].to_numpy(),
+            "kind": "site",
+            "streams": 0,
+            "small": False,
+            "closable": False,
+            "limit": sites["max_streams"].to_numpy(int),
+        }
+    )
+    table = pd.concat([existing, candidates], ignore_index=True)
+    return table.astype({"small": bool, "closable": bool, "streams": int, "limit": int})
+
+
+def travel_limits(county: CountyInput, section: HighSchoolSection) -> pd.Series:
+    """Each settlement's longest allowed trip: the policy limit, or today's nearest school
+    where that is already farther (a plan must not make anyone's nearest school illegal)."""
+    schools = county.travel[county.travel["place_id"].isin(county.schools["school_id"])]
+    nearest = schools.groupby("demand_id")["minutes"].min()
+    limit = nearest.reindex(county.demand["demand_id"]).fillna(section.max_travel_min)
+    return np.maximum(limit, section.max_travel_min).rename("max_travel")
+
+
+def _arcs(county: CountyInput, sites: pd.DataFrame) -> dict[str, np.ndarray]:
+    d_index = pd.Index(county.demand["demand_id"])
+    s_index = pd.Index(sites["place_id"])
+    travel = county.travel
+    travel = travel[travel["place_id"].isin(s_index) & travel["demand_id"].isin(d_index)]
+    minutes = travel["minutes"].to_numpy(float)
+    return {
+        "arc_demand": d_index.get_indexer(travel["demand_id"]),
+        "arc_site": s_index.get_indexer(travel["place_id"]),
+        "arc_cost": minutes,
+        "arc_travel": minutes,
+    }
+
+
+def _today_problem(
+    county: CountyInput, sites: pd.DataFrame, section: HighSchoolSection, stream_size: int
+) -> LocationProblem:
+    schools = sites[sites["kind"] == "school"]
+    return LocationProblem.build(
+        demand_ids=county.demand["demand_id"],
+        weight=county.demand["students"].to_numpy(float),
+        site_ids=schools["place_id"],
+        status=MUST_KEEP,
+        capacity=schools["streams"].to_numpy(float) * stream_size,
+        unmet_penalty=section.unmet_penalty,
+        demand_region=county.region_id,
+        **_arcs(county, schools),
+    )
+
+
+def _plan_problem(
+    county: CountyInput,
+    sites: pd.DataFrame,
+    max_travel: pd.Series,
+    attended: pd.DataFrame,
+    section: HighSchoolSection,
+    stream_size: int,
+) -> LocationProblem:
+    is_school = (sites["kind"] == "school").to_numpy()
+    status = np.where(
+        sites["closable"], CLOSABLE, np.where(is_school, MUST_KEEP, CANDIDATE)
+    ).astype(object)
+    # A small school left open pays its weight; a new school pays its cost.
+    fixed = np.where(sites["closable"], section.small_school_weight, 0.0)
+    fixed = np.where(is_school, fixed, section.new_school_cost)
+    # A new school opens with at least its minimum streams: its load must need them.
+    min_load = np.where(is_school, 0.0, (section.new_school_min_streams - 1) * stream_size + 1)
+    arcs = _arcs(county, sites)
+    # Going to a school other than today's costs the switch minutes on top of the trip.
+    today = set(zip(attended["demand_id"], attended["site_id"], strict=True))
+    demand_ids = county.demand["demand_id"].to_numpy()
+    site_ids = sites["place_id"].to_numpy()
+    pairs = zip(demand_ids[arcs["arc_demand"]], site_ids[arcs["arc_site"]], strict=True)
+    switching = np.array([pair not in today for pair in pairs], dtype=bool)
+    arcs["arc_cost"] = arcs["arc_travel"] + section.switch_cost_min * switching
+    return LocationProblem.build(
+        demand_ids=county.demand["demand_id"],
+        weight=county.demand["students"].to_numpy(float),
+        site_ids=sites["place_id"],
+        status=status,
+        capacity=sites["streams"].to_numpy(float) * stream_size,
+        fixed_cost=fixed,
+        min_load=min_load,
+        module_capacity=float(stream_size),
+        module_cost=section.stream_cost,
+        max_modules=(sites["limit"] - sites["streams"]).clip(lower=0).to_numpy(int),
+        unmet_penalty=section.unmet_penalty,
+        max_travel=max_travel.to_numpy(float),
+        demand_region=county.region_id,
+        # Every county keeps at least one public high school (when it has any place for one).
+        open_count=(1, None) if len(sites) else (None, None),
+        **arcs,
+    )
+
+
+def _named(options: SolverOptions, name: str) -> SolverOptions:
+    return replace(options, name=name)

@@ -1,0 +1,181 @@
+"""What the high-school programme works on: schools, students at the horizon, sites, travel.
+
+Students at the horizon are the settlement's cohort that will be of senior-high age
+(aged forward from the base-year census), times the high-school-stage enrolment rate and
+the general (not vocational) share. The province total is then scaled to the plan's own
+figure (``plan_students``, 65万 for Shanxi 2025) so that the plan reconciles with it; the
+unscaled projection and the factor are kept for the manifest and the KPIs.
+
+Private schools are not the plan's to close or grow: they keep their current share of
+their county's students, and the rest are the public network's to place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from layoutopt.data.dataset import Dataset
+from layoutopt.demand.cohorts import cohort_at_horizon
+from layoutopt.errors import LayoutoptError
+from layoutopt.programmes.common import travel_within_county
+from layoutopt.scenario import HighSchoolSection, Scenario
+
+ENTRY_AGE = 15  # age on entering senior high (grade 10) in China
+
+
+@dataclass
+class Network:
+    stream_size: int  # students per stream: one class per grade
+    schools: gpd.GeoDataFrame  # every school of the programme's levels
+    demand: pd.DataFrame  # demand_id, region_id, students, public_students
+    sites: gpd.GeoDataFrame  # candidate sites for a new school (place_id, max_streams)
+    travel: pd.DataFrame  # place_id, demand_id, minutes (within the county)
+    regions: pd.DataFrame  # region_id, county, prefecture_id, prefecture
+    projection: dict[str, float] = field(default_factory=dict)
+
+
+def build_network(dataset: Dataset, scenario: Scenario) -> Network:
+    section = scenario.highschool
+    grades = scenario.validation.senior_years
+    stream_size = scenario.norms.class_size["senior_high"] * grades
+    schools = _schools(dataset, section)
+    students, projection = project_students(dataset.demand, scenario)
+    demand = _private_share(dataset.demand, schools, students, stream_size)
+    sites = _candidate_sites(dataset, section, grades)
+    places = pd.concat(
+        [
+            schools[["school_id", "region_id", "geometry"]].rename(
+                columns={"school_id": "place_id"}
+            ),
+            sites[["place_id", "region_id", "geometry"]],
+        ],
+        ignore_index=True,
+    )
+    travel = travel_within_county(
+        dataset,
+        scenario,
+        gpd.GeoDataFrame(places, crs=schools.crs),
+        k_nearest=section.k_nearest,
+        cutoff_min=section.travel_cutoff_min,
+    )
+    regions = pd.DataFrame(dataset.regions.drop(columns="geometry")).rename(
+        columns={"name": "county", "prefecture_name": "prefecture"}
+    )[["region_id", "county", "prefecture_id", "prefecture"]]
+    return Network(stream_size, schools, demand, sites, travel, regions, projection)
+
+
+def project_students(demand: pd.DataFrame, scenario: Scenario) -> tuple[pd.Series, dict]:
+    """Whole general-high-school students per settlement at the horizon, and how."""
+    section = scenario.highschool
+    ages = list(range(ENTRY_AGE, ENTRY_AGE + scenario.validation.senior_years))
+    cohort = cohort_at_horizon(demand, ages, scenario.base_year, scenario.horizon_year)
+    projected = cohort * section.enrolment_rate * section.general_share
+    total = float(projected.sum())
+    scale = section.plan_students / total if section.plan_students and total > 0 else 1.0
+    if abs(scale - 1) > section.plan_students_tolerance:
+        raise LayoutoptError(
+            f"highschool.plan_students = {section.plan_students} is {scale:.2f} times the "
+            f"cohort projection ({total:,.0f} students) "
+            "(fix: set plan_students to this province's own plan figure, or 0 to use the "
+            "projection as it is)"
+        )
+    students = largest_remainder(projected * scale)
+    info = {
+        "cohort_ages_at_horizon": f"{ages[0]}-{ages[-1]}",
+        "cohort_persons": float(cohort.sum()),
+        "projected_students": round(total, 1),
+        "plan_students": float(section.plan_students),
+        "scale_to_plan": round(scale, 6),
+        "students": float(students.sum()),
+    }
+    return students, info
+
+
+def largest_remainder(values: pd.Series) -> pd.Series:
+    """Whole numbers with the same (rounded) total: floors, then +1 to the largest remainders."""
+    floors = np.floor(values.to_numpy(float))
+    short = round(float(values.sum() - floors.sum()))
+    remainder = values.to_numpy(float) - floors
+    order = np.lexsort((values.index.to_numpy(), -remainder))  # ties broken by id
+    floors[order[:short]] += 1
+    return pd.Series(floors.astype(np.int64), index=values.index)
+
+
+def _schools(dataset: Dataset, section: HighSchoolSection) -> gpd.GeoDataFrame:
+    schools = dataset.schools[dataset.schools["level"].isin(section.levels)].copy()
+    if schools.empty:
+        raise LayoutoptError(
+            f"no schools of levels {section.levels} in the data set "
+            "(fix: check highschool.levels against the schools table's level words)"
+        )
+    unknown = sorted(set(section.exempt) - set(schools["school_id"]))
+    if unknown:
+        raise LayoutoptError(
+            f"highschool.exempt names schools that are not high schools: {', '.join(unknown)} "
+            "(fix: use school_id values of the schools table)"
+        )
+    if "senior_enrolment" not in schools.columns:
+        schools["senior_enrolment"] = schools["enrolment"]
+    schools["senior_enrolment"] = schools["senior_enrolment"].fillna(schools["enrolment"])
+    return schools.sort_values("school_id").reset_index(drop=True)
+
+
+def _private_share(
+    demand: pd.DataFrame, schools: gpd.GeoDataFrame, students: pd.Series, stream_size: int
+) -> pd.DataFrame:
+    """Private schools keep their present share of their county's students (within their
+    capacity); the rest of each settlement's students are the public network's to place,
+    rounded so that every county's total is kept exactly."""
+    out = pd.DataFrame(
+        {
+            "demand_id": demand["demand_id"].astype(str).to_numpy(),
+            "region_id": demand["region_id"].astype(str).to_numpy(),
+            "students": students.reindex(demand["demand_id"].astype(str)).to_numpy(),
+        }
+    )
+    county_students = out.groupby("region_id")["students"].sum()
+    enrolled = schools.groupby("region_id")["senior_enrolment"].sum()
+    factor = (county_students / enrolled.reindex(county_students.index)).fillna(0.0)
+    private = schools["ownership"] != "public"
+    scaled = schools["senior_enrolment"] * factor.reindex(schools["region_id"]).fillna(0).to_numpy()
+    schools["enrolment_private_after"] = np.where(
+        private, np.minimum(np.round(scaled), schools["streams"] * stream_size), 0
+    ).astype(np.int64)
+    private_total = schools.groupby("region_id")["enrolment_private_after"].sum()
+    share = (1 - private_total.reindex(county_students.index).fillna(0) / county_students).fillna(0)
+    public = pd.Series(
+        out["students"].to_numpy() * share.reindex(out["region_id"]).to_numpy(),
+        index=out["demand_id"].to_numpy(),
+    )
+    out["public_students"] = (
+        pd.concat(
+            [largest_remainder(part) for _, part in public.groupby(out["region_id"].to_numpy())]
+        )
+        .reindex(out["demand_id"])
+        .to_numpy()
+    )
+    return out.sort_values("demand_id").reset_index(drop=True)
+
+
+def _candidate_sites(dataset: Dataset, section: HighSchoolSection, grades: int):
+    columns = ["place_id", "region_id", "kind", "name", "max_streams", "geometry"]
+    if dataset.sites is None or not section.allow_new_schools:
+        return gpd.GeoDataFrame(columns=columns, geometry="geometry", crs=dataset.schools.crs)
+    sites = dataset.sites[dataset.sites["kind"].isin(section.new_school_site_kinds)].copy()
+    sites["max_streams"] = np.minimum(sites["max_classes"] // grades, section.max_streams)
+    sites = sites[sites["max_streams"] >= section.new_school_min_streams]
+    names = dataset.demand.set_index("demand_id")["name"] if "name" in dataset.demand else None
+    host = sites.get("demand_id")
+    if names is not None and host is not None:
+        place = names.reindex(host.astype(str)).fillna("").to_numpy()
+    else:
+        place = np.full(len(sites), "")
+    sites["name"] = [
+        f"{p}新建高级中学（{s}）" for p, s in zip(place, sites["site_id"], strict=True)
+    ]
+    sites = sites.rename(columns={"site_id": "place_id"})
+    return sites[columns].sort_values("place_id").reset_index(drop=True)

@@ -1,0 +1,291 @@
+"""Read a county's solves back as schools after the plan, moves and recommended changes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from layoutopt.programmes.flows import NO_SEAT, moves, solution_flows
+from layoutopt.programmes.highschool.county import CountyPlan
+from layoutopt.scenario import HighSchoolSection
+
+
+@dataclass
+class CountyOutcome:
+    region_id: str
+    places: pd.DataFrame  # place_id, kind, streams, small, closable, open, streams_after, ...
+    today: pd.DataFrame  # flows today
+    after: pd.DataFrame  # flows after the plan
+    moved: pd.DataFrame  # demand_id, from_id, to_id, students, minutes_before, minutes_after,
+    #                      needs_bed
+    changes: list[dict]
+
+
+def county_outcome(
+    plan: CountyPlan, section: HighSchoolSection, stream_size: int, names: pd.Series
+) -> CountyOutcome:
+    today = solution_flows(plan.today)
+    after = solution_flows(plan.plan)
+    moved = _moves_with_minutes(today, after, plan.county.travel, section)
+    places = _places_after(plan, today, after, moved, stream_size)
+    changes = _changes(plan, places, moved, section, names, stream_size)
+    return CountyOutcome(plan.county.region_id, places, today, after, moved, changes)
+
+
+def _moves_with_minutes(today, after, travel, section: HighSchoolSection) -> pd.DataFrame:
+    moved = moves(today, after)
+    minutes = travel.set_index(["demand_id", "place_id"])["minutes"]
+    minutes = minutes[~minutes.index.duplicated()]
+    moved["minutes_before"] = minutes.reindex(
+        pd.MultiIndex.from_arrays([moved["demand_id"], moved["from_id"]])
+    ).to_numpy()
+    moved["minutes_after"] = minutes.reindex(
+        pd.MultiIndex.from_arrays([moved["demand_id"], moved["to_id"]])
+    ).to_numpy()
+    moved["needs_bed"] = (moved["to_id"] != NO_SEAT) & (
+        moved["minutes_after"] > section.boarding_travel_min
+    )
+    return moved
+
+
+def _places_after(plan: CountyPlan, today, after, moved, stream_size: int) -> pd.DataFrame:
+    places = plan.sites.copy()
+    places["open"] = plan.plan.is_open
+    places["modules"] = plan.plan.modules
+    places["streams_after"] = np.where(places["open"], places["streams"] + places["modules"], 0)
+    places["enrolment_today"] = _load(today, places)
+    places["enrolment_after"] = _load(after, places)
+    places["capacity_after"] = places["streams_after"] * stream_size
+    beds = moved[moved["needs_bed"]].groupby("to_id")["students"].sum()
+    places["beds_added"] = np.round(beds.reindex(places["place_id"]).fillna(0.0).to_numpy(float))
+    return places
+
+
+def _load(flows: pd.DataFrame, places: pd.DataFrame) -> np.ndarray:
+    load = flows.groupby("place_id")["students"].sum()
+    return np.round(load.reindex(places["place_id"]).fillna(0.0).to_numpy(float))
+
+
+def _changes(
+    plan: CountyPlan,
+    places: pd.DataFrame,
+    moved: pd.DataFrame,
+    section: HighSchoolSection,
+    names: pd.Series,
+    stream_size: int,
+) -> list[dict]:
+    rows: list[dict] = []
+    merged_beds = _merge_rows(places, moved, section, names, rows)
+    for place in places.itertuples():
+        if place.kind == "school" and place.open:
+            _school_rows(plan, place, places, moved, merged_beds, section, rows)
+        elif place.kind == "site" and place.open:
+            rows.append(_new_school_row(place, moved, section))
+    shortfall = _shortfall_row(plan, places, moved, section, stream_size)
+    if shortfall:
+        rows.append(shortfall)
+    return rows
+
+
+def _mean_minutes(frame: pd.DataFrame, column: str) -> float:
+    w = frame["students"].to_numpy(float)
+    v = frame[column].to_numpy(float)
+    ok = np.isfinite(v) & (w > 0)
+    return float(np.round((v[ok] * w[ok]).sum() / w[ok].sum(), 1)) if ok.any() else np.nan
+
+
+def _merge_rows(places, moved, section, names, rows) -> pd.Series:
+    """A merge_into row per closed school; returns the beds each receiving school gets
+    from merges (so its own row does not count them twice)."""
+    closed = places[(places["kind"] == "school") & ~places["open"]]
+    from_closed = moved[moved["from_id"].isin(closed["place_id"])]
+    for place in closed.itertuples():
+        out = from_closed[from_closed["from_id"] == place.place_id]
+        by_target = out.groupby("to_id")["students"].sum().sort_index()
+        target = str(by_target.idxmax()) if len(by_target) else NO_SEAT
+        students = float(out["students"].sum())
+        others = students - float(by_target.get(target, 0.0))
+        beds = float(out.loc[out["needs_bed"], "students"].sum())
+        reason = (
+            f"{place.streams} streams (small: ≤ {section.small_max_streams}); closes and merges "
+            f"into {names.get(target, target)} ({round(students - others)} students)"
+        )
+        if others >= 0.5:
+            reason += f"; {round(others)} go to other schools nearer their homes"
+        if beds >= 0.5:
+            reason += f"; {round(beds)} need a bed (trip over {section.boarding_travel_min:g} min)"
+        rows.append(
+            _row(
+                "merge_into",
+                place.place_id,
+                target=target,
+                students=students,
+                streams=(place.streams, 0),
+                beds=beds,
+                minutes=(_mean_minutes(out, "minutes_before"), _mean_minutes(out, "minutes_after")),
+                reason=reason,
+            )
+        )
+    return from_closed[from_closed["needs_bed"]].groupby("to_id")["students"].sum()
+
+
+def _school_rows(plan, place, places, moved, merged_beds, section, rows) -> None:
+    incoming = moved[(moved["to_id"] == place.place_id)]
+    beds = float(place.beds_added) - float(merged_beds.get(place.place_id, 0.0))
+    minutes = (
+        _mean_minutes(incoming, "minutes_before"),
+        _mean_minutes(incoming, "minutes_after"),
+    )
+    if place.streams > section.max_streams:
+        rows.append(
+            _row(
+                "hold_large",
+                place.place_id,
+                students=float(incoming["students"].sum()),
+                streams=(place.streams, place.streams_after),
+                beds=beds,
+                minutes=minutes,
+                reason=(
+                    f"{place.streams} streams, above the {section.max_streams}-stream cap: "
+                    f"held, may not grow; {int(place.enrolment_after)} students after the plan "
+                    f"({int(place.enrolment_today)} today)"
+                ),
+            )
+        )
+    elif place.modules > 0 or beds >= 0.5:
+        reason = f"adds {place.modules} stream(s)" if place.modules > 0 else "adds beds only"
+        reason += f" for {int(place.enrolment_after)} students ({int(place.enrolment_today)} today)"
+        rows.append(
+            _row(
+                "expand",
+                place.place_id,
+                students=float(incoming["students"].sum()),
+                streams=(place.streams, place.streams_after),
+                beds=beds,
+                minutes=minutes,
+                reason=reason,
+            )
+        )
+    if place.small and place.streams_after <= section.small_max_streams:
+        rows.append(
+            _row(
+                "keep_small_exempt",
+                place.place_id,
+                streams=(place.streams, place.streams_after),
+                reason=_exemption(plan, place, places, section),
+            )
+        )
+
+
+def _exemption(plan: CountyPlan, place, places, section: HighSchoolSection) -> str:
+    """Why a small school stays open, in the order a planning officer would ask."""
+    if place.place_id in section.exempt:
+        return f"exempt in the scenario: {section.exempt[place.place_id]}"
+    schools = plan.county.schools.set_index("school_id")
+    if bool(schools.at[place.place_id, "must_keep"]):
+        return "marked must_keep in the schools table"
+    others = places[places["open"] & (places["place_id"] != place.place_id)]
+    if others.empty:
+        return "the county's only public high school (every county keeps at least one)"
+    travel = plan.county.travel
+    served = travel[travel["place_id"] == place.place_id]["demand_id"]
+    reach = travel[travel["demand_id"].isin(served) & travel["place_id"].isin(others["place_id"])]
+    limit = plan.max_travel.reindex(served)
+    best = reach.groupby("demand_id")["minutes"].min().reindex(served)
+    beyond = best.isna() | (best > limit.to_numpy())
+    if beyond.any():
+        worst = best[beyond]
+        far = "no other school in reach" if worst.isna().all() else f"{worst.max():.0f} min"
+        return (
+            f"{int(beyond.sum())} settlement(s) it serves would be beyond the "
+            f"{section.max_travel_min:g}-min limit from any other school ({far})"
+        )
+    return (
+        "no receiving school has room within the travel limit under the "
+        f"{section.max_streams}-stream cap"
+    )
+
+
+def _new_school_row(place, moved: pd.DataFrame, section: HighSchoolSection) -> dict:
+    incoming = moved[moved["to_id"] == place.place_id]
+    return _row(
+        "new_school",
+        place.place_id,
+        students=float(incoming["students"].sum()),
+        streams=(0, place.streams_after),
+        beds=float(place.beds_added),
+        minutes=(
+            _mean_minutes(incoming, "minutes_before"),
+            _mean_minutes(incoming, "minutes_after"),
+        ),
+        reason=(
+            f"new school of {place.streams_after} streams for {int(place.enrolment_after)} "
+            "students the existing schools cannot seat within the cap and the travel limit"
+        ),
+    )
+
+
+def _shortfall_row(
+    plan: CountyPlan, places, moved, section: HighSchoolSection, stream_size: int
+) -> dict | None:
+    unseated = moved[moved["to_id"] == NO_SEAT]
+    left = float(plan.plan.unmet["weight"].sum()) if len(plan.plan.unmet) else 0.0
+    if left < 0.5:
+        return None
+    students = float(plan.county.demand["students"].sum())
+    seats = float(places.loc[places["kind"] == "school", "limit"].sum() * stream_size)
+    unreachable = unseated[~unseated["demand_id"].isin(plan.county.travel["demand_id"])]
+    if len(unreachable):
+        row = _row(
+            "shortfall",
+            "",
+            students=left,
+            reason=(
+                f"{round(left)} of {round(students)} students cannot be seated: "
+                f"{unreachable['demand_id'].nunique()} settlement(s) have no public high "
+                f"school or candidate site of their county within "
+                f"{section.travel_cutoff_min:g} min "
+                "(fix: raise highschool.travel_cutoff_min or add a candidate site)"
+            ),
+        )
+        row["minutes"] = (np.nan, np.nan)
+        return row
+    cause = (
+        f"{round(left)} of {round(students)} students cannot be seated: the county's public "
+        f"schools hold at most {seats:.0f} seats at the {section.max_streams}-stream cap"
+    )
+    if not section.allow_new_schools:
+        cause += " and new schools are not allowed (fix: allow_new_schools = true)"
+    elif not (places["kind"] == "site").any():
+        cause += " and the county has no candidate site for a new school (fix: add sites)"
+    else:
+        cause += " and no candidate site is within the travel limit of enough students"
+    row = _row("shortfall", "", students=left, reason=cause)
+    row["minutes"] = (_mean_minutes(unseated, "minutes_before"), np.nan)
+    return row
+
+
+def _row(
+    action: str,
+    school_id: str,
+    *,
+    target: str = "",
+    students: float = 0.0,
+    streams: tuple[float, float] = (np.nan, np.nan),
+    beds: float = 0.0,
+    minutes: tuple[float, float] = (np.nan, np.nan),
+    reason: str = "",
+) -> dict:
+    return {
+        "action": action,
+        "school_id": school_id,
+        "target_id": target,
+        "students_moved": students,
+        "streams_before": streams[0],
+        "streams_after": streams[1],
+        "beds_added": beds,
+        "minutes": minutes,
+        "reason": reason,
+    }

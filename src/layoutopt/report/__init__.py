@@ -1,0 +1,1 @@
+"""Review outputs every programme shares: change lists, schools after, KPIs, maps, manifest."""

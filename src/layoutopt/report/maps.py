@@ -1,0 +1,292 @@
+"""Review maps: one Folium page per programme, readable offline.
+
+Layers: county boundaries, the schools after the plan coloured by action (clustered,
+searchable by name), the schools today, and a line from each merging school to the school
+that receives it. A legend names the colours; the layer switcher gives the before/after
+view. Scripts and styles are inlined (``report.offline``): tiles are the only part that
+needs a network, and the data shows without them.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from typing import ClassVar
+
+import folium
+import geopandas as gpd
+import pandas as pd
+from branca.element import MacroElement
+from folium.elements import JSCSSMixin
+from folium.plugins import MarkerCluster
+from jinja2 import Template
+
+from layoutopt.report.offline import inline_assets
+from layoutopt.results import ProgrammeResult
+
+# Action -> (colour, label). Programmes' action words; anything else is drawn grey.
+ACTIONS: dict[str, tuple[str, str]] = {
+    "merge_into": ("#d7301f", "合并撤销 merge into another school"),
+    "new_school": ("#1a9850", "新建 new school"),
+    "new_kindergarten": ("#1a9850", "新建 new kindergarten"),
+    "convert_building": ("#66bd63", "改建 convert a building"),
+    "expand": ("#2c7fb8", "扩建 expand"),
+    "recognise_inclusive": ("#80cdc1", "认定普惠 recognise as inclusive"),
+    "hold_large": ("#7b3294", "控制规模 above the cap, held"),
+    "keep_small_exempt": ("#fdae61", "保留小规模 small, kept (exempt)"),
+    "keep": ("#969696", "不变 unchanged"),
+    "closed": ("#252525", "关闭 closed"),
+}
+OTHER = ("#bdbdbd", "other")
+LINE_ACTIONS = ("merge_into",)
+POPUP_LABELS = [
+    ("school", "学校 school"),
+    ("kind", "level / ownership"),
+    ("action", "action"),
+    ("streams", "streams 轨 (today → after)"),
+    ("students", "students 学生 (today → after)"),
+    ("capacity", "capacity after"),
+    ("beds", "boarding beds after 床位"),
+]
+BOUNDARY_TOLERANCE_DEG = 0.005  # about 500 m: enough for a province-wide review map
+
+
+class Legend(MacroElement):
+    _template = Template(
+        """
+        {% macro html(this, kwargs) %}
+        <div id="layoutopt-legend" style="position: fixed; bottom: 24px; left: 12px;
+             z-index: 9999; background: white; padding: 8px 10px; border: 1px solid #999;
+             border-radius: 4px; font: 12px/1.5 sans-serif; max-width: 280px;">
+          <b>{{ this.title }}</b><br>
+          {% for colour, label, count in this.items %}
+          <span style="display:inline-block;width:11px;height:11px;border-radius:50%;
+                background:{{ colour }};border:1px solid #333;margin-right:5px;"></span>
+          {{ label }} ({{ count }})<br>
+          {% endfor %}
+          <span style="display:inline-block;width:16px;border-top:2px solid #d7301f;
+                margin-right:5px;vertical-align:middle;"></span>合并去向 merge → receiver
+          <div style="color:#666;margin-top:4px;">{{ this.note }}</div>
+        </div>
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, title: str, items: list[tuple[str, str, int]], note: str) -> None:
+        super().__init__()
+        self._name = "Legend"
+        self.title, self.items, self.note = title, items, note
+
+
+class SchoolSearch(JSCSSMixin, MacroElement):
+    """Search schools by name in a marker cluster (folium's Search plugin styles GeoJSON
+    layers and fails on clusters)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = new L.Control.Search({
+            layer: {{ this.layer.get_name() }}, propertyName: 'name', initial: false,
+            marker: false, zoom: 13, collapsed: false, position: 'topright',
+            textPlaceholder: '搜索学校 search school name'
+        });
+        {{ this.get_name() }}.on('search:locationfound', function(e) {
+            {{ this.layer.get_name() }}.zoomToShowLayer(e.layer, function() {
+                e.layer.openPopup();
+            });
+        });
+        {{ this._parent.get_name() }}.addControl({{ this.get_name() }});
+        {% endmacro %}
+        """
+    )
+    default_js: ClassVar[list[tuple[str, str]]] = [
+        (
+            "leaflet-search",
+            "https://cdn.jsdelivr.net/npm/leaflet-search@2.9.7/dist/leaflet-search.min.js",
+        )
+    ]
+    default_css: ClassVar[list[tuple[str, str]]] = [
+        (
+            "leaflet-search-css",
+            "https://cdn.jsdelivr.net/npm/leaflet-search@2.9.7/dist/leaflet-search.min.css",
+        )
+    ]
+
+    def __init__(self, layer: folium.map.Layer) -> None:
+        super().__init__()
+        self._name = "SchoolSearch"
+        self.layer = layer
+
+
+class SchoolCluster(JSCSSMixin, folium.map.Layer):
+    """Schools as one JSON array turned into clustered markers by a short loop: far lighter
+    than one folium element per school, and no jQuery (folium's popups need it)."""
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}
+        <style>.layoutopt-school{width:12px;height:12px;border-radius:50%;
+               border:1px solid #222;box-sizing:border-box;}</style>
+        {% endmacro %}
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.markerClusterGroup({disableClusteringAtZoom: 11});
+        (function() {
+            var data = {{ this.payload }};
+            function esc(s) {
+                return String(s).replace(/[&<>"']/g, function(c) {
+                    return {'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;',
+                            "'": '&#39;'}[c];
+                });
+            }
+            data.rows.forEach(function(values) {
+                var r = {};
+                data.keys.forEach(function(k, i) { r[k] = values[i]; });
+                var icon = L.divIcon({className: '', iconSize: [12, 12], iconAnchor: [6, 6],
+                    html: '<div class="layoutopt-school" style="background:' + r.colour +
+                          ';opacity:' + r.opacity + '"></div>'});
+                var marker = L.marker([r.lat, r.lon], {icon: icon, name: r.name});
+                var table = data.labels.map(function(pair) {
+                    return '<tr><th style="text-align:left;padding-right:6px">' +
+                        esc(pair[1]) + '</th><td>' + esc(r[pair[0]]) + '</td></tr>';
+                }).join('');
+                var notes = r.reasons.map(function(s) { return '<li>' + esc(s) + '</li>'; });
+                marker.bindTooltip(esc(r.name));
+                marker.bindPopup('<table>' + table + '</table>' + (notes.length ?
+                    '<ul style="padding-left:16px">' + notes.join('') + '</ul>' : ''),
+                    {maxWidth: 420});
+                {{ this.get_name() }}.addLayer(marker);
+            });
+        })();
+        {% endmacro %}
+        """
+    )
+    default_js: ClassVar[list[tuple[str, str]]] = MarkerCluster.default_js
+    default_css: ClassVar[list[tuple[str, str]]] = MarkerCluster.default_css
+
+    def __init__(self, rows: list[dict], *, name: str, show: bool = True) -> None:
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "SchoolCluster"
+        keys = list(rows[0]) if rows else []
+        data = {"keys": keys, "labels": POPUP_LABELS, "rows": [list(r.values()) for r in rows]}
+        # Chinese stays as UTF-8 (a third the size of \u escapes); "</" cannot end the script.
+        self.payload = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace(
+            "</", "<\\/"
+        )
+
+
+def review_map(result: ProgrammeResult, regions: gpd.GeoDataFrame, heading: str) -> str:
+    """A self-contained HTML page reviewing one programme's plan."""
+    schools = result.schools_after
+    if schools is None or schools.empty:
+        raise ValueError(f"programme {result.programme} has no schools to map")
+    bounds = schools.total_bounds
+    page = folium.Map(
+        location=[(bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2],
+        zoom_start=7,
+        tiles=None,
+        control_scale=True,
+    )
+    folium.TileLayer("OpenStreetMap", name="OpenStreetMap 底图 (online)").add_to(page)
+    _boundaries(regions).add_to(page)
+    reasons = _reasons(result.changes)
+    after = _school_layer(schools, reasons, "规划后 after the plan", before=False)
+    after.add_to(page)
+    _school_layer(schools, reasons, "现状 today", before=True, show=False).add_to(page)
+    _merge_lines(result.changes, schools).add_to(page)
+    SchoolSearch(after).add_to(page)
+    folium.LayerControl(collapsed=False).add_to(page)
+    counts = schools["action"].value_counts()
+    items = [(*ACTIONS.get(a, OTHER), int(counts[a])) for a in _ordered(counts.index)]
+    Legend(
+        heading,
+        items,
+        "Switch 'today' / 'after the plan' in the layer list; click a school for numbers.",
+    ).add_to(page)
+    page.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
+    return inline_assets(page.get_root().render())
+
+
+def _ordered(actions) -> list[str]:
+    known = [a for a in ACTIONS if a in set(actions)]
+    return known + sorted(set(actions) - set(known))
+
+
+def _boundaries(regions: gpd.GeoDataFrame) -> folium.GeoJson:
+    light = regions[["region_id", "name", "prefecture_name", "geometry"]].copy()
+    light["geometry"] = light.geometry.simplify(BOUNDARY_TOLERANCE_DEG, preserve_topology=True)
+    data = json.loads(light.to_json(drop_id=True, to_wgs84=True))
+    return folium.GeoJson(
+        _round_coordinates(data),
+        name="县界 county boundaries",
+        style_function=lambda _f: {"color": "#555", "weight": 1, "fillOpacity": 0.03},
+        tooltip=folium.GeoJsonTooltip(fields=["name", "prefecture_name", "region_id"]),
+    )
+
+
+def _round_coordinates(data: dict, digits: int = 4) -> dict:
+    def walk(value):
+        if isinstance(value, float):
+            return round(value, digits)
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        return value
+
+    for feature in data["features"]:
+        feature["geometry"]["coordinates"] = walk(feature["geometry"]["coordinates"])
+    return data
+
+
+def _reasons(changes: pd.DataFrame) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for row in changes.itertuples():
+        if row.school_id:
+            out.setdefault(str(row.school_id), []).append(f"{row.action}: {row.reason}")
+    return out
+
+
+def _school_layer(
+    schools: gpd.GeoDataFrame,
+    reasons: dict[str, list[str]],
+    name: str,
+    *,
+    before: bool,
+    show: bool = True,
+) -> SchoolCluster:
+    rows = []
+    for school in schools.itertuples():
+        if before and school.streams_before == 0 and school.enrolment_before == 0:
+            continue  # a new school did not exist today
+        action = "keep" if before else school.action
+        rows.append(
+            {
+                "lon": round(school.geometry.x, 6),
+                "lat": round(school.geometry.y, 6),
+                "name": str(school.name),
+                "colour": ACTIONS.get(action, OTHER)[0],
+                "opacity": 1.0 if school.open or before else 0.55,
+                "school": f"{school.name} ({school.school_id})",
+                "kind": f"{school.level} / {school.ownership}",
+                "action": action,
+                "streams": f"{school.streams_before} → {school.streams_after}",
+                "students": f"{school.enrolment_before} → {school.enrolment_after}",
+                "capacity": int(school.capacity_after),
+                "beds": int(school.boarding_beds_after),
+                "reasons": [] if before else reasons.get(school.school_id, []),
+            }
+        )
+    return SchoolCluster(rows, name=name, show=show)
+
+
+def _merge_lines(changes: pd.DataFrame, schools: gpd.GeoDataFrame) -> folium.FeatureGroup:
+    group = folium.FeatureGroup(name="合并去向 merges")
+    where = schools.set_index("school_id").geometry
+    lines = changes[changes["action"].isin(LINE_ACTIONS) & changes["target_id"].isin(where.index)]
+    for row in lines.itertuples():
+        a, b = where[row.school_id], where[row.target_id]
+        folium.PolyLine(
+            [[a.y, a.x], [b.y, b.x]],
+            color=ACTIONS["merge_into"][0],
+            weight=2,
+            tooltip=html.escape(f"{row.school_name} → {row.target_name} ({row.students_moved})"),
+        ).add_to(group)
+    return group

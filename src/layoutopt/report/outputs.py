@@ -1,0 +1,80 @@
+"""Write every output of a run: tables and manifest in one folder, maps in another."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from layoutopt.data.io import atomic_write_text, replace_folder, write_layer
+from layoutopt.report.maps import review_map
+from layoutopt.report.tables import csv_text, xlsx_bytes
+from layoutopt.results import CHANGE_COLUMNS, KPI_COLUMNS, SCHOOL_AFTER_COLUMNS, ProgrammeResult
+
+
+def combined(results: list[ProgrammeResult], attribute: str, columns: list[str]) -> pd.DataFrame:
+    frames = [getattr(r, attribute) for r in results if getattr(r, attribute) is not None]
+    frames = [f for f in frames if len(f)]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+
+
+def schools_table(results: list[ProgrammeResult]) -> gpd.GeoDataFrame | None:
+    frames = [r.schools_after for r in results if r.schools_after is not None]
+    if not frames:
+        return None
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
+
+
+def write_run(
+    out: Path,
+    maps_dir: Path,
+    results: list[ProgrammeResult],
+    regions: gpd.GeoDataFrame,
+    manifest: dict[str, Any],
+    heading: str,
+    say: Callable[[str], None],
+) -> None:
+    """Fill ``out`` (and ``maps_dir``) whole or not at all."""
+    maps = {f"{r.programme}.html": r for r in results if r.schools_after is not None}
+    manifest["outputs"] = {
+        "tables": ["changes.csv", "changes.xlsx", "kpis.csv", "manifest.json"]
+        + (["schools_after.csv", "schools_after.gpkg"] if maps else []),
+        "maps": [str(maps_dir / name) for name in sorted(maps)],
+    }
+
+    def fill_maps(folder: Path) -> None:
+        for name, result in maps.items():
+            say(f"drawing map {name}")
+            title = f"{heading} · {result.title}"
+            atomic_write_text(folder / name, review_map(result, regions, title))
+
+    def fill_tables(folder: Path) -> None:
+        changes = combined(results, "changes", CHANGE_COLUMNS)
+        kpis = combined(results, "kpis", KPI_COLUMNS)
+        atomic_write_text(folder / "changes.csv", csv_text(changes), bom=True)
+        (folder / "changes.xlsx").write_bytes(xlsx_bytes({"changes": changes}))
+        atomic_write_text(folder / "kpis.csv", csv_text(kpis), bom=True)
+        schools = schools_table(results)
+        if schools is not None:
+            table = pd.DataFrame(schools.drop(columns="geometry"))
+            table["lon"] = schools.geometry.x.round(6)
+            table["lat"] = schools.geometry.y.round(6)
+            atomic_write_text(folder / "schools_after.csv", csv_text(table), bom=True)
+            write_layer(
+                schools,
+                folder / "schools_after.gpkg",
+                "schools_after",
+                metadata={"columns": ", ".join(SCHOOL_AFTER_COLUMNS)},
+            )
+        if maps_dir.resolve().is_relative_to(out.resolve()):
+            fill_maps(folder / maps_dir.resolve().relative_to(out.resolve()))
+        else:
+            replace_folder(maps_dir, fill_maps)
+        text = json.dumps(manifest, ensure_ascii=False, indent=2, default=str) + "\n"
+        atomic_write_text(folder / "manifest.json", text)
+
+    replace_folder(out, fill_tables)

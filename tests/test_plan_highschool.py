@@ -1,0 +1,152 @@
+"""The high-school programme end to end: the bundled Shanxi plan meets the policy, the
+review files are what Excel and a browser need, and two runs give the same bytes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from conftest import ROOT, write_scenario
+from layoutopt.cli import app
+from layoutopt.plan import run_plan
+from layoutopt.programmes.highschool.network import project_students
+from layoutopt.scenario import load_scenario
+
+runner = CliRunner()
+BOM = b"\xef\xbb\xbf"
+CSVS = ("changes.csv", "kpis.csv", "schools_after.csv")
+
+
+def read(path: Path) -> pd.DataFrame:
+    return pd.read_csv(
+        path,
+        dtype={"school_id": str, "region_id": str, "target_id": str, "scope_id": str},
+        encoding="utf-8-sig",
+        keep_default_na=False,
+    )
+
+
+def test_no_small_public_school_stays_open_without_an_exemption(shanxi_run: Path):
+    schools = read(shanxi_run / "schools_after.csv")
+    changes = read(shanxi_run / "changes.csv")
+    small_open = schools[
+        (schools["ownership"] == "public")
+        & (schools["open"].astype(str) == "True")
+        & (schools["streams_after"].astype(int) <= 4)
+    ]
+    exempt = changes[changes["action"] == "keep_small_exempt"]
+    assert set(small_open["school_id"]) == set(exempt["school_id"])
+    assert (exempt["reason"].str.len() > 10).all()
+    # The policy closed most of Shanxi's 82 small public high schools.
+    assert len(small_open) < 10
+
+
+def test_no_school_grows_above_the_cap_and_every_county_keeps_a_public_high_school(shanxi_run):
+    schools = read(shanxi_run / "schools_after.csv")
+    opened = schools[schools["open"].astype(str) == "True"]
+    above = opened[opened["streams_after"].astype(int) > 20]
+    assert (above["streams_after"].astype(int) <= above["streams_before"].astype(int)).all()
+    assert (above["streams_before"].astype(int) > 20).all()
+    public = opened[opened["ownership"] == "public"]
+    assert public["region_id"].nunique() == 117
+    assert (opened["enrolment_after"].astype(int) <= opened["capacity_after"].astype(int)).all()
+
+
+def test_students_are_conserved_county_by_county(shanxi_run):
+    scenario = load_scenario(ROOT / "models" / "shanxi-2025.toml")
+    from layoutopt.data.dataset import load_dataset
+
+    dataset = load_dataset(scenario.data, scenario.validation, scenario.files)
+    students, info = project_students(dataset.demand, scenario)
+    assert info["students"] == 650_000  # reconciled with the plan's 65万
+    expected = students.groupby(dataset.demand.set_index("demand_id")["region_id"]).sum()
+    schools = read(shanxi_run / "schools_after.csv")
+    changes = read(shanxi_run / "changes.csv")
+    seated = schools.groupby("region_id")["enrolment_after"].sum()
+    short = changes[changes["action"] == "shortfall"].groupby("region_id")["students_moved"]
+    placed = seated.add(short.sum().astype(int), fill_value=0)
+    counts = schools.groupby("region_id").size()
+    gap = (placed.reindex(expected.index).fillna(0) - expected).abs()
+    assert (gap <= counts.reindex(expected.index) * 0.5).all()  # rounding of each school
+
+
+def test_every_solve_is_proven_within_half_a_percent(shanxi_run):
+    manifest = json.loads((shanxi_run / "manifest.json").read_text(encoding="utf-8"))
+    solves = manifest["solves"]
+    assert len(solves) == 2 * 117
+    for s in solves:
+        assert s["status"] == "optimal" or (s["gap"] is not None and s["gap"] <= 0.005), s
+    assert "greedy_comparison" in manifest["programmes"]["highschool"]
+
+
+def test_plan_beats_the_greedy_baseline(shanxi_run):
+    kpis = read(shanxi_run / "kpis.csv")
+    province = kpis[kpis["scope"] == "province"].set_index("indicator")
+    small = province.loc["small_schools_left_vs_greedy"]
+    assert float(small["planned"]) <= float(small["baseline"])
+    travel = province.loc["added_travel_student_min_vs_greedy"]
+    cost = province.loc["expansion_cost_vs_greedy"]
+    assert float(travel["planned"]) < float(travel["baseline"]) or float(cost["planned"]) < float(
+        cost["baseline"]
+    )
+    assert set(kpis["scope"]) == {"province", "prefecture", "county"}
+
+
+def test_csvs_carry_a_bom_and_ids_stay_text(shanxi_run):
+    for name in CSVS:
+        raw = (shanxi_run / name).read_bytes()
+        assert raw.startswith(BOM), name
+        assert "太原市" in raw.decode("utf-8-sig") or name == "kpis.csv"  # names intact
+    changes = read(shanxi_run / "changes.csv")
+    assert list(changes.columns)[:3] == ["programme", "action", "school_id"]
+    assert changes["region_id"].str.fullmatch(r"\d{6}").all()
+    assert (shanxi_run / "changes.xlsx").stat().st_size > 0
+    assert (shanxi_run / "schools_after.gpkg").stat().st_size > 0
+
+
+def tiny_scenario(tmp_path: Path, data: Path, extra: str = "") -> Path:
+    # The tiny province has no plan figure of its own: use the cohort projection.
+    return write_scenario(
+        tmp_path / "tiny.toml",
+        data,
+        f'[travel]\ncache_dir = "{(tmp_path / "cache").as_posix()}"\n'
+        f"[highschool]\nplan_students = 0\n{extra}",
+    )
+
+
+def test_two_runs_give_byte_identical_csvs(tiny_dataset_dir: Path, tmp_path: Path):
+    scenario = load_scenario(tiny_scenario(tmp_path, tiny_dataset_dir))
+    run_plan(scenario, tmp_path / "one", only=["highschool"])
+    shutil.rmtree(tmp_path / "cache")  # the second run recomputes travel too
+    run_plan(scenario, tmp_path / "two", only=["highschool"])
+    for name in CSVS:
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
+
+
+def test_an_impossible_policy_finishes_with_a_shortfall_row_naming_the_county(
+    tiny_dataset_dir: Path, tmp_path: Path
+):
+    path = tiny_scenario(tmp_path, tiny_dataset_dir, "max_streams = 3\nallow_new_schools = false\n")
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["plan", str(path), "--only", "highschool", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    changes = read(out / "changes.csv")
+    shortfall = changes[changes["action"] == "shortfall"]
+    assert len(shortfall) >= 1
+    assert shortfall["county"].str.len().gt(0).all()
+    assert shortfall["reason"].str.contains("3-stream cap").all()
+    assert (out / "maps" / "highschool.html").is_file()
+
+
+def test_a_plan_figure_far_from_the_projection_is_an_error(tiny_dataset_dir, tmp_path):
+    path = write_scenario(tmp_path / "tiny.toml", tiny_dataset_dir)  # Shanxi's 650,000
+    result = runner.invoke(
+        app, ["plan", str(path), "--only", "highschool", "--out", str(tmp_path / "out")]
+    )
+    assert result.exit_code == 1
+    assert "plan_students" in result.output and "fix:" in result.output
+    assert not (tmp_path / "out").exists()
