@@ -23,7 +23,8 @@ from layoutopt.scenario import HighSchoolSection
 class CountyInput:
     """One county: public schools, candidate sites, students and travel, as plain tables.
 
-    ``schools``: school_id, streams, must_keep; ``sites``: place_id, max_streams;
+    ``schools``: school_id, streams, must_keep (and optionally level); ``sites``: place_id,
+    max_streams;
     ``demand``: demand_id, students; ``travel``: place_id, demand_id, minutes.
     """
 

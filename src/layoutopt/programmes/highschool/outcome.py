@@ -11,6 +11,8 @@ from layoutopt.programmes.flows import NO_SEAT, moves, solution_flows
 from layoutopt.programmes.highschool.county import CountyPlan
 from layoutopt.scenario import HighSchoolSection
 
+SPLIT = ("complete_secondary",)  # levels whose senior section can close on its own
+
 
 @dataclass
 class CountyOutcome:
@@ -77,7 +79,8 @@ def _changes(
     stream_size: int,
 ) -> list[dict]:
     rows: list[dict] = []
-    merged_beds = _merge_rows(places, moved, section, names, rows)
+    levels = plan.county.schools.set_index("school_id").get("level", pd.Series(dtype=str))
+    merged_beds = _merge_rows(places, moved, section, names, levels, rows)
     for place in places.itertuples():
         if place.kind == "school" and place.open:
             _school_rows(plan, place, places, moved, merged_beds, section, rows)
@@ -96,7 +99,7 @@ def _mean_minutes(frame: pd.DataFrame, column: str) -> float:
     return float(np.round((v[ok] * w[ok]).sum() / w[ok].sum(), 1)) if ok.any() else np.nan
 
 
-def _merge_rows(places, moved, section, names, rows) -> pd.Series:
+def _merge_rows(places, moved, section, names, levels, rows) -> pd.Series:
     """A merge_into row per closed school; returns the beds each receiving school gets
     from merges (so its own row does not count them twice)."""
     closed = places[(places["kind"] == "school") & ~places["open"]]
@@ -108,10 +111,14 @@ def _merge_rows(places, moved, section, names, rows) -> pd.Series:
         students = float(out["students"].sum())
         others = students - float(by_target.get(target, 0.0))
         beds = float(out.loc[out["needs_bed"], "students"].sum())
+        # A complete secondary school keeps its junior section: only the senior one merges.
+        what = "senior section closes" if levels.get(place.place_id) in SPLIT else "closes"
         reason = (
-            f"{place.streams} streams (small: ≤ {section.small_max_streams}); closes and merges "
+            f"{place.streams} streams (small: ≤ {section.small_max_streams}); {what} and merges "
             f"into {names.get(target, target)} ({round(students - others)} students)"
         )
+        if what != "closes":
+            reason += "; its junior section stays"
         if others >= 0.5:
             reason += f"; {round(others)} go to other schools nearer their homes"
         if beds >= 0.5:

@@ -95,7 +95,7 @@ def county_input(network: Network, region_id: str) -> CountyInput:
     ]
     return CountyInput(
         region_id=region_id,
-        schools=public[["school_id", "streams", "must_keep"]].reset_index(drop=True),
+        schools=public[["school_id", "streams", "must_keep", "level"]].reset_index(drop=True),
         sites=sites[["place_id", "max_streams"]].reset_index(drop=True),
         demand=demand.rename(columns={"public_students": "students"}).reset_index(drop=True),
         travel=travel[["place_id", "demand_id", "minutes"]].reset_index(drop=True),
