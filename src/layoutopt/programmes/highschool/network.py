@@ -98,7 +98,7 @@ def project_students(demand: pd.DataFrame, scenario: Scenario) -> tuple[pd.Serie
 def largest_remainder(values: pd.Series) -> pd.Series:
     """Whole numbers with the same (rounded) total: floors, then +1 to the largest remainders."""
     floors = np.floor(values.to_numpy(float))
-    short = round(float(values.sum() - floors.sum()))
+    short = round(float(values.sum())) - int(floors.sum())
     remainder = values.to_numpy(float) - floors
     order = np.lexsort((values.index.to_numpy(), -remainder))  # ties broken by id
     floors[order[:short]] += 1
