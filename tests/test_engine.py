@@ -296,3 +296,62 @@ def test_pulp_and_direct_paths_agree(instance):
     via_pulp = solve(problem, SolverOptions(mip_gap=0.0, backend="pulp_highs"))
     assert via_pulp.report.status == direct.report.status == "optimal"
     assert via_pulp.report.objective == pytest.approx(direct.report.objective, rel=1e-7, abs=1e-6)
+
+
+# Lagrangian site fixing (engine.lagrange) ----------------------------------------------------
+
+
+def test_lagrangian_bound_proves_the_two_clusters_and_fixes_the_far_sites():
+    # Villages at 0, 1 (west) and 10, 11 (east) km, a site at each; two schools. Any pair
+    # with one school per side costs 2; the bound reaches 2, so every site whose opening
+    # alone would cost more is fixed closed before the MIP sees it.
+    from layoutopt.engine import heuristic, lagrange
+
+    x = np.array([0.0, 1.0, 10.0, 11.0])
+    problem = LocationProblem.from_cost_matrix(np.abs(np.subtract.outer(x, x)), open_count=(2, 2))
+    plan = heuristic.greedy_interchange(problem, np.arange(16), np.full(4, 100.0))
+    fixing = lagrange.fix_sites(problem, plan, 10.0)
+    assert fixing.upper_bound == pytest.approx(2.0)
+    assert fixing.lower_bound == pytest.approx(2.0, abs=1e-6)
+    solution = solve(problem, EXACT)
+    assert solution.report.objective == pytest.approx(2.0)
+    assert solution.is_open.sum() == 2
+
+
+uncapacitated = st.builds(
+    lambda seed, n, m, count: (seed, n, m, count),
+    st.integers(0, 10_000),
+    st.integers(2, 25),
+    st.integers(2, 12),
+    st.sampled_from(["none", "exact", "range"]),
+)
+
+
+def random_uncapacitated(seed, n, m, count) -> LocationProblem:
+    rng = np.random.default_rng(seed)
+    costs = rng.uniform(1, 20, (n, m)).round(1)
+    status = rng.choice([CANDIDATE, CLOSABLE, MUST_KEEP], m, p=[0.6, 0.3, 0.1])
+    p = int(rng.integers(max(1, (status == MUST_KEEP).sum()), m + 1))
+    bounds = {"none": (None, None), "exact": (p, p), "range": (1, p)}[count]
+    if count == "range":
+        bounds = (max(1, int((status == MUST_KEEP).sum())), p)
+    return LocationProblem.from_cost_matrix(
+        costs,
+        weight=rng.integers(1, 10, n).astype(float),
+        status=status,
+        fixed_cost=rng.uniform(0, 40, m).round(1),
+        close_saving=np.where(status == CLOSABLE, rng.uniform(0, 30, m).round(1), 0.0),
+        open_count=bounds,
+    )
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(uncapacitated)
+def test_site_fixing_never_changes_the_optimum(instance):
+    problem = random_uncapacitated(*instance)
+    fixed = solve(problem, SolverOptions(mip_gap=0.0))
+    plain = solve(problem, SolverOptions(mip_gap=0.0, site_fixing=False))
+    assert fixed.report.status == plain.report.status
+    if plain.report.status == "optimal":
+        assert fixed.report.objective == pytest.approx(plain.report.objective, rel=1e-7, abs=1e-6)
+        assert fixed.report.objective >= fixed.report.bound - 1e-6 * max(1, abs(fixed.report.bound))

@@ -68,6 +68,12 @@ def greedy_interchange(problem: LocationProblem, arcs: NDArray, fallback: NDArra
     return _interchange(state, is_open, fixed_open)
 
 
+def polish(problem: LocationProblem, arcs: NDArray, fallback: NDArray, is_open: NDArray) -> NDArray:
+    """Improving swaps from a given plan (for example a Lagrangian relaxation's)."""
+    state = _State(problem, arcs, fallback)
+    return _interchange(state, is_open.copy(), problem.status == MUST_KEEP)
+
+
 def _count_limits(problem: LocationProblem) -> tuple[int, int]:
     lo, hi = problem.open_count
     return (0 if lo is None else lo), (problem.n_sites if hi is None else hi)

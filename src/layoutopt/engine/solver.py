@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from layoutopt.engine import heuristic
+from layoutopt.engine import heuristic, lagrange
 from layoutopt.engine.backends import (
     ERROR,
     HEURISTIC,
@@ -29,10 +29,12 @@ from layoutopt.engine.backends import (
     solve_pulp,
 )
 from layoutopt.engine.model import MatrixModel, build_model
-from layoutopt.engine.problem import LocationProblem
+from layoutopt.engine.problem import CLOSABLE, MUST_KEEP, LocationProblem
 from layoutopt.results import SolveReport
 
 OVERFLOW_TOLERANCE = 1e-7
+FIXING_SHARE = 0.2  # of the time limit, at most, for the Lagrangian bound
+FIXING_MAX_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class SolverOptions:
     k_nearest: int | None = 16  # arcs kept per demand point at first; None keeps all
     warm_start: bool = False  # heuristic MIP start; off by default (see the bench figures)
     heuristic_only: bool = False
+    site_fixing: bool = True  # Lagrangian fixing first, where it applies (engine.lagrange)
     name: str = "solve"
 
 
@@ -62,6 +65,8 @@ class LocationSolution:
 def solve(problem: LocationProblem, options: SolverOptions | None = None) -> LocationSolution:
     options = options or SolverOptions()
     started = time.perf_counter()
+    if options.site_fixing and not options.heuristic_only and lagrange.applicable(problem):
+        return _solve_after_fixing(problem, options, started)
     ranks, counts = _arc_ranks(problem)
     keep = _initial_keep(problem, ranks, counts, options.k_nearest)
     if not options.heuristic_only:
@@ -86,6 +91,78 @@ def solve(problem: LocationProblem, options: SolverOptions | None = None) -> Loc
             message="time ran out while widening the sparse arc set",
         )
     return _solution(problem, model, raw, options, rounds, len(arcs))
+
+
+def _solve_after_fixing(
+    problem: LocationProblem, options: SolverOptions, started: float
+) -> LocationSolution:
+    """Fix the sites the Lagrangian bound decides, then solve the rest exactly."""
+    usable = np.flatnonzero(_arc_ranks(problem)[0] >= 0)
+    fallback = _fallback(problem, np.full(problem.n_demand, np.nan))
+    plan = heuristic.greedy_interchange(problem, usable, fallback)
+    budget = min(FIXING_SHARE * options.time_limit_s, FIXING_MAX_S)
+    fixing = lagrange.fix_sites(
+        problem,
+        plan,
+        budget,
+        polish=lambda is_open: heuristic.polish(problem, usable, fallback, is_open),
+    )
+    keep = np.flatnonzero(~fixing.closed)
+    inner = replace(
+        options,
+        site_fixing=False,
+        time_limit_s=max(1.0, options.time_limit_s - (time.perf_counter() - started)),
+    )
+    part = solve(_subproblem(problem, keep, fixing.opened[keep]), inner)
+    is_open = np.zeros(problem.n_sites, bool)
+    is_open[keep] = part.is_open
+    modules = np.zeros(problem.n_sites, int)
+    modules[keep] = part.modules
+    # Closable sites fixed closed earn their saving outside the smaller model.
+    saving = float(problem.close_saving[fixing.closed & (problem.status == CLOSABLE)].sum())
+    report = _shifted(part.report, -saving, time.perf_counter() - started)
+    return replace(part, report=report, is_open=is_open, modules=modules)
+
+
+def _shifted(report: SolveReport, offset: float, seconds: float) -> SolveReport:
+    objective = None if report.objective is None else report.objective + offset
+    bound = None if report.bound is None else report.bound + offset
+    gap = report.gap
+    if objective is not None and bound is not None:
+        gap = abs(objective - bound) / max(abs(objective), 1e-9)
+    return replace(report, objective=objective, bound=bound, gap=gap, seconds=round(seconds, 3))
+
+
+def _subproblem(problem: LocationProblem, keep: NDArray, opened: NDArray) -> LocationProblem:
+    """The problem on the sites in ``keep``; ``opened`` of them are must-keep."""
+    new_index = np.full(problem.n_sites, -1)
+    new_index[keep] = np.arange(len(keep))
+    arcs = np.flatnonzero(new_index[problem.arc_site] >= 0)
+    status = np.where(opened, MUST_KEEP, problem.status[keep])
+    per_site = {
+        name: getattr(problem, name)[keep]
+        for name in (
+            "capacity",
+            "fixed_cost",
+            "close_saving",
+            "min_load",
+            "module_capacity",
+            "module_cost",
+            "max_modules",
+            "site_region",
+        )
+    }
+    per_arc = {
+        name: getattr(problem, name)[arcs] for name in ("arc_demand", "arc_cost", "arc_travel")
+    }
+    return replace(
+        problem,
+        site_ids=problem.site_ids[keep],
+        status=status,
+        arc_site=new_index[problem.arc_site[arcs]],
+        **per_site,
+        **per_arc,
+    )
 
 
 def _widen_on_lp(

@@ -1,0 +1,190 @@
+"""Exact site fixing for uncapacitated problems by Lagrangian relaxation (Beasley 1993).
+
+Relaxing "each demand point is served once" with multipliers λ leaves a problem that
+splits by site: opening site j is worth ρ_j = f_j + Σ_i min(0, w_i c_ij − λ_i), and the
+best sites to open are the cheapest ρ within the open-count limits. Its value L(λ) is a
+lower bound; subgradient steps raise it. With an upper bound UB from a feasible plan,
+forcing a site open (or closed) raises the relaxed bound by an amount computable from
+the sorted ρ: when that bound exceeds UB, no optimal plan opens (or closes) the site, so
+it is fixed. For the p-median and facility-location problems the bound is tight, so most
+sites are fixed and the MIP that remains is small. Fixing is exact: the remaining
+problem has the same optimum as the whole one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from layoutopt.engine import heuristic
+from layoutopt.engine.problem import CLOSABLE, MUST_KEEP, LocationProblem
+
+MAX_ITERATIONS = 3000
+POLISH_EVERY = 50
+STALL = 25  # iterations without a better bound before the step is halved
+MIN_STEP = 1e-5
+
+
+@dataclass(frozen=True)
+class Fixing:
+    closed: NDArray  # sites proven closed in every optimal plan
+    opened: NDArray  # sites proven open in every optimal plan
+    lower_bound: float  # objective without the constant of closing savings
+    upper_bound: float
+    iterations: int
+    seconds: float
+
+
+def applicable(problem: LocationProblem) -> bool:
+    """Uncapacitated cost problems whose every demand point must be and can be served."""
+    if not heuristic.applicable(problem) or np.isfinite(problem.unmet_penalty).any():
+        return False
+    usable = _usable(problem)
+    reached = np.bincount(problem.arc_demand[usable], minlength=problem.n_demand)
+    return bool((reached > 0).all())
+
+
+def _usable(problem: LocationProblem) -> NDArray:
+    travel = problem.arc_travel
+    ok = np.isnan(travel) | (travel <= problem.max_travel[problem.arc_demand])
+    return np.flatnonzero(ok)
+
+
+class _Relaxation:
+    """The arrays of one Lagrangian relaxation, sorted by demand point."""
+
+    def __init__(self, problem: LocationProblem):
+        arcs = _usable(problem)
+        order = arcs[np.lexsort((problem.arc_cost[arcs], problem.arc_demand[arcs]))]
+        self.d = problem.arc_demand[order]
+        self.s = problem.arc_site[order]
+        self.wc = problem.weight[self.d] * problem.arc_cost[order]
+        self.starts = np.r_[0, np.flatnonzero(self.d[1:] != self.d[:-1]) + 1]
+        self.n, self.m = problem.n_demand, problem.n_sites
+        closable = problem.status == CLOSABLE
+        self.site_cost = problem.fixed_cost + np.where(closable, problem.close_saving, 0.0)
+        self.forced = problem.status == MUST_KEEP
+        lo, hi = problem.open_count
+        n_forced = int(self.forced.sum())
+        free = self.m - n_forced
+        self.lo = max(0, (0 if lo is None else lo) - n_forced)
+        self.hi = min(free, (self.m if hi is None else hi) - n_forced)
+
+    def evaluate(self, lam: NDArray) -> tuple[float, NDArray, NDArray, NDArray]:
+        """Bound L(λ), the open sites of the relaxed plan, ρ per site and the subgradient."""
+        reduced = self.wc - lam[self.d]
+        rho = self.site_cost + np.bincount(
+            self.s, weights=np.minimum(reduced, 0.0), minlength=self.m
+        )
+        is_open = self.forced.copy()
+        free = np.flatnonzero(~self.forced)
+        order = free[np.argsort(rho[free], kind="stable")]
+        chosen = order[: _count(rho[order], self.lo, self.hi)]
+        is_open[chosen] = True
+        bound = float(lam.sum() + rho[is_open].sum())
+        served = np.bincount(self.d[(reduced < 0) & is_open[self.s]], minlength=self.n)
+        return bound, is_open, rho, 1.0 - served
+
+    def cost(self, is_open: NDArray) -> float:
+        """The plan's objective (each demand on its cheapest open arc); inf if any is cut off."""
+        on = is_open[self.s]
+        if not on.any():
+            return float("inf")
+        best = np.minimum.reduceat(np.where(on, self.wc, np.inf), self.starts)
+        return float(best.sum() + self.site_cost[is_open].sum())
+
+    def initial_multipliers(self) -> NDArray:
+        """Each demand's cost to its k-th cheapest site, k ≈ sites per open site."""
+        counts = np.diff(np.r_[self.starts, len(self.d)])
+        target = max(1, self.hi + int(self.forced.sum()))
+        rank = np.minimum(counts - 1, max(1, self.m // target))
+        return self.wc[self.starts + rank].astype(float)
+
+
+def _count(sorted_rho: NDArray, lo: int, hi: int) -> int:
+    """How many of the cheapest free sites the relaxed plan opens."""
+    negative = int(np.searchsorted(sorted_rho, 0.0, side="left"))
+    return int(np.clip(negative, lo, hi))
+
+
+def fix_sites(
+    problem: LocationProblem,
+    upper_plan: NDArray,
+    time_limit_s: float,
+    polish: Callable[[NDArray], NDArray] | None = None,
+) -> Fixing:
+    """Subgradient ascent from a good plan's cost, then fix what the bound proves.
+
+    ``polish`` improves a plan (local search); it is applied to the relaxed plan every
+    POLISH_EVERY iterations, because a tighter upper bound fixes many more sites
+    (measured on pmed22: 303 sites left free with the greedy plan's bound, 104 with the
+    optimum's)."""
+    started = time.perf_counter()
+    rel = _Relaxation(problem)
+    best_ub = rel.cost(upper_plan)
+    tried: set[bytes] = set()
+    lam = rel.initial_multipliers()
+    best = (-np.inf, lam, None)
+    step, stall, iterations = 2.0, 0, 0
+    while iterations < MAX_ITERATIONS and step > MIN_STEP:
+        iterations += 1
+        bound, is_open, rho, grad = rel.evaluate(lam)
+        if bound > best[0] + 1e-9 * max(1.0, abs(bound)):
+            best, stall = (bound, lam.copy(), rho), 0
+        else:
+            stall += 1
+            if stall >= STALL:
+                step, stall = step / 2, 0
+        best_ub = min(best_ub, rel.cost(is_open))
+        if polish is not None and iterations % POLISH_EVERY == 0:
+            key = np.packbits(is_open).tobytes()
+            if key not in tried:
+                tried.add(key)
+                best_ub = min(best_ub, rel.cost(polish(is_open)))
+        norm = float(grad @ grad)
+        if norm == 0 or best[0] >= best_ub - 1e-9 * max(1.0, abs(best_ub)):
+            break  # the relaxed plan is feasible, or the bound meets the plan: proven
+        if time.perf_counter() - started > time_limit_s:
+            break
+        lam = lam + step * (best_ub - bound) / norm * grad
+    closed, opened = _fixed(rel, best[1], best[0], best_ub)
+    return Fixing(closed, opened, best[0], best_ub, iterations, time.perf_counter() - started)
+
+
+def _fixed(rel: _Relaxation, lam: NDArray, bound: float, ub: float):
+    """Sites whose forced opening (closing) lifts the relaxed bound above the upper bound."""
+    _, _, rho, _ = rel.evaluate(lam)
+    free = np.flatnonzero(~rel.forced)
+    order = free[np.argsort(rho[free], kind="stable")]
+    values = rho[order]
+    prefix = np.r_[0.0, np.cumsum(values)]
+    base = float(lam.sum() + rho[rel.forced].sum())
+    rank = np.arange(len(order))
+    negative = int(np.searchsorted(values, 0.0, side="left"))
+    neg_others = negative - (values < 0)  # negatives among the other free sites
+
+    def others_prefix(k: NDArray) -> NDArray:
+        # Sum of the k cheapest free sites other than the one at `rank`.
+        return np.where(
+            k <= rank,
+            prefix[np.minimum(k, len(values))],
+            prefix[np.minimum(k + 1, len(values))] - values,
+        )
+
+    k_with = np.clip(neg_others, rel.lo - 1, rel.hi - 1).clip(min=0)
+    with_site = base + values + others_prefix(k_with)
+    k_without = np.clip(neg_others, rel.lo, rel.hi)
+    feasible_without = k_without <= len(values) - 1
+    without_site = np.where(feasible_without, base + others_prefix(k_without), np.inf)
+    margin = 1e-9 * max(1.0, abs(ub))
+    closed = np.zeros(rel.m, bool)
+    opened = np.zeros(rel.m, bool)
+    closed[order[with_site > ub + margin]] = True
+    opened[order[without_site > ub + margin]] = True
+    if rel.hi < 1:
+        closed[order] = True
+    return closed, opened
