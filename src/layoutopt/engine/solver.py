@@ -107,6 +107,9 @@ def _solve_after_fixing(
         budget,
         polish=lambda is_open: heuristic.polish(problem, usable, fallback, is_open),
     )
+    if fixing.proven:  # the bound proves the best plan: only its sites remain
+        closed = ~fixing.plan
+        fixing = replace(fixing, closed=closed, opened=fixing.plan.copy())
     keep = np.flatnonzero(~fixing.closed)
     inner = replace(
         options,
