@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from layoutopt.engine import LocationProblem, SolverOptions, solve
-from layoutopt.engine.problem import CANDIDATE, CLOSABLE, MUST_KEEP
+from layoutopt.engine.problem import CANDIDATE, CLOSABLE, MUST_KEEP, LoadShare
 
 INF = np.inf
 EXACT = SolverOptions(mip_gap=0.0, time_limit_s=60)
@@ -355,3 +355,49 @@ def test_site_fixing_never_changes_the_optimum(instance):
     if plain.report.status == "optimal":
         assert fixed.report.objective == pytest.approx(plain.report.objective, rel=1e-7, abs=1e-6)
         assert fixed.report.objective >= fixed.report.bound - 1e-6 * max(1, abs(fixed.report.bound))
+
+
+# Group counts and load shares (used by the kindergarten programme) ---------------------------
+
+
+def test_group_open_takes_exactly_one_of_a_pair():
+    # Two copies of one kindergarten: as it is (free) or recognised (costs 5). The group
+    # says exactly one of them is open; the cheaper, as it is, wins.
+    problem = LocationProblem.from_cost_matrix(
+        [[1.0, 1.0]],
+        status=[CLOSABLE, CANDIDATE],
+        fixed_cost=[0.0, 5.0],
+        group_open={"pair": ([0, 1], (1, 1))},
+    )
+    solution = solve(problem, EXACT)
+    assert open_ids(problem, solution) == ["s0"]
+
+
+def test_load_share_moves_children_to_public_places():
+    # 10 children; a private place costs 1 per child, a public one 2. At least 60% must be
+    # in public places: 6 public (12) + 4 private (4) = 16.
+    problem = LocationProblem.from_cost_matrix(
+        [[1.0, 2.0]],
+        weight=[10.0],
+        status=[MUST_KEEP, MUST_KEEP],
+        load_shares=[LoadShare("public", np.array([1]), np.array([0, 1]), 0.6)],
+    )
+    solution = solve(problem, EXACT)
+    assert solution.report.objective == pytest.approx(16.0)
+    load = solution.assignment.groupby("site_id")["weight"].sum()
+    assert load["s1"] == pytest.approx(6.0)
+
+
+def test_load_share_short_of_its_target_is_priced_and_reported():
+    # The public place holds only 3 of the 10 children: the 60% rule is short by
+    # 0.6·10 − 3 = 3 units of load, at 100 each, reported by name.
+    problem = LocationProblem.from_cost_matrix(
+        [[1.0, 2.0]],
+        weight=[10.0],
+        status=[MUST_KEEP, MUST_KEEP],
+        capacity=[INF, 3.0],
+        load_shares=[LoadShare("public", np.array([1]), np.array([0, 1]), 0.6, 100.0)],
+    )
+    solution = solve(problem, EXACT)
+    assert solution.share_shortfall["public"] == pytest.approx(3.0)
+    assert solution.report.objective == pytest.approx(7 + 6 + 300)

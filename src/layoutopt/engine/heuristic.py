@@ -22,6 +22,8 @@ def applicable(problem: LocationProblem) -> bool:
         and not (problem.min_load > 0).any()
         and not (problem.max_modules > 0).any()
         and not problem.region_open
+        and not problem.group_open
+        and not problem.load_shares
     )
 
 

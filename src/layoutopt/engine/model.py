@@ -9,8 +9,11 @@ Variables (column blocks):
                    dropped arc: a relaxation that proves the sparse model exact when unused
   ``covered[i]``   coverage objective: 1 if demand i is within the radius of an open site
 
+  ``share_short[r]`` load a share rule r is short of, at its penalty
+
 Rows: ``serve`` (each demand served once), ``link`` (assign ≤ open), ``capacity``,
-``module_limit``, ``min_load``, ``open_count``, ``region_open`` and ``cover``.
+``module_limit``, ``min_load``, ``open_count``, ``region_open``, ``group_open``,
+``load_share`` and ``cover``.
 """
 
 from __future__ import annotations
@@ -148,7 +151,41 @@ def build_model(problem: LocationProblem, arcs: NDArray, overflow_cost: NDArray)
         len(arcs),
     )
     _capacity_rows(b, p, s, d, cols, open_cols, mod_cols, module_sites)
+    _share_rows(b, p, s, d, cols)
     return _finish(b, p, arcs, overflow_demand, module_sites)
+
+
+def _share_rows(b: _Builder, p: LocationProblem, s, d, cols) -> None:
+    """load(sites) − share · load(of_sites) + short ≥ 0, one row per rule."""
+    rules = p.load_shares
+    if not rules:
+        return
+    penalty = np.array([r.penalty for r in rules])
+    soft = np.flatnonzero(np.isfinite(penalty))
+    short = b.add_columns("share_short", penalty[soft], 0, INF, False)
+    rows, columns, values = [], [], []
+    load = p.weight[d]
+    for k, rule in enumerate(rules):
+        share = np.zeros(p.n_sites)
+        share[rule.of_sites] -= rule.min_share
+        share[rule.sites] += 1.0
+        coefficient = share[s] * load
+        used = np.flatnonzero(coefficient != 0)
+        rows.append(np.full(len(used), k))
+        columns.append(cols[used])
+        values.append(coefficient[used])
+    rows.append(soft)
+    columns.append(np.arange(short.start, short.stop))
+    values.append(np.ones(len(soft)))
+    b.add_rows(
+        "load_share",
+        np.concatenate(rows),
+        np.concatenate(columns),
+        np.concatenate(values),
+        0,
+        INF,
+        len(rules),
+    )
 
 
 def _open_columns(b: _Builder, p: LocationProblem) -> slice:
@@ -277,10 +314,29 @@ def _count_rows(b: _Builder, p: LocationProblem) -> None:
         )
 
 
+def _group_rows(b: _Builder, p: LocationProblem) -> None:
+    names = sorted(p.group_open)
+    if not names:
+        return
+    rows = np.concatenate([np.full(len(p.group_open[n][0]), k) for k, n in enumerate(names)])
+    sites = np.concatenate([p.group_open[n][0] for n in names])
+    limits = [p.group_open[n][1] for n in names]
+    b.add_rows(
+        "group_open",
+        rows,
+        b.columns["open"].start + sites,
+        np.ones(len(sites)),
+        np.array([-INF if lo is None else lo for lo, _ in limits], float),
+        np.array([INF if hi is None else hi for _, hi in limits], float),
+        len(names),
+    )
+
+
 def _finish(
     b: _Builder, p: LocationProblem, arcs, overflow_demand, module_sites, maximise: bool = False
 ) -> MatrixModel:
     _count_rows(b, p)
+    _group_rows(b, p)
     offset = -float(p.close_saving[p.status == CLOSABLE].sum()) if p.objective == "cost" else 0.0
     return MatrixModel(
         cost=np.concatenate(b.cost),

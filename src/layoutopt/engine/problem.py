@@ -18,6 +18,18 @@ SITE_STATUSES = (MUST_KEEP, CLOSABLE, CANDIDATE)
 Bounds = tuple[int | None, int | None]
 
 
+@dataclass(frozen=True)
+class LoadShare:
+    """The load of ``sites`` is at least ``min_share`` of the load of ``of_sites``
+    (site indices). A shortfall costs ``penalty`` per unit of load (nan: none allowed)."""
+
+    name: str
+    sites: NDArray
+    of_sites: NDArray
+    min_share: float
+    penalty: float = float("nan")
+
+
 def _array(values: ArrayLike | None, n: int, default: float, dtype=float) -> NDArray:
     if values is None:
         return np.full(n, default, dtype=dtype)
@@ -60,6 +72,9 @@ class LocationProblem:
     single_source: bool = False
     open_count: Bounds = (None, None)
     region_open: dict[str, Bounds] = field(default_factory=dict)
+    # Named sets of sites (indices) with bounds on how many of them are open.
+    group_open: dict[str, tuple[NDArray, Bounds]] = field(default_factory=dict)
+    load_shares: tuple[LoadShare, ...] = ()
     objective: Literal["cost", "coverage"] = "cost"
     coverage_radius: float | None = None
 
@@ -101,6 +116,8 @@ class LocationProblem:
         single_source: bool = False,
         open_count: Bounds = (None, None),
         region_open: dict[str, Bounds] | None = None,
+        group_open: dict[str, tuple[ArrayLike, Bounds]] | None = None,
+        load_shares: list[LoadShare] | tuple[LoadShare, ...] = (),
         objective: Literal["cost", "coverage"] = "cost",
         coverage_radius: float | None = None,
     ) -> LocationProblem:
@@ -132,6 +149,11 @@ class LocationProblem:
             single_source=single_source,
             open_count=open_count,
             region_open=dict(region_open or {}),
+            group_open={
+                name: (np.asarray(sites, dtype=np.int64), bounds)
+                for name, (sites, bounds) in (group_open or {}).items()
+            },
+            load_shares=tuple(load_shares),
             objective=objective,
             coverage_radius=coverage_radius,
         )
@@ -175,6 +197,15 @@ class LocationProblem:
             problems.append(f"unknown site status {unknown} (use {', '.join(SITE_STATUSES)})")
         if (self.weight < 0).any():
             problems.append("negative demand weight")
+        for name, (sites, _) in self.group_open.items():
+            if len(sites) and (sites.min() < 0 or sites.max() >= m):
+                problems.append(f"group {name} refers to sites outside 0..m-1")
+        for rule in self.load_shares:
+            for sites in (rule.sites, rule.of_sites):
+                if len(sites) and (np.min(sites) < 0 or np.max(sites) >= m):
+                    problems.append(f"load share {rule.name} refers to sites outside 0..m-1")
+            if not 0 <= rule.min_share <= 1:
+                problems.append(f"load share {rule.name}: min_share must be within 0..1")
         if self.objective == "coverage" and self.coverage_radius is None:
             problems.append("the coverage objective needs a coverage_radius")
         if problems:

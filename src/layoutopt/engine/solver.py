@@ -10,7 +10,7 @@ points get twice as many arcs and the model is solved again.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -60,6 +60,7 @@ class LocationSolution:
     unmet: pd.DataFrame  # demand_id, region, share, weight, penalty
     rounds: int
     arcs_kept: int
+    share_shortfall: dict[str, float] = field(default_factory=dict)  # load short, per rule
 
 
 def solve(problem: LocationProblem, options: SolverOptions | None = None) -> LocationSolution:
@@ -217,7 +218,9 @@ def _initial_keep(
     Minimum loads make the overflow relaxation invalid (load could move off-list), and the
     coverage objective has no assignment arcs: both keep every arc.
     """
-    if k is None or (problem.min_load > 0).any() or problem.objective == "coverage":
+    # Share rules count load by site, which an overflow column has not: keep every arc too.
+    keep_all = (problem.min_load > 0).any() or problem.load_shares
+    if k is None or keep_all or problem.objective == "coverage":
         return counts.copy()
     keep = np.minimum(counts, k)
     if problem.capacitated:
@@ -352,7 +355,16 @@ def _solution(
         _unmet(problem, model, values),
         rounds,
         arcs_kept,
+        _share_shortfall(problem, model, values),
     )
+
+
+def _share_shortfall(problem: LocationProblem, model: MatrixModel, values: NDArray):
+    if "share_short" not in model.columns:
+        return {}
+    soft = [r.name for r in problem.load_shares if np.isfinite(r.penalty)]
+    short = values[model.columns["share_short"]]
+    return {name: float(v) for name, v in zip(soft, short, strict=True)}
 
 
 def _assignment(problem: LocationProblem, model: MatrixModel, values: NDArray) -> pd.DataFrame:
