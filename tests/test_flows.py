@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from layoutopt.programmes.flows import moves, weighted_quantile
-from layoutopt.programmes.highschool.network import largest_remainder
+from layoutopt.programmes.common import round_keeping_total
 
 
 def flows(rows):
@@ -64,9 +64,9 @@ def test_moves_account_for_every_change(rows, data):
 
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.floats(0, 1e5, allow_nan=False), min_size=1, max_size=40))
-def test_largest_remainder_keeps_the_total_and_moves_each_value_less_than_one(values):
+def test_round_keeping_total_keeps_the_total_and_moves_each_value_less_than_one(values):
     series = pd.Series(values, index=[f"s{i:03d}" for i in range(len(values))])
-    whole = largest_remainder(series)
+    whole = round_keeping_total(series)
     assert whole.sum() == round(series.sum())
     assert (np.abs(whole - series) < 1 + 1e-9).all()
 

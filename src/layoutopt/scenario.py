@@ -202,6 +202,94 @@ class HighSchoolSection(ProgrammeSection):
     )
 
 
+class KindergartenSection(ProgrammeSection):
+    """Kindergarten places; defaults are Shanxi's 14th Five-Year Plan targets (FACTS.md)."""
+
+    enrolment_rate: float = Field(
+        0.965, gt=0, le=1.2, description="Preschool gross enrolment rate, 2025 target (96.5%)."
+    )
+    inclusive_share: float = Field(
+        0.865, ge=0, le=1, description="Inclusive (普惠) coverage of enrolled children (86.5%)."
+    )
+    public_share: float = Field(
+        0.55, ge=0, le=1, description="Share of enrolled children in public kindergartens (55%)."
+    )
+    projects: tuple[int, int] = Field(
+        (450, 550),
+        description="Range of public projects (new, converted or expanded kindergartens): "
+        "the plan's 'about 500'.",
+    )
+    births: dict[str, int] = Field(
+        default_factory=lambda: {"2020": 288_000, "2021": 246_400, "2022": 235_100},
+        description="Province births by year for the cohorts of kindergarten age at the "
+        "horizon (FACTS.md: 2020 ≈28.8万, 2021 24.64万, 2022 23.51万).",
+    )
+    growth_weight: dict[str, float] = Field(
+        default_factory=lambda: {"growing": 0.25, "stable": 0.0, "shrinking": -0.10},
+        description="Relative change of a settlement's share of births by its growth class "
+        "(assumption: urban growth areas gain, shrinking villages lose).",
+    )
+    migrant_weight: float = Field(
+        1.0,
+        ge=0,
+        description="Extra share of births per unit of migrant share (assumption: a settlement "
+        "with 30% migrants gets 30% more children than its census share).",
+    )
+    migrant_area_share: float = Field(
+        0.10,
+        ge=0,
+        le=1,
+        description="A settlement with this migrant share or more is a "
+        "migrant area (for the KPI of where projects go).",
+    )
+    radius_km: dict[str, float] = Field(
+        default_factory=lambda: {"urban": 1.5, "town": 3.0, "village": 5.0},
+        description="Service radius by settlement kind, straight line. The urban norm is "
+        "300-500 m walking; settlements here are aggregated units, so 1.5 km (assumption); "
+        "town and village values are assumptions.",
+    )
+    class_size: int = Field(30, ge=1, description="Children per class (mixed class 30).")
+    max_classes: int = Field(12, ge=1, description="Largest kindergarten: 12 classes, 360.")
+    new_min_classes: int = Field(6, ge=1, description="Smallest new kindergarten (6 classes).")
+    new_site_kinds: list[str] = Field(
+        default_factory=lambda: ["new_housing", "town_centre"],
+        description="Candidate-site kinds where a new kindergarten may be built.",
+    )
+    convert_site_kinds: list[str] = Field(
+        default_factory=lambda: ["vacant_school"],
+        description="Candidate-site kinds that are buildings to convert (emptied schools).",
+    )
+    new_cost: float = Field(3_000_000.0, ge=0, description="Cost of a new kindergarten, yuan.")
+    convert_cost: float = Field(800_000.0, ge=0, description="Cost of converting a building.")
+    expand_cost: float = Field(300_000.0, ge=0, description="Fixed cost of an expansion, yuan.")
+    class_cost: float = Field(250_000.0, ge=0, description="Cost per class built or added.")
+    recognise_cost_per_child: float = Field(
+        1_000.0,
+        ge=0,
+        description="Subsidy to recognise a private kindergarten as inclusive, "
+        "per place, yuan (over the plan period, assumption).",
+    )
+    merge_max_classes: int = Field(
+        3,
+        ge=0,
+        description="Public kindergartens of this many classes or fewer may merge "
+        "where places are in surplus.",
+    )
+    merge_saving: float = Field(
+        200_000.0, ge=0, description="Saving from merging a small kindergarten, yuan."
+    )
+    travel_cost_per_child_km: float = Field(
+        500.0,
+        ge=0,
+        description="Cost of each child's distance to kindergarten, yuan per km "
+        "over the plan period (weights travel against building).",
+    )
+    shortfall_penalty: float = Field(
+        1_000_000.0, gt=0, description="Cost per place short of a target: the last resort."
+    )
+    k_nearest: int = Field(40, ge=1, description="Kindergartens and sites kept per settlement.")
+
+
 class Scenario(Section):
     name: str = Field(..., description="Short name; outputs go to out/<name>/.")
     title: str = ""
@@ -214,7 +302,7 @@ class Scenario(Section):
     validation: ValidationSettings = ValidationSettings()
     norms: Norms = Norms()
     highschool: HighSchoolSection = HighSchoolSection()
-    kindergarten: ProgrammeSection = ProgrammeSection()
+    kindergarten: KindergartenSection = KindergartenSection()
     vocational: ProgrammeSection = ProgrammeSection()
     boarding: ProgrammeSection = ProgrammeSection()
     staffing: ProgrammeSection = ProgrammeSection()

@@ -34,3 +34,32 @@ def cohort_at_horizon(
     total = demand[columns].sum(axis=1).astype(float)
     total.index = demand["demand_id"].astype(str).to_numpy()
     return total
+
+
+def children_at_horizon(
+    demand: pd.DataFrame,
+    ages: list[int],
+    base_year: int,
+    horizon_year: int,
+    births: dict[str, int],
+) -> pd.Series:
+    """Persons per settlement aged ``ages`` in the horizon year, born before or after the
+    census: those already born are the census cohorts aged forward; those born after the
+    base year are the province's births of their year, shared out like the census's
+    youngest cohort (age 0)."""
+    ids = demand["demand_id"].astype(str).to_numpy()
+    total = pd.Series(0.0, index=ids)
+    youngest = demand["age_0"].to_numpy(float)
+    share = youngest / youngest.sum() if youngest.sum() > 0 else youngest
+    for age in ages:
+        born = horizon_year - age
+        if born <= base_year:
+            total += cohort_at_horizon(demand, [age], base_year, horizon_year).to_numpy()
+            continue
+        if str(born) not in births:
+            raise LayoutoptError(
+                f"children aged {age} in {horizon_year} are born in {born}, after the census: "
+                f"kindergarten.births has no {born} (fix: add \\"{born}\\" = number of births)"
+            )
+        total += births[str(born)] * share
+    return total

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from layoutopt.data.dataset import Dataset
@@ -56,3 +57,13 @@ def travel_within_county(
         return pd.DataFrame(columns=columns)
     table = pd.concat(tables, ignore_index=True).rename(columns={"origin_id": "place_id"})
     return table.sort_values(["demand_id", "minutes", "place_id"], ignore_index=True)[columns]
+
+
+def round_keeping_total(values: pd.Series) -> pd.Series:
+    """Whole numbers with the same (rounded) total: floors, then +1 to the largest remainders."""
+    floors = np.floor(values.to_numpy(float))
+    short = round(float(values.sum())) - int(floors.sum())
+    remainder = values.to_numpy(float) - floors
+    order = np.lexsort((values.index.to_numpy(), -remainder))  # ties broken by id
+    floors[order[:short]] += 1
+    return pd.Series(floors.astype(np.int64), index=values.index)

@@ -21,7 +21,7 @@ import pandas as pd
 from layoutopt.data.dataset import Dataset
 from layoutopt.demand.cohorts import cohort_at_horizon
 from layoutopt.errors import LayoutoptError
-from layoutopt.programmes.common import travel_within_county
+from layoutopt.programmes.common import round_keeping_total, travel_within_county
 from layoutopt.scenario import HighSchoolSection, Scenario
 
 ENTRY_AGE = 15  # age on entering senior high (grade 10) in China
@@ -83,7 +83,7 @@ def project_students(demand: pd.DataFrame, scenario: Scenario) -> tuple[pd.Serie
             "(fix: set plan_students to this province's own plan figure, or 0 to use the "
             "projection as it is)"
         )
-    students = largest_remainder(projected * scale)
+    students = round_keeping_total(projected * scale)
     info = {
         "cohort_ages_at_horizon": f"{ages[0]}-{ages[-1]}",
         "cohort_persons": float(cohort.sum()),
@@ -93,16 +93,6 @@ def project_students(demand: pd.DataFrame, scenario: Scenario) -> tuple[pd.Serie
         "students": float(students.sum()),
     }
     return students, info
-
-
-def largest_remainder(values: pd.Series) -> pd.Series:
-    """Whole numbers with the same (rounded) total: floors, then +1 to the largest remainders."""
-    floors = np.floor(values.to_numpy(float))
-    short = round(float(values.sum())) - int(floors.sum())
-    remainder = values.to_numpy(float) - floors
-    order = np.lexsort((values.index.to_numpy(), -remainder))  # ties broken by id
-    floors[order[:short]] += 1
-    return pd.Series(floors.astype(np.int64), index=values.index)
 
 
 def _schools(dataset: Dataset, section: HighSchoolSection) -> gpd.GeoDataFrame:
@@ -153,7 +143,7 @@ def _private_share(
     )
     out["public_students"] = (
         pd.concat(
-            [largest_remainder(part) for _, part in public.groupby(out["region_id"].to_numpy())]
+            [round_keeping_total(part) for _, part in public.groupby(out["region_id"].to_numpy())]
         )
         .reindex(out["demand_id"])
         .to_numpy()

@@ -13,7 +13,7 @@ from layoutopt.engine import SolverOptions
 from layoutopt.programmes.highschool.county import CountyInput, plan_county
 from layoutopt.programmes.highschool.greedy import GreedyOutcome, greedy_county
 from layoutopt.programmes.highschool.kpis import indicators
-from layoutopt.programmes.highschool.network import Network, build_network, largest_remainder
+from layoutopt.programmes.highschool.network import Network, build_network
 from layoutopt.programmes.highschool.outcome import CountyOutcome, county_outcome
 from layoutopt.results import CHANGE_COLUMNS, SCHOOL_AFTER_COLUMNS, ProgrammeResult
 from layoutopt.scenario import HighSchoolSection, Scenario
@@ -288,4 +288,4 @@ def _greedy_summary(counties: pd.DataFrame) -> dict:
     }
 
 
-__all__ = ["largest_remainder", "run"]
+__all__ = ["run"]
