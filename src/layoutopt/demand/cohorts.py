@@ -59,7 +59,7 @@ def children_at_horizon(
         if str(born) not in births:
             raise LayoutoptError(
                 f"children aged {age} in {horizon_year} are born in {born}, after the census: "
-                f"kindergarten.births has no {born} (fix: add \\"{born}\\" = number of births)"
+                f'kindergarten.births has no {born} (fix: add "{born}" = number of births)'
             )
         total += births[str(born)] * share
     return total
