@@ -287,7 +287,7 @@ class KindergartenSection(ProgrammeSection):
     shortfall_penalty: float = Field(
         1_000_000.0, gt=0, description="Cost per place short of a target: the last resort."
     )
-    k_nearest: int = Field(40, ge=1, description="Kindergartens and sites kept per settlement.")
+    k_nearest: int = Field(20, ge=1, description="Kindergartens and sites kept per settlement.")
 
 
 class Scenario(Section):

@@ -1,0 +1,234 @@
+"""One county's kindergartens as engine problems: today's network, and the plan.
+
+The plan may expand a public kindergarten by whole classes (up to the size cap), build
+a new one at a candidate site, convert an empty building, recognise a private
+kindergarten as inclusive (for a subsidy per place), or merge a small public one where
+places are spare. Places are assigned within each settlement's service radius; the
+county's three targets are load-share rules: public places ≥ ``public_share`` and
+inclusive places ≥ ``inclusive_share`` of the children placed, and every needed place
+filled (enrolment rate). A target that cannot be met is priced, not infeasible.
+
+Each public project also carries ``project_price``: the programme sets it so that the
+province's number of projects falls in the plan's range (see ``programme``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from layoutopt.engine import LocationProblem, LocationSolution, SolverOptions, solve
+from layoutopt.engine.problem import CANDIDATE, CLOSABLE, MUST_KEEP, LoadShare
+from layoutopt.programmes.kindergarten.network import INCLUSIVE_PRIVATE, OTHER_PRIVATE, PUBLIC
+from layoutopt.scenario import KindergartenSection
+
+PROJECTS = ("expand", "new_kindergarten", "convert_building")
+
+
+@dataclass(frozen=True)
+class KgCountyInput:
+    """``kgs``: school_id, kind, capacity, classes; ``sites``: place_id, action,
+    max_classes; ``demand``: demand_id, places; ``reach``: place_id, demand_id, distance_km."""
+
+    region_id: str
+    kgs: pd.DataFrame
+    sites: pd.DataFrame
+    demand: pd.DataFrame
+    reach: pd.DataFrame
+
+
+@dataclass
+class KgCountyPlan:
+    county: KgCountyInput
+    options: pd.DataFrame  # one row per engine site: site_id, base_id, role, ...
+    today: LocationSolution
+    plan: LocationSolution
+
+
+def option_table(county: KgCountyInput, section: KindergartenSection) -> pd.DataFrame:
+    """Every choice the plan has, one engine site each, with the groups it counts in."""
+    kgs = county.kgs
+    rows: list[dict] = []
+    for kg in kgs.itertuples():
+        public = kg.kind == PUBLIC
+        small = public and kg.classes <= section.merge_max_classes
+        rows.append(
+            _option(
+                kg.school_id,
+                kg.school_id,
+                kg.kind,
+                CLOSABLE if small or kg.kind == OTHER_PRIVATE else MUST_KEEP,
+                capacity=kg.capacity,
+                saving=section.merge_saving if small else 0.0,
+                public=public,
+                inclusive=kg.kind != OTHER_PRIVATE,
+            )
+        )
+        if public and not small and kg.classes < section.max_classes:
+            rows.append(
+                _option(
+                    f"{kg.school_id}+expand",
+                    kg.school_id,
+                    "expand",
+                    CANDIDATE,
+                    modules=section.max_classes - kg.classes,
+                    fixed=section.expand_cost,
+                    public=True,
+                    inclusive=True,
+                )
+            )
+        if kg.kind == OTHER_PRIVATE:
+            rows.append(
+                _option(
+                    f"{kg.school_id}+inclusive",
+                    kg.school_id,
+                    "recognise_inclusive",
+                    CANDIDATE,
+                    capacity=kg.capacity,
+                    fixed=section.recognise_cost_per_child * kg.capacity,
+                    public=False,
+                    inclusive=True,
+                )
+            )
+    for site in county.sites.itertuples():
+        new = site.action == "new_kindergarten"
+        rows.append(
+            _option(
+                site.place_id,
+                site.place_id,
+                site.action,
+                CANDIDATE,
+                modules=site.max_classes,
+                fixed=section.new_cost if new else section.convert_cost,
+                min_classes=section.new_min_classes if new else 1,
+                public=True,
+                inclusive=True,
+            )
+        )
+    return pd.DataFrame(rows)
+
+
+def _option(
+    site_id,
+    base_id,
+    role,
+    status,
+    *,
+    capacity=0.0,
+    modules=0,
+    fixed=0.0,
+    saving=0.0,
+    min_classes=0,
+    public,
+    inclusive,
+) -> dict:
+    return {
+        "site_id": site_id,
+        "base_id": base_id,
+        "role": role,
+        "status": status,
+        "capacity": float(capacity),
+        "modules": int(modules),
+        "fixed": float(fixed),
+        "saving": float(saving),
+        "min_classes": int(min_classes),
+        "public": public,
+        "inclusive": inclusive,
+        "project": role in PROJECTS,
+    }
+
+
+def plan_county(
+    county: KgCountyInput,
+    section: KindergartenSection,
+    options: SolverOptions,
+    project_price: float = 0.0,
+) -> KgCountyPlan:
+    table = option_table(county, section)
+    today = solve(_today_problem(county, table, section), _named(options, "today", county))
+    plan = solve(
+        _plan_problem(county, table, section, project_price), _named(options, "plan", county)
+    )
+    return KgCountyPlan(county, table, today, plan)
+
+
+def _arcs(county: KgCountyInput, table: pd.DataFrame, section: KindergartenSection) -> dict:
+    """Arcs of every option: each reaches the settlements its building reaches."""
+    option_of = pd.DataFrame({"base_id": table["base_id"], "site": np.arange(len(table))})
+    reach = county.reach.merge(option_of, left_on="place_id", right_on="base_id")
+    d_index = pd.Index(county.demand["demand_id"])
+    reach = reach[reach["demand_id"].isin(d_index)]
+    reach = reach.sort_values(["demand_id", "site"], kind="stable")
+    km = reach["distance_km"].to_numpy(float)
+    return {
+        "arc_demand": d_index.get_indexer(reach["demand_id"]),
+        "arc_site": reach["site"].to_numpy(),
+        "arc_cost": km * section.travel_cost_per_child_km,
+        "arc_travel": km,
+    }
+
+
+def _today_problem(county, table: pd.DataFrame, section) -> LocationProblem:
+    existing = table[table["role"].isin([PUBLIC, INCLUSIVE_PRIVATE, OTHER_PRIVATE])]
+    return LocationProblem.build(
+        demand_ids=county.demand["demand_id"],
+        weight=county.demand["places"].to_numpy(float),
+        site_ids=existing["site_id"],
+        status=MUST_KEEP,
+        capacity=existing["capacity"].to_numpy(float),
+        unmet_penalty=section.shortfall_penalty,
+        demand_region=county.region_id,
+        **_arcs(county, existing.reset_index(drop=True), section),
+    )
+
+
+def _plan_problem(county, table: pd.DataFrame, section, project_price: float):
+    every = np.arange(len(table))
+    fixed = table["fixed"].to_numpy() + np.where(table["project"], project_price, 0.0)
+    pairs = {
+        f"pair:{base}": (group.index.to_numpy(), (1, 1))
+        for base, group in table[
+            table["base_id"].isin(table.loc[table["role"] == "recognise_inclusive", "base_id"])
+        ].groupby("base_id")
+    }
+    shares = [
+        LoadShare(
+            "public",
+            np.flatnonzero(table["public"]),
+            every,
+            section.public_share,
+            section.shortfall_penalty,
+        ),
+        LoadShare(
+            "inclusive",
+            np.flatnonzero(table["inclusive"]),
+            every,
+            section.inclusive_share,
+            section.shortfall_penalty,
+        ),
+    ]
+    return LocationProblem.build(
+        demand_ids=county.demand["demand_id"],
+        weight=county.demand["places"].to_numpy(float),
+        site_ids=table["site_id"],
+        status=table["status"].to_numpy(),
+        capacity=table["capacity"].to_numpy(float),
+        fixed_cost=fixed,
+        close_saving=table["saving"].to_numpy(float),
+        min_load=np.maximum(table["min_classes"] - 1, 0) * section.class_size
+        + (table["min_classes"] > 0),
+        module_capacity=float(section.class_size),
+        module_cost=section.class_cost,
+        max_modules=table["modules"].to_numpy(int),
+        unmet_penalty=section.shortfall_penalty,
+        demand_region=county.region_id,
+        group_open=pairs,
+        load_shares=shares,
+        **_arcs(county, table, section),
+    )
+
+
+def _named(options: SolverOptions, what: str, county: KgCountyInput) -> SolverOptions:
+    return replace(options, name=f"kindergarten-{what}:{county.region_id}")
