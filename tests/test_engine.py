@@ -401,3 +401,21 @@ def test_load_share_short_of_its_target_is_priced_and_reported():
     solution = solve(problem, EXACT)
     assert solution.share_shortfall["public"] == pytest.approx(3.0)
     assert solution.report.objective == pytest.approx(7 + 6 + 300)
+
+
+def test_served_share_seats_the_cheapest_children_up_to_the_target():
+    # Three settlements of 10 children; seating one costs 1, 2 or 50 per child and leaving
+    # a child out costs 10. Alone, the model seats the first two (20 + 10·10 = 130). At
+    # least 90% served (27 of 30) forces 7 of the third: 10 + 20 + 7·50 + 3·10 = 410.
+    from layoutopt.engine.problem import ServedShare
+
+    problem = LocationProblem.from_cost_matrix(
+        [[1.0], [2.0], [50.0]],
+        weight=[10.0, 10.0, 10.0],
+        status=[MUST_KEEP],
+        unmet_penalty=10.0,
+        served_shares=[ServedShare("county", np.arange(3), 0.9)],
+    )
+    solution = solve(problem, EXACT)
+    assert solution.report.objective == pytest.approx(410.0)
+    assert solution.unmet["weight"].sum() == pytest.approx(3.0)

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from layoutopt.programmes.flows import moves, weighted_quantile
 from layoutopt.programmes.common import round_keeping_total
+from layoutopt.programmes.flows import moves, weighted_quantile
 
 
 def flows(rows):

@@ -19,6 +19,17 @@ Bounds = tuple[int | None, int | None]
 
 
 @dataclass(frozen=True)
+class ServedShare:
+    """At least ``min_share`` of the weight of ``demand`` (indices) is served; a shortfall
+    costs ``penalty`` per unit of weight (nan: none allowed)."""
+
+    name: str
+    demand: NDArray
+    min_share: float
+    penalty: float = float("nan")
+
+
+@dataclass(frozen=True)
 class LoadShare:
     """The load of ``sites`` is at least ``min_share`` of the load of ``of_sites``
     (site indices). A shortfall costs ``penalty`` per unit of load (nan: none allowed)."""
@@ -75,6 +86,7 @@ class LocationProblem:
     # Named sets of sites (indices) with bounds on how many of them are open.
     group_open: dict[str, tuple[NDArray, Bounds]] = field(default_factory=dict)
     load_shares: tuple[LoadShare, ...] = ()
+    served_shares: tuple[ServedShare, ...] = ()
     objective: Literal["cost", "coverage"] = "cost"
     coverage_radius: float | None = None
 
@@ -118,6 +130,7 @@ class LocationProblem:
         region_open: dict[str, Bounds] | None = None,
         group_open: dict[str, tuple[ArrayLike, Bounds]] | None = None,
         load_shares: list[LoadShare] | tuple[LoadShare, ...] = (),
+        served_shares: list[ServedShare] | tuple[ServedShare, ...] = (),
         objective: Literal["cost", "coverage"] = "cost",
         coverage_radius: float | None = None,
     ) -> LocationProblem:
@@ -154,6 +167,7 @@ class LocationProblem:
                 for name, (sites, bounds) in (group_open or {}).items()
             },
             load_shares=tuple(load_shares),
+            served_shares=tuple(served_shares),
             objective=objective,
             coverage_radius=coverage_radius,
         )
@@ -206,6 +220,9 @@ class LocationProblem:
                     problems.append(f"load share {rule.name} refers to sites outside 0..m-1")
             if not 0 <= rule.min_share <= 1:
                 problems.append(f"load share {rule.name}: min_share must be within 0..1")
+        for served in self.served_shares:
+            if len(served.demand) and (np.min(served.demand) < 0 or np.max(served.demand) >= n):
+                problems.append(f"served share {served.name} refers to demand outside 0..n-1")
         if self.objective == "coverage" and self.coverage_radius is None:
             problems.append("the coverage objective needs a coverage_radius")
         if problems:

@@ -360,11 +360,17 @@ def _solution(
 
 
 def _share_shortfall(problem: LocationProblem, model: MatrixModel, values: NDArray):
-    if "share_short" not in model.columns:
-        return {}
-    soft = [r.name for r in problem.load_shares if np.isfinite(r.penalty)]
-    short = values[model.columns["share_short"]]
-    return {name: float(v) for name, v in zip(soft, short, strict=True)}
+    """Shortfall of each priced rule (load shares and served shares), by rule name."""
+    out: dict[str, float] = {}
+    for block, rules in (
+        ("share_short", problem.load_shares),
+        ("served_short", problem.served_shares),
+    ):
+        if block in model.columns:
+            soft = [r.name for r in rules if np.isfinite(r.penalty)]
+            short = values[model.columns[block]]
+            out.update({name: float(v) for name, v in zip(soft, short, strict=True)})
+    return out
 
 
 def _assignment(problem: LocationProblem, model: MatrixModel, values: NDArray) -> pd.DataFrame:

@@ -1,0 +1,217 @@
+"""Read a county's kindergarten solves back as buildings after the plan and changes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from layoutopt.programmes.flows import NO_SEAT, moves, solution_flows
+from layoutopt.programmes.kindergarten.county import KgCountyPlan
+from layoutopt.programmes.kindergarten.network import INCLUSIVE_PRIVATE, OTHER_PRIVATE, PUBLIC
+from layoutopt.scenario import KindergartenSection
+
+EXISTING = (PUBLIC, INCLUSIVE_PRIVATE, OTHER_PRIVATE)
+
+
+@dataclass
+class KgCountyOutcome:
+    region_id: str
+    buildings: pd.DataFrame  # one row per kindergarten or opened site, after the plan
+    today: pd.DataFrame  # flows by building (place_id = building)
+    after: pd.DataFrame
+    changes: list[dict]
+    unreachable_places: float  # places needed where no kindergarten or site is in reach
+
+
+def county_outcome(
+    plan: KgCountyPlan, section: KindergartenSection, names: pd.Series
+) -> KgCountyOutcome:
+    options = plan.options.assign(open=plan.plan.is_open, added=plan.plan.modules)
+    base_of = options.set_index("site_id")["base_id"]
+    today = _by_building(solution_flows(plan.today), base_of)
+    after = _by_building(solution_flows(plan.plan), base_of)
+    minutes = plan.county.reach.set_index(["demand_id", "place_id"])["minutes"]
+    minutes = minutes[~minutes.index.duplicated()]
+    moved = moves(today, after)
+    moved["minutes_before"] = minutes.reindex(
+        pd.MultiIndex.from_arrays([moved["demand_id"], moved["from_id"]])
+    ).to_numpy()
+    moved["minutes_after"] = minutes.reindex(
+        pd.MultiIndex.from_arrays([moved["demand_id"], moved["to_id"]])
+    ).to_numpy()
+    buildings = _buildings(plan, options, today, after, section)
+    reached = set(plan.county.reach["demand_id"])
+    demand = plan.county.demand
+    unreachable = float(demand.loc[~demand["demand_id"].isin(reached), "places"].sum())
+    changes = _changes(plan, buildings, moved, section, names, unreachable)
+    return KgCountyOutcome(plan.county.region_id, buildings, today, after, changes, unreachable)
+
+
+def _by_building(flows: pd.DataFrame, base_of: pd.Series) -> pd.DataFrame:
+    out = flows.copy()
+    seated = out["place_id"] != NO_SEAT
+    out.loc[seated, "place_id"] = base_of.reindex(out.loc[seated, "place_id"]).to_numpy()
+    return out.groupby(["demand_id", "place_id"], as_index=False).agg(
+        students=("students", "sum"), minutes=("minutes", "first")
+    )
+
+
+def _buildings(plan: KgCountyPlan, options, today, after, section) -> pd.DataFrame:
+    """Each existing kindergarten and each opened site: open, classes, places, kind after."""
+    kgs = plan.county.kgs.set_index("school_id")
+    rows = []
+    by_base = options.groupby("base_id")
+    for base, group in by_base:
+        role = dict(zip(group["role"], group.index, strict=True))
+        existing = base in kgs.index
+        if not existing and not group["open"].any():
+            continue
+        classes = int(kgs.at[base, "classes"]) if existing else 0
+        added = int(group["added"].sum())
+        main = (
+            group.loc[role[next(r for r in role if r in EXISTING)]] if existing else group.iloc[0]
+        )
+        recognised = "recognise_inclusive" in role and bool(
+            group.loc[role["recognise_inclusive"], "open"]
+        )
+        is_open = bool(group["open"].any())
+        kind_before = kgs.at[base, "kind"] if existing else PUBLIC
+        rows.append(
+            {
+                "place_id": base,
+                "existing": existing,
+                "kind_before": kind_before,
+                "kind_after": INCLUSIVE_PRIVATE if recognised else kind_before,
+                "action": _action(group, role, existing, recognised, is_open),
+                "open": is_open,
+                "classes_before": classes,
+                "classes_after": (classes + added) if is_open else 0,
+                "capacity_before": float(kgs.at[base, "capacity"]) if existing else 0.0,
+                "capacity_after": (float(main["capacity"]) if existing else 0.0)
+                + added * section.class_size
+                if is_open
+                else 0.0,
+                "enrolment_before": _load(today, base),
+                "enrolment_after": _load(after, base),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _action(group, role, existing, recognised, is_open) -> str:
+    if not existing:
+        return str(group["role"].iloc[0])  # new_kindergarten | convert_building
+    if not is_open:
+        return "merge_into"
+    if "expand" in role and bool(group.loc[role["expand"], "open"]):
+        return "expand"
+    return "recognise_inclusive" if recognised else "keep"
+
+
+def _load(flows: pd.DataFrame, place: str) -> float:
+    return float(flows.loc[flows["place_id"] == place, "students"].sum())
+
+
+def _mean(frame: pd.DataFrame, column: str) -> float:
+    w, v = frame["students"].to_numpy(float), frame[column].to_numpy(float)
+    ok = np.isfinite(v) & (w > 0)
+    return float(np.round((w[ok] * v[ok]).sum() / w[ok].sum(), 1)) if ok.any() else np.nan
+
+
+def _changes(plan, buildings, moved, section, names, unreachable) -> list[dict]:
+    rows = []
+    for b in buildings.itertuples():
+        if b.action == "keep":
+            continue
+        incoming = moved[moved["to_id"] == b.place_id]
+        outgoing = moved[moved["from_id"] == b.place_id]
+        row = {
+            "action": b.action,
+            "school_id": b.place_id,
+            "target_id": "",
+            "students_moved": float(incoming["students"].sum()),
+            "streams_before": b.classes_before,
+            "streams_after": b.classes_after,
+            "beds_added": 0.0,
+            "minutes": (_mean(incoming, "minutes_before"), _mean(incoming, "minutes_after")),
+        }
+        if b.action == "merge_into":
+            by_target = outgoing.groupby("to_id")["students"].sum().sort_index()
+            target = str(by_target.idxmax()) if len(by_target) else ""
+            row.update(
+                target_id=target,
+                students_moved=float(outgoing["students"].sum()),
+                minutes=(_mean(outgoing, "minutes_before"), _mean(outgoing, "minutes_after")),
+                reason=f"{b.classes_before} classes with places to spare nearby: merges into "
+                f"{names.get(target, target) or 'nearby kindergartens'}",
+            )
+        elif b.action == "expand":
+            row["reason"] = (
+                f"public: adds {b.classes_after - b.classes_before} class(es) for "
+                f"{round(b.enrolment_after)} children ({round(b.enrolment_before)} today)"
+            )
+        elif b.action == "recognise_inclusive":
+            row["reason"] = (
+                f"private kindergarten recognised as inclusive (普惠) for "
+                f"{section.recognise_cost_per_child * b.capacity_before:,.0f} yuan "
+                f"over {b.capacity_before:.0f} places"
+            )
+        else:
+            what = (
+                "new public kindergarten"
+                if b.action == "new_kindergarten"
+                else ("empty building converted to a public kindergarten")
+            )
+            row["reason"] = (
+                f"{what} of {b.classes_after} classes for {round(b.enrolment_after)} children"
+            )
+        rows.append(row)
+    rows += _shortfall_rows(plan, section, unreachable)
+    return rows
+
+
+def _shortfall_rows(plan: KgCountyPlan, section, unreachable: float) -> list[dict]:
+    rows = []
+    unmet = float(plan.plan.unmet["weight"].sum()) if len(plan.plan.unmet) else 0.0
+    if unmet >= 0.5:
+        cause = (
+            f"{round(unmet)} of {round(plan.county.demand['places'].sum())} places needed "
+            "cannot be provided"
+        )
+        if unreachable >= 0.5:
+            cause += (
+                f": {round(unreachable)} are in settlements with no kindergarten or "
+                f"candidate site within their service radius (fix: add candidate sites "
+                f"or widen kindergarten.radius_km)"
+            )
+        else:
+            cause += ": the places within reach are full and no project fits"
+        rows.append(_shortfall("enrolment_rate", unmet, cause))
+    for rule, short in sorted(plan.plan.share_shortfall.items()):
+        if short >= 0.5:
+            target = section.public_share if rule == "public" else section.inclusive_share
+            rows.append(
+                _shortfall(
+                    f"{rule}_share",
+                    short,
+                    f"{rule} places short of {target:.1%} of enrolled children by {round(short)}: "
+                    "no project or recognition within reach closes the gap",
+                )
+            )
+    return rows
+
+
+def _shortfall(target: str, places: float, reason: str) -> dict:
+    return {
+        "action": "shortfall",
+        "school_id": "",
+        "target_id": "",
+        "students_moved": places,
+        "streams_before": np.nan,
+        "streams_after": np.nan,
+        "beds_added": 0.0,
+        "minutes": (np.nan, np.nan),
+        "reason": f"{target}: {reason}",
+    }
