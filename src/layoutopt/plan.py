@@ -10,7 +10,7 @@ from typing import Any
 from layoutopt.data.dataset import Dataset, load_dataset
 from layoutopt.data.io import sha256_file
 from layoutopt.errors import LayoutoptError
-from layoutopt.programmes import highschool
+from layoutopt.programmes import highschool, kindergarten
 from layoutopt.report.outputs import write_run
 from layoutopt.results import ProgrammeResult
 from layoutopt.scenario import Scenario, resolved
@@ -20,7 +20,7 @@ Progress = Callable[[str], None]
 Programme = Callable[[Dataset, Scenario, Progress], ProgrammeResult]
 
 # Programmes in the order they run; later issues add to this registry.
-PROGRAMMES: dict[str, Programme] = {"highschool": highschool.run}
+PROGRAMMES: dict[str, Programme] = {"highschool": highschool.run, "kindergarten": kindergarten.run}
 KNOWN_PROGRAMMES = ("highschool", "kindergarten", "vocational", "boarding", "staffing")
 
 

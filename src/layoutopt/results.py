@@ -82,3 +82,7 @@ class ProgrammeResult:
     schools_after: gpd.GeoDataFrame | None = None
     solves: list[SolveReport] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
+    # Map extras: choropleths (label -> value by region_id) and service areas (school_id ->
+    # radius in km, drawn as circles).
+    region_layers: dict[str, pd.Series] = field(default_factory=dict)
+    service_areas: pd.Series | None = None

@@ -219,6 +219,18 @@ class KindergartenSection(ProgrammeSection):
         description="Range of public projects (new, converted or expanded kindergartens): "
         "the plan's 'about 500'.",
     )
+    project_price_start: float = Field(
+        0.0,
+        description="Project price (yuan) the search for the project count starts from; each "
+        "run's manifest reports the price it found: copy it here to make the next run quick.",
+    )
+    outside_growth_cost_factor: float = Field(
+        1.5,
+        ge=1,
+        description="Weight on the cost of a project outside growth or migrant settlements: "
+        "the plan concentrates projects where urban population grows and migrants live "
+        "(1.0 = no priority).",
+    )
     births: dict[str, int] = Field(
         default_factory=lambda: {"2020": 288_000, "2021": 246_400, "2022": 235_100},
         description="Province births by year for the cohorts of kindergarten age at the "
@@ -243,10 +255,10 @@ class KindergartenSection(ProgrammeSection):
         "migrant area (for the KPI of where projects go).",
     )
     radius_km: dict[str, float] = Field(
-        default_factory=lambda: {"urban": 1.5, "town": 3.0, "village": 5.0},
+        default_factory=lambda: {"urban": 1.5, "town": 3.0, "village": 10.0},
         description="Service radius by settlement kind, straight line. The urban norm is "
         "300-500 m walking; settlements here are aggregated units, so 1.5 km (assumption); "
-        "town and village values are assumptions.",
+        "town 3 km and village 10 km (the township's central kindergarten) are assumptions.",
     )
     class_size: int = Field(30, ge=1, description="Children per class (mixed class 30).")
     max_classes: int = Field(12, ge=1, description="Largest kindergarten: 12 classes, 360.")
@@ -283,6 +295,12 @@ class KindergartenSection(ProgrammeSection):
         ge=0,
         description="Cost of each child's distance to kindergarten, yuan per km "
         "over the plan period (weights travel against building).",
+    )
+    unenrolled_cost: float = Field(
+        10_000.0,
+        ge=0,
+        description="Cost of a child left without a place, yuan: above it a place is not "
+        "worth providing (the county's enrolment target still binds).",
     )
     shortfall_penalty: float = Field(
         1_000_000.0, gt=0, description="Cost per place short of a target: the last resort."

@@ -15,6 +15,7 @@ from typing import ClassVar
 
 import folium
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 from branca.element import MacroElement
 from folium.elements import JSCSSMixin
@@ -193,6 +194,10 @@ def review_map(result: ProgrammeResult, regions: gpd.GeoDataFrame, heading: str)
     after.add_to(page)
     _school_layer(schools, reasons, "现状 today", before=True, show=False).add_to(page)
     _merge_lines(result.changes, schools).add_to(page)
+    for k, (label, values) in enumerate(result.region_layers.items()):
+        _choropleth(regions, values, label, show=k == 0).add_to(page)
+    if result.service_areas is not None and len(result.service_areas):
+        _service_areas(schools, result.service_areas).add_to(page)
     SchoolSearch(after).add_to(page)
     folium.LayerControl(collapsed=False).add_to(page)
     counts = schools["action"].value_counts()
@@ -221,6 +226,51 @@ def _boundaries(regions: gpd.GeoDataFrame) -> folium.GeoJson:
         style_function=lambda _f: {"color": "#555", "weight": 1, "fillOpacity": 0.03},
         tooltip=folium.GeoJsonTooltip(fields=["name", "prefecture_name", "region_id"]),
     )
+
+
+CHOROPLETH = ["#ffffcc", "#fed976", "#fd8d3c", "#e31a1c", "#800026"]  # few → many
+
+
+def _choropleth(
+    regions: gpd.GeoDataFrame, values: pd.Series, label: str, *, show: bool
+) -> folium.GeoJson:
+    """Counties coloured by a value in five classes (the first for zero)."""
+    light = regions[["region_id", "name", "geometry"]].copy()
+    light["geometry"] = light.geometry.simplify(BOUNDARY_TOLERANCE_DEG, preserve_topology=True)
+    light["value"] = values.reindex(light["region_id"]).fillna(0.0).round(0).to_numpy()
+    top = float(light["value"].max()) or 1.0
+    classes = np.minimum((light["value"] / top * (len(CHOROPLETH) - 1)).apply(np.ceil), 4)
+    light["colour"] = [CHOROPLETH[int(c)] for c in classes]
+    data = _round_coordinates(json.loads(light.to_json(drop_id=True, to_wgs84=True)))
+    return folium.GeoJson(
+        data,
+        name=label,
+        show=show,
+        style_function=lambda f: {
+            "fillColor": f["properties"]["colour"],
+            "color": "#777",
+            "weight": 0.5,
+            "fillOpacity": 0.6,
+        },
+        tooltip=folium.GeoJsonTooltip(fields=["name", "value"], aliases=["county", label]),
+    )
+
+
+def _service_areas(schools: gpd.GeoDataFrame, radius_km: pd.Series) -> folium.FeatureGroup:
+    group = folium.FeatureGroup(name="服务半径 service areas of projects", show=False)
+    where = schools.set_index("school_id").geometry
+    for school_id, km in radius_km.items():
+        if school_id in where.index:
+            point = where[school_id]
+            folium.Circle(
+                [point.y, point.x],
+                radius=float(km) * 1000,
+                color="#1a9850",
+                weight=1,
+                fill=True,
+                fill_opacity=0.08,
+            ).add_to(group)
+    return group
 
 
 def _round_coordinates(data: dict, digits: int = 4) -> dict:

@@ -1,5 +1,7 @@
 """One county's kindergartens as engine problems: today's network, and the plan.
 
+Every child of kindergarten age is demand; a child left without a place costs
+``unenrolled_cost``, and the county's enrolment rate is a served-share rule.
 The plan may expand a public kindergarten by whole classes (up to the size cap), build
 a new one at a candidate site, convert an empty building, recognise a private
 kindergarten as inclusive (for a subsidy per place), or merge a small public one where
@@ -20,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from layoutopt.engine import LocationProblem, LocationSolution, SolverOptions, solve
-from layoutopt.engine.problem import CANDIDATE, CLOSABLE, MUST_KEEP, LoadShare
+from layoutopt.engine.problem import CANDIDATE, CLOSABLE, MUST_KEEP, LoadShare, ServedShare
 from layoutopt.programmes.kindergarten.network import INCLUSIVE_PRIVATE, OTHER_PRIVATE, PUBLIC
 from layoutopt.scenario import KindergartenSection
 
@@ -37,6 +39,7 @@ class KgCountyInput:
     sites: pd.DataFrame
     demand: pd.DataFrame
     reach: pd.DataFrame
+    growth_places: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -174,11 +177,11 @@ def _today_problem(county, table: pd.DataFrame, section) -> LocationProblem:
     existing = table[table["role"].isin([PUBLIC, INCLUSIVE_PRIVATE, OTHER_PRIVATE])]
     return LocationProblem.build(
         demand_ids=county.demand["demand_id"],
-        weight=county.demand["places"].to_numpy(float),
+        weight=county.demand["children"].to_numpy(float),
         site_ids=existing["site_id"],
         status=MUST_KEEP,
         capacity=existing["capacity"].to_numpy(float),
-        unmet_penalty=section.shortfall_penalty,
+        unmet_penalty=section.unenrolled_cost,
         demand_region=county.region_id,
         **_arcs(county, existing.reset_index(drop=True), section),
     )
@@ -186,7 +189,10 @@ def _today_problem(county, table: pd.DataFrame, section) -> LocationProblem:
 
 def _plan_problem(county, table: pd.DataFrame, section, project_price: float):
     every = np.arange(len(table))
-    fixed = table["fixed"].to_numpy() + np.where(table["project"], project_price, 0.0)
+    # Projects outside growth or migrant settlements weigh more: the plan's priority.
+    outside = table["project"] & ~table["base_id"].isin(county.growth_places)
+    weight = np.where(outside, section.outside_growth_cost_factor, 1.0)
+    fixed = table["fixed"].to_numpy() * weight + np.where(table["project"], project_price, 0.0)
     pairs = {
         f"pair:{base}": (group.index.to_numpy(), (1, 1))
         for base, group in table[
@@ -211,7 +217,7 @@ def _plan_problem(county, table: pd.DataFrame, section, project_price: float):
     ]
     return LocationProblem.build(
         demand_ids=county.demand["demand_id"],
-        weight=county.demand["places"].to_numpy(float),
+        weight=county.demand["children"].to_numpy(float),
         site_ids=table["site_id"],
         status=table["status"].to_numpy(),
         capacity=table["capacity"].to_numpy(float),
@@ -220,12 +226,20 @@ def _plan_problem(county, table: pd.DataFrame, section, project_price: float):
         min_load=np.maximum(table["min_classes"] - 1, 0) * section.class_size
         + (table["min_classes"] > 0),
         module_capacity=float(section.class_size),
-        module_cost=section.class_cost,
+        module_cost=section.class_cost * weight,
         max_modules=table["modules"].to_numpy(int),
-        unmet_penalty=section.shortfall_penalty,
+        unmet_penalty=section.unenrolled_cost,
         demand_region=county.region_id,
         group_open=pairs,
         load_shares=shares,
+        served_shares=[
+            ServedShare(
+                "enrolment",
+                np.arange(len(county.demand)),
+                section.enrolment_rate,
+                section.shortfall_penalty,
+            )
+        ],
         **_arcs(county, table, section),
     )
 

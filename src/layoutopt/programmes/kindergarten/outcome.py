@@ -44,7 +44,7 @@ def county_outcome(
     buildings = _buildings(plan, options, today, after, section)
     reached = set(plan.county.reach["demand_id"])
     demand = plan.county.demand
-    unreachable = float(demand.loc[~demand["demand_id"].isin(reached), "places"].sum())
+    unreachable = float(demand.loc[~demand["demand_id"].isin(reached), "children"].sum())
     changes = _changes(plan, buildings, moved, section, names, unreachable)
     return KgCountyOutcome(plan.county.region_id, buildings, today, after, changes, unreachable)
 
@@ -173,31 +173,32 @@ def _changes(plan, buildings, moved, section, names, unreachable) -> list[dict]:
 
 
 def _shortfall_rows(plan: KgCountyPlan, section, unreachable: float) -> list[dict]:
+    """A row per county target the plan cannot meet, with its cause."""
     rows = []
-    unmet = float(plan.plan.unmet["weight"].sum()) if len(plan.plan.unmet) else 0.0
-    if unmet >= 0.5:
+    short = plan.plan.share_shortfall
+    if short.get("enrolment", 0.0) >= 0.5:
         cause = (
-            f"{round(unmet)} of {round(plan.county.demand['places'].sum())} places needed "
-            "cannot be provided"
+            f"{round(short['enrolment'])} more children would need a place to reach "
+            f"{section.enrolment_rate:.1%}"
         )
         if unreachable >= 0.5:
             cause += (
-                f": {round(unreachable)} are in settlements with no kindergarten or "
-                f"candidate site within their service radius (fix: add candidate sites "
-                f"or widen kindergarten.radius_km)"
+                f"; {round(unreachable)} children live where no kindergarten or candidate "
+                "site is within the service radius (fix: add candidate sites or widen "
+                "kindergarten.radius_km)"
             )
         else:
-            cause += ": the places within reach are full and no project fits"
-        rows.append(_shortfall("enrolment_rate", unmet, cause))
-    for rule, short in sorted(plan.plan.share_shortfall.items()):
-        if short >= 0.5:
+            cause += "; the places within reach are full and no project fits"
+        rows.append(_shortfall("enrolment_rate", short["enrolment"], cause))
+    for rule in ("public", "inclusive"):
+        if short.get(rule, 0.0) >= 0.5:
             target = section.public_share if rule == "public" else section.inclusive_share
             rows.append(
                 _shortfall(
                     f"{rule}_share",
-                    short,
-                    f"{rule} places short of {target:.1%} of enrolled children by {round(short)}: "
-                    "no project or recognition within reach closes the gap",
+                    short[rule],
+                    f"{rule} places short of {target:.1%} of enrolled children by "
+                    f"{round(short[rule])}: no project or recognition within reach closes the gap",
                 )
             )
     return rows

@@ -1,0 +1,113 @@
+"""The kindergarten programme on a hand-made county whose answer can be worked out on paper.
+
+A growing settlement g (200 children) and a shrinking one s (100). Today a public
+kindergarten P (4 classes, 120 places) is 1 km from s and out of g's reach; a private,
+non-inclusive one O (6 classes, 180 places) is 1 km from g. Three candidate sites: N1
+(new, 0.5 km from g), N2 (new, 8 km from g) and C (an empty building 0.5 km from s).
+
+Today 280 of 300 children have a place (93%), 100 of them public (36%). The targets
+(96.5% enrolled, 55% public, 86.5% inclusive) need public places near g: the cheapest is
+a new kindergarten of the minimum 6 classes at N1 (180 places, 3.0 + 6 × 0.25 million
+yuan); s fits in P; O keeps the 20 children left; nothing else is worth its cost.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from layoutopt.engine import SolverOptions
+from layoutopt.programmes.kindergarten.county import KgCountyInput, plan_county
+from layoutopt.programmes.kindergarten.outcome import county_outcome
+from layoutopt.scenario import KindergartenSection
+
+EXACT = SolverOptions(mip_gap=0.0, time_limit_s=60)
+
+COUNTY = KgCountyInput(
+    region_id="990101",
+    kgs=pd.DataFrame(
+        [("P", "public", 120, 4), ("O", "other_private", 180, 6)],
+        columns=["school_id", "kind", "capacity", "classes"],
+    ),
+    sites=pd.DataFrame(
+        [
+            ("N1", "new_kindergarten", 12),
+            ("N2", "new_kindergarten", 12),
+            ("C", "convert_building", 6),
+        ],
+        columns=["place_id", "action", "max_classes"],
+    ),
+    demand=pd.DataFrame([("g", 200.0), ("s", 100.0)], columns=["demand_id", "children"]),
+    reach=pd.DataFrame(
+        [
+            ("O", "g", 1.0, 3.0),
+            ("N1", "g", 0.5, 2.0),
+            ("N2", "g", 8.0, 20.0),
+            ("P", "s", 1.0, 3.0),
+            ("C", "s", 0.5, 2.0),
+        ],
+        columns=["place_id", "demand_id", "distance_km", "minutes"],
+    ),
+)
+
+
+def solve_county(**policy):
+    section = KindergartenSection(**policy)
+    plan = plan_county(COUNTY, section, EXACT)
+    names = pd.Series({i: f"name-{i}" for i in ["P", "O", "N1", "N2", "C"]})
+    return plan, county_outcome(plan, section, names)
+
+
+def test_the_growing_settlement_gets_a_new_public_kindergarten_of_the_minimum_size():
+    plan, outcome = solve_county()
+    assert plan.plan.report.status == "optimal"
+    b = outcome.buildings.set_index("place_id")
+    assert b.loc["N1", "action"] == "new_kindergarten"
+    assert b.loc["N1", "classes_after"] == 6
+    assert "N2" not in b.index and "C" not in b.index  # not opened
+    assert b.loc["P", "action"] == "keep" and b.loc["O", "action"] == "keep"
+    assert b.loc["N1", "enrolment_after"] == pytest.approx(180)
+    assert b.loc["P", "enrolment_after"] == pytest.approx(100)
+    assert b.loc["O", "enrolment_after"] == pytest.approx(20)
+    assert [c["action"] for c in outcome.changes] == ["new_kindergarten"]
+
+
+def test_the_three_targets_are_met():
+    plan, outcome = solve_county()
+    b = outcome.buildings
+    enrolled = b["enrolment_after"].sum()
+    assert enrolled / 300 >= 0.965
+    assert b.loc[b["kind_after"] == "public", "enrolment_after"].sum() / enrolled >= 0.55
+    inclusive = b.loc[b["kind_after"] != "other_private", "enrolment_after"].sum()
+    assert inclusive / enrolled >= 0.865
+    assert all(v < 1e-6 for v in plan.plan.share_shortfall.values())
+
+
+def test_today_falls_short_of_the_targets():
+    _, outcome = solve_county()
+    today = outcome.buildings.set_index("place_id")["enrolment_before"]
+    assert today["P"] == pytest.approx(100)  # all of s
+    assert today["O"] == pytest.approx(180)  # full: 20 of g's children have no place
+
+
+def test_without_candidate_sites_the_county_reports_its_shortfalls():
+    county = KgCountyInput(
+        COUNTY.region_id,
+        COUNTY.kgs,
+        COUNTY.sites.iloc[:0],
+        COUNTY.demand,
+        COUNTY.reach[COUNTY.reach["place_id"].isin(["P", "O"])],
+    )
+    section = KindergartenSection()
+    plan = plan_county(county, section, EXACT)
+    outcome = county_outcome(plan, section, pd.Series(dtype=str))
+    short = {c["reason"].split(":")[0] for c in outcome.changes if c["action"] == "shortfall"}
+    # O holds 180 of g's 200 and P all 100 of s: 280 enrolled, 9.5 short of 96.5% of 300;
+    # public places are P's 100, short of 55% of 280 by 54. Inclusive coverage is met by
+    # recognising O (180 places × 1,000 yuan).
+    assert short == {"enrolment_rate", "public_share"}
+    actions = {c["school_id"]: c["action"] for c in outcome.changes if c["school_id"]}
+    assert actions == {"O": "recognise_inclusive"}
+    assert np.isclose(plan.plan.share_shortfall["enrolment"], 289.5 - 280, atol=1e-6)
+    assert np.isclose(plan.plan.share_shortfall["public"], 0.55 * 280 - 100, atol=1e-6)

@@ -1,0 +1,126 @@
+"""The kindergarten programme end to end: on the tiny province in the default run, and on
+the bundled Shanxi data behind the slow marker (a few minutes: the project-price search
+solves every county several times)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from conftest import ROOT, SHANXI, write_scenario
+from layoutopt.cli import app
+
+runner = CliRunner()
+
+# The tiny province's births: its census cohort aged 0 (9,898), then Shanxi's fall.
+TINY = """
+[travel]
+cache_dir = "{cache}"
+[highschool]
+enabled = false
+[kindergarten]
+projects = [0, 1000]
+births = {{ "2020" = 9898, "2021" = 8470, "2022" = 8080 }}
+"""
+
+
+def read(path: Path) -> pd.DataFrame:
+    return pd.read_csv(
+        path,
+        encoding="utf-8-sig",
+        keep_default_na=False,
+        dtype={"school_id": str, "region_id": str, "target_id": str, "scope_id": str},
+    )
+
+
+def tiny_run(tmp_path: Path, data: Path, name: str) -> Path:
+    scenario = write_scenario(
+        tmp_path / "tiny.toml", data, TINY.format(cache=(tmp_path / "cache").as_posix())
+    )
+    out = tmp_path / name
+    result = runner.invoke(
+        app, ["plan", str(scenario), "--only", "kindergarten", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_tiny_plan_writes_kindergarten_changes_kpis_and_map(tiny_dataset_dir, tmp_path):
+    out = tiny_run(tmp_path, tiny_dataset_dir, "one")
+    changes = read(out / "changes.csv")
+    assert set(changes["programme"]) == {"kindergarten"}
+    assert set(changes["action"]) <= {
+        "new_kindergarten",
+        "convert_building",
+        "expand",
+        "recognise_inclusive",
+        "merge_into",
+        "shortfall",
+    }
+    kpis = read(out / "kpis.csv")
+    province = kpis[kpis["scope"] == "province"].set_index("indicator")
+    for name in ("enrolment_rate", "inclusive_coverage", "public_share"):
+        assert province.loc[name, "met"] in ("yes", "no")
+    schools = read(out / "schools_after.csv")
+    assert (schools["level"] == "kindergarten").all()
+    assert (
+        schools["enrolment_after"].astype(int) <= schools["capacity_after"].astype(int) + 1
+    ).all()
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert all(s["status"] == "optimal" or s["gap"] <= 0.005 for s in manifest["solves"])
+    assert (out / "maps" / "kindergarten.html").is_file()
+    # Every county meets each target or says why not.
+    county = kpis[
+        (kpis["scope"] == "county")
+        & kpis["indicator"].isin(["enrolment_rate", "inclusive_coverage", "public_share"])
+    ]
+    short = set(changes.loc[changes["action"] == "shortfall", "region_id"])
+    assert set(county.loc[county["met"] == "no", "scope_id"]) <= short
+
+
+def test_two_tiny_runs_give_identical_csvs(tiny_dataset_dir, tmp_path):
+    one = tiny_run(tmp_path, tiny_dataset_dir, "one")
+    shutil.rmtree(tmp_path / "cache")
+    two = tiny_run(tmp_path, tiny_dataset_dir, "two")
+    for name in ("changes.csv", "kpis.csv", "schools_after.csv"):
+        assert (one / name).read_bytes() == (two / name).read_bytes(), name
+
+
+@pytest.mark.slow
+def test_shanxi_kindergarten_plan_meets_the_plan(tmp_path):
+    if not SHANXI.is_dir():
+        pytest.skip("bundled data/shanxi is missing")
+    out = tmp_path / "plan"
+    result = runner.invoke(
+        app,
+        [
+            "plan",
+            str(ROOT / "models" / "shanxi-2025.toml"),
+            "--only",
+            "kindergarten",
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    kpis = read(out / "kpis.csv")
+    province = kpis[kpis["scope"] == "province"].set_index("indicator")
+    assert 450 <= float(province.loc["public_projects", "planned"]) <= 550
+    for name in ("enrolment_rate", "inclusive_coverage", "public_share"):
+        assert province.loc[name, "met"] == "yes", name
+    growth = province.loc["projects_in_growth_or_migrant_areas_share"]
+    assert float(growth["planned"]) > float(growth["target"])
+    changes = read(out / "changes.csv")
+    county = kpis[
+        (kpis["scope"] == "county")
+        & kpis["indicator"].isin(["enrolment_rate", "inclusive_coverage", "public_share"])
+    ]
+    short = set(changes.loc[changes["action"] == "shortfall", "region_id"])
+    assert set(county.loc[county["met"] == "no", "scope_id"]) <= short
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert all(s["status"] == "optimal" or s["gap"] <= 0.005 for s in manifest["solves"])
