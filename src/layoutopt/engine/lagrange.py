@@ -39,6 +39,7 @@ class Fixing:
     seconds: float
     proven: bool  # the upper bound's plan is optimal
     plan: NDArray  # the best plan found (open sites)
+    dropped_arcs: NDArray  # arcs (problem indices) no optimal plan uses
 
 
 def applicable(problem: LocationProblem) -> bool:
@@ -62,6 +63,7 @@ class _Relaxation:
     def __init__(self, problem: LocationProblem):
         arcs = _usable(problem)
         order = arcs[np.lexsort((problem.arc_cost[arcs], problem.arc_demand[arcs]))]
+        self.arcs = order
         self.d = problem.arc_demand[order]
         self.s = problem.arc_site[order]
         self.wc = problem.weight[self.d] * problem.arc_cost[order]
@@ -179,7 +181,7 @@ def fix_sites(
         if time.perf_counter() - started > time_limit_s:
             break
         lam = lam + step * (best_ub - bound) / norm * grad
-    closed, opened = _fixed(rel, best[1], best[0], best_ub)
+    closed, opened, dropped = _fixed(rel, best[1], best[0], best_ub)
     return Fixing(
         closed,
         opened,
@@ -189,12 +191,15 @@ def fix_sites(
         time.perf_counter() - started,
         proven=rel.proven(best[0], best_ub),
         plan=best_plan,
+        dropped_arcs=dropped,
     )
 
 
 def _fixed(rel: _Relaxation, lam: NDArray, bound: float, ub: float):
-    """Sites whose forced opening (closing) lifts the relaxed bound above the upper bound."""
-    _, _, rho, _ = rel.evaluate(lam)
+    """Sites whose forced opening (closing) lifts the relaxed bound above the upper bound,
+    and arcs whose use would: serving i from j adds its positive reduced cost
+    w·c − λ_i to the bound, on top of what opening j adds."""
+    bound, _, rho, _ = rel.evaluate(lam)
     free = np.flatnonzero(~rel.forced)
     order = free[np.argsort(rho[free], kind="stable")]
     values = rho[order]
@@ -224,4 +229,8 @@ def _fixed(rel: _Relaxation, lam: NDArray, bound: float, ub: float):
     opened[order[without_site > ub + margin]] = True
     if rel.hi < 1:
         closed[order] = True
-    return closed, opened
+    site_lift = np.zeros(rel.m)
+    site_lift[order] = np.maximum(with_site - bound, 0.0)
+    arc_lift = site_lift[rel.s] + np.maximum(rel.wc - lam[rel.d], 0.0)
+    dropped = rel.arcs[(bound + arc_lift > ub + margin) | closed[rel.s]]
+    return closed, opened, dropped

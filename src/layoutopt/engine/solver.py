@@ -117,7 +117,7 @@ def _solve_after_fixing(
         site_fixing=False,
         time_limit_s=max(1.0, options.time_limit_s - (time.perf_counter() - started)),
     )
-    part = solve(_subproblem(problem, keep, fixing.opened[keep]), inner)
+    part = solve(_subproblem(problem, keep, fixing.opened[keep], fixing.dropped_arcs), inner)
     is_open = np.zeros(problem.n_sites, bool)
     is_open[keep] = part.is_open
     modules = np.zeros(problem.n_sites, int)
@@ -137,11 +137,16 @@ def _shifted(report: SolveReport, offset: float, seconds: float) -> SolveReport:
     return replace(report, objective=objective, bound=bound, gap=gap, seconds=round(seconds, 3))
 
 
-def _subproblem(problem: LocationProblem, keep: NDArray, opened: NDArray) -> LocationProblem:
-    """The problem on the sites in ``keep``; ``opened`` of them are must-keep."""
+def _subproblem(
+    problem: LocationProblem, keep: NDArray, opened: NDArray, dropped: NDArray
+) -> LocationProblem:
+    """The problem on the sites in ``keep`` (``opened`` of them must-keep), without the
+    ``dropped`` arcs."""
     new_index = np.full(problem.n_sites, -1)
     new_index[keep] = np.arange(len(keep))
-    arcs = np.flatnonzero(new_index[problem.arc_site] >= 0)
+    usable = new_index[problem.arc_site] >= 0
+    usable[dropped] = False
+    arcs = np.flatnonzero(usable)
     status = np.where(opened, MUST_KEEP, problem.status[keep])
     per_site = {
         name: getattr(problem, name)[keep]
