@@ -29,6 +29,7 @@ def indicators(counties: pd.DataFrame, section: KindergartenSection) -> pd.DataF
             section.enrolment_rate,
             _ratio(s.enrolled_after, s.children_after),
             "at_least",
+            _half_child(s.children_after),
         )
         add(
             "inclusive_coverage",
@@ -36,6 +37,7 @@ def indicators(counties: pd.DataFrame, section: KindergartenSection) -> pd.DataF
             section.inclusive_share,
             _ratio(s.inclusive_after, s.enrolled_after),
             "at_least",
+            _half_child(s.enrolled_after),
         )
         add(
             "public_share",
@@ -43,6 +45,7 @@ def indicators(counties: pd.DataFrame, section: KindergartenSection) -> pd.DataF
             section.public_share,
             _ratio(s.public_after, s.enrolled_after),
             "at_least",
+            _half_child(s.enrolled_after),
         )
         add("children_aged_3_5", s.children_before, None, s.children_after, None)
         add("places_added", None, None, s.places_added, None)
@@ -76,8 +79,13 @@ def _ratio(a: float, b: float) -> float | None:
     return None if not b else float(a) / float(b)
 
 
+def _half_child(children: float) -> float:
+    """A rate short by less than half a child is met: shortfall rows start at half a child."""
+    return max(TOLERANCE, 0.5 / children) if children else TOLERANCE
+
+
 def _adder(rows: list[dict], scope: str, scope_id: str):
-    def add(name, baseline, target, planned, rule) -> None:
+    def add(name, baseline, target, planned, rule, tolerance=None) -> None:
         rows.append(
             {
                 "programme": "kindergarten",
@@ -87,24 +95,26 @@ def _adder(rows: list[dict], scope: str, scope_id: str):
                 "baseline": _round(name, baseline),
                 "target": _round(name, target),
                 "planned": _round(name, planned),
-                "met": _met(planned, target, rule),
+                "met": _met(planned, target, rule, tolerance or TOLERANCE),
             }
         )
 
     return add
 
 
-def _met(planned, target, rule) -> str:
+def _met(planned, target, rule, tolerance: float) -> str:
+    """Met within ``tolerance`` (by default half the last digit shown, 5e-5)."""
     if rule is None or target is None or planned is None or np.isnan(planned):
         return ""
     ok = {
-        "at_least": planned >= target - 1e-9,
-        "at_most": planned <= target + 1e-9,
+        "at_least": planned >= target - tolerance,
+        "at_most": planned <= target + tolerance,
         "above": planned > target,
     }[rule]
     return "yes" if ok else "no"
 
 
+TOLERANCE = 5e-5
 RATES = (
     "enrolment_rate",
     "inclusive_coverage",
