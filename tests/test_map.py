@@ -86,3 +86,24 @@ def test_external_assets_are_inlined_or_refused():
     assert "jquery" not in out.lower().split("<style>")[0]
     with pytest.raises(LayoutoptError, match="not bundled"):
         inline_assets('<script src="https://example.org/unknown.js"></script>')
+
+
+def test_kindergarten_map_has_its_choropleths_and_service_areas_offline(
+    tiny_dataset_dir: Path, tmp_path: Path
+):
+    from test_plan_kindergarten import tiny_run
+
+    out = tiny_run(tmp_path, tiny_dataset_dir, "plan")
+    page = out / "maps" / "kindergarten.html"
+    dom, log = render_offline(page, tmp_path / "profile")
+    assert not [line for line in log.splitlines() if "Uncaught" in line]
+    assert 'id="layoutopt-legend"' in dom
+    assert "children without a place, today" in dom
+    assert "children without a place, after the plan" in dom
+    assert "service areas of projects" in dom
+    clustered = re.findall(
+        r"marker-cluster-(?:small|medium|large)[^>]*><div><span[^>]*>(\d+)<", dom
+    )
+    alone = dom.count('class="layoutopt-school" style="background:#')
+    schools = pd.read_csv(out / "schools_after.csv", encoding="utf-8-sig")
+    assert sum(map(int, clustered)) + alone == len(schools)
