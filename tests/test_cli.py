@@ -23,7 +23,9 @@ def test_info_shows_counts_and_calibration(tiny_dataset_dir):
 def test_plan_writes_a_manifest(tiny_dataset_dir, tmp_path):
     # The tiny province has no plan figure of its own: use the cohort projection.
     scenario = write_scenario(
-        tmp_path / "s.toml", tiny_dataset_dir, "[highschool]\nplan_students = 0\n"
+        tmp_path / "s.toml",
+        tiny_dataset_dir,
+        "[highschool]\nplan_students = 0\n[kindergarten]\nenabled = false\n",
     )
     out = tmp_path / "out"
     result = runner.invoke(app, ["plan", str(scenario), "--out", str(out)])

@@ -124,3 +124,14 @@ def test_shanxi_kindergarten_plan_meets_the_plan(tmp_path):
     assert set(county.loc[county["met"] == "no", "scope_id"]) <= short
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert all(s["status"] == "optimal" or s["gap"] <= 0.005 for s in manifest["solves"])
+
+
+def test_births_of_another_province_are_refused(tiny_dataset_dir, tmp_path):
+    # Shanxi's births (288,000 in 2020) against the tiny census's 9,898 children aged 0.
+    scenario = write_scenario(
+        tmp_path / "s.toml", tiny_dataset_dir, "[highschool]\nenabled = false\n"
+    )
+    result = runner.invoke(app, ["plan", str(scenario), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert "kindergarten.births" in result.output and "fix:" in result.output
+    assert not (tmp_path / "out").exists()

@@ -84,6 +84,7 @@ def _children(dataset: Dataset, scenario: Scenario) -> pd.DataFrame:
             f"kindergarten.radius_km has no radius for settlement kind(s) {unknown} "
             "(fix: add them to kindergarten.radius_km)"
         )
+    _check_births(demand, section, scenario.base_year)
     children = children_at_horizon(
         demand, AGES, scenario.base_year, scenario.horizon_year, section.births
     ).to_numpy()
@@ -105,6 +106,25 @@ def _children(dataset: Dataset, scenario: Scenario) -> pd.DataFrame:
         }
     )
     return out.sort_values("demand_id").reset_index(drop=True)
+
+
+BIRTHS_TOLERANCE = 0.25  # births of the base year against the census's age-0 cohort
+
+
+def _check_births(demand: pd.DataFrame, section: KindergartenSection, base_year: int) -> None:
+    """The births series must belong to this data set's province: its base-year figure
+    must be close to the census cohort aged 0 (else the defaults of another province are
+    being used)."""
+    given = section.births.get(str(base_year))
+    census = float(demand["age_0"].sum())
+    if given is None or census <= 0:
+        return
+    if abs(given / census - 1) > BIRTHS_TOLERANCE:
+        raise LayoutoptError(
+            f"kindergarten.births gives {given:,} births in {base_year} but the census counts "
+            f"{census:,.0f} children aged 0 (fix: set kindergarten.births to this province's "
+            "births by year)"
+        )
 
 
 def _sites(dataset: Dataset, section: KindergartenSection) -> gpd.GeoDataFrame:
