@@ -22,7 +22,7 @@ class KgCountyOutcome:
     today: pd.DataFrame  # flows by building (place_id = building)
     after: pd.DataFrame
     changes: list[dict]
-    unreachable_places: float  # places needed where no kindergarten or site is in reach
+    unreachable_children: float  # children with no kindergarten or site within reach
 
 
 def county_outcome(
