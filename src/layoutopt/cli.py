@@ -65,7 +65,13 @@ def _rich_table(frame: pd.DataFrame, title: str) -> Table:
 
 
 def _cell(value: Any) -> str:
+    if hasattr(value, "item"):  # numpy scalar
+        value = value.item()
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, float):
+        if value == 0:
+            return "0"  # also -0.0
         return f"{value:,.4f}" if abs(value) < 1 else f"{value:,.0f}"
     if isinstance(value, int):
         return f"{value:,}"
