@@ -78,6 +78,9 @@ def option_table(county: KgCountyInput, section: KindergartenSection) -> pd.Data
                     CANDIDATE,
                     modules=section.max_classes - kg.classes,
                     fixed=section.expand_cost,
+                    # At least one child, so at least one class: a project with no
+                    # class is no project (even when the project price pays for it).
+                    min_classes=1,
                     public=True,
                     inclusive=True,
                 )
