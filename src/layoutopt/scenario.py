@@ -119,6 +119,9 @@ class HighSchoolSection(ProgrammeSection):
     max_streams: int = Field(
         20, ge=1, description="No school grows above this; a new school has at most this (5.(3))."
     )
+    entry_age: int = Field(
+        15, ge=0, le=17, description="Age on entering senior high (grade 10) in China."
+    )
     enrolment_rate: float = Field(
         0.96, gt=0, le=1.5, description="High-school-stage gross enrolment rate, 2025 target."
     )
@@ -214,6 +217,10 @@ class KindergartenSection(ProgrammeSection):
     public_share: float = Field(
         0.55, ge=0, le=1, description="Share of enrolled children in public kindergartens (55%)."
     )
+    ages: list[int] = Field(
+        default_factory=lambda: [3, 4, 5],
+        description="Ages of kindergarten children (three years of 幼儿园).",
+    )
     projects: tuple[int, int] = Field(
         (450, 550),
         description="Range of public projects (new, converted or expanded kindergartens): "
@@ -223,6 +230,21 @@ class KindergartenSection(ProgrammeSection):
         0.0,
         description="Project price (yuan) the search for the project count starts from; each "
         "run's manifest reports the price it found: copy it here to make the next run quick.",
+    )
+    price_step: float = Field(
+        100_000.0,
+        gt=0,
+        description="First step of the project-price search, yuan, when the count at the "
+        "start price is out of range.",
+    )
+    price_evaluations: int = Field(
+        12, ge=1, description="Most project prices tried (each solves every county)."
+    )
+    births_tolerance: float = Field(
+        0.25,
+        ge=0,
+        description="Largest relative gap between the base year's births and the census's "
+        "age-0 cohort; a larger one means births of another province (an error).",
     )
     outside_growth_cost_factor: float = Field(
         1.5,

@@ -17,6 +17,18 @@ SITE_STATUSES = (MUST_KEEP, CLOSABLE, CANDIDATE)
 
 Bounds = tuple[int | None, int | None]
 
+# Per-site arrays other than ids and status, aligned with ``site_ids``.
+SITE_ARRAYS = (
+    "capacity",
+    "fixed_cost",
+    "close_saving",
+    "min_load",
+    "module_capacity",
+    "module_cost",
+    "max_modules",
+    "site_region",
+)
+
 
 @dataclass(frozen=True)
 class ServedShare:
@@ -186,17 +198,7 @@ class LocationProblem:
         ):
             if len(getattr(self, name)) != length:
                 problems.append(f"{name} has {len(getattr(self, name))} values for {length} demand")
-        for name in (
-            "status",
-            "capacity",
-            "fixed_cost",
-            "close_saving",
-            "min_load",
-            "module_capacity",
-            "module_cost",
-            "max_modules",
-            "site_region",
-        ):
+        for name in ("status", *SITE_ARRAYS):
             if len(getattr(self, name)) != m:
                 problems.append(f"{name} has {len(getattr(self, name))} values for {m} sites")
         for name in ("arc_demand", "arc_site", "arc_travel"):

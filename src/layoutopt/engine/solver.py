@@ -29,7 +29,7 @@ from layoutopt.engine.backends import (
     solve_pulp,
 )
 from layoutopt.engine.model import MatrixModel, build_model
-from layoutopt.engine.problem import CLOSABLE, MUST_KEEP, LocationProblem
+from layoutopt.engine.problem import CLOSABLE, MUST_KEEP, SITE_ARRAYS, LocationProblem
 from layoutopt.results import SolveReport
 
 OVERFLOW_TOLERANCE = 1e-7
@@ -141,26 +141,15 @@ def _subproblem(
     problem: LocationProblem, keep: NDArray, opened: NDArray, dropped: NDArray
 ) -> LocationProblem:
     """The problem on the sites in ``keep`` (``opened`` of them must-keep), without the
-    ``dropped`` arcs."""
+    ``dropped`` arcs. Site groups and share rules are not remapped: fixing only applies
+    to problems without them (``lagrange.applicable``)."""
     new_index = np.full(problem.n_sites, -1)
     new_index[keep] = np.arange(len(keep))
     usable = new_index[problem.arc_site] >= 0
     usable[dropped] = False
     arcs = np.flatnonzero(usable)
     status = np.where(opened, MUST_KEEP, problem.status[keep])
-    per_site = {
-        name: getattr(problem, name)[keep]
-        for name in (
-            "capacity",
-            "fixed_cost",
-            "close_saving",
-            "min_load",
-            "module_capacity",
-            "module_cost",
-            "max_modules",
-            "site_region",
-        )
-    }
+    per_site = {name: getattr(problem, name)[keep] for name in SITE_ARRAYS}
     per_arc = {
         name: getattr(problem, name)[arcs] for name in ("arc_demand", "arc_cost", "arc_travel")
     }

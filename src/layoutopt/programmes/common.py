@@ -10,6 +10,7 @@ import pandas as pd
 
 from layoutopt.data.dataset import Dataset
 from layoutopt.geo.travel import RoadGraph, travel_times
+from layoutopt.results import CHANGE_COLUMNS
 from layoutopt.scenario import Scenario
 
 
@@ -67,3 +68,30 @@ def round_keeping_total(values: pd.Series) -> pd.Series:
     order = np.lexsort((values.index.to_numpy(), -remainder))  # ties broken by id
     floors[order[:short]] += 1
     return pd.Series(floors.astype(np.int64), index=values.index)
+
+
+def changes_table(
+    rows: list[dict],
+    regions: pd.DataFrame,
+    names: pd.Series,
+    programme: str,
+    action_order: list[str],
+) -> pd.DataFrame:
+    """A programme's change rows (each with ``region_id`` and ``minutes`` = (before, after))
+    as CHANGE_COLUMNS: names, county and prefecture filled in, whole numbers, stable order."""
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return pd.DataFrame(columns=CHANGE_COLUMNS)
+    by_region = regions.set_index("region_id")
+    frame["programme"] = programme
+    frame["school_name"] = names.reindex(frame["school_id"]).fillna("").to_numpy()
+    frame["target_name"] = names.reindex(frame["target_id"]).fillna("").to_numpy()
+    frame["county"] = by_region["county"].reindex(frame["region_id"]).to_numpy()
+    frame["prefecture"] = by_region["prefecture"].reindex(frame["region_id"]).to_numpy()
+    frame["travel_min_before"] = [round(m[0], 1) for m in frame["minutes"]]
+    frame["travel_min_after"] = [round(m[1], 1) for m in frame["minutes"]]
+    for column in ("students_moved", "beds_added", "streams_before", "streams_after"):
+        frame[column] = frame[column].astype(float).round().astype("Int64")
+    frame["order"] = frame["action"].map(action_order.index)
+    frame = frame.sort_values(["region_id", "order", "school_id"], kind="stable")
+    return frame[CHANGE_COLUMNS].reset_index(drop=True)

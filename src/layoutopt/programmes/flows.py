@@ -60,6 +60,28 @@ def moves(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
     return pairs[MOVE_COLUMNS].sort_values(["demand_id", "from_id", "to_id"], ignore_index=True)
 
 
+def moves_with_minutes(
+    before: pd.DataFrame, after: pd.DataFrame, travel: pd.DataFrame
+) -> pd.DataFrame:
+    """``moves`` with each moving share's trip before and after (from ``travel``:
+    demand_id, place_id, minutes; nan where either end is no seat)."""
+    moved = moves(before, after)
+    minutes = travel.set_index(["demand_id", "place_id"])["minutes"]
+    minutes = minutes[~minutes.index.duplicated()]
+    for column, end in (("minutes_before", "from_id"), ("minutes_after", "to_id")):
+        pairs = pd.MultiIndex.from_arrays([moved["demand_id"], moved[end]])
+        moved[column] = minutes.reindex(pairs).to_numpy()
+    return moved
+
+
+def mean_minutes(frame: pd.DataFrame, column: str) -> float:
+    """Students-weighted mean of a minutes column, to 0.1 min (nan when none is known)."""
+    w = frame["students"].to_numpy(float)
+    v = frame[column].to_numpy(float)
+    ok = np.isfinite(v) & (w > 0)
+    return float(np.round((v[ok] * w[ok]).sum() / w[ok].sum(), 1)) if ok.any() else np.nan
+
+
 def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
     """The q-quantile of values repeated by weights (the lower value at a tie)."""
     keep = (weights > 0) & np.isfinite(values)

@@ -24,8 +24,6 @@ from layoutopt.errors import LayoutoptError
 from layoutopt.programmes.common import round_keeping_total, travel_within_county
 from layoutopt.scenario import HighSchoolSection, Scenario
 
-ENTRY_AGE = 15  # age on entering senior high (grade 10) in China
-
 
 @dataclass
 class Network:
@@ -71,7 +69,7 @@ def build_network(dataset: Dataset, scenario: Scenario) -> Network:
 def project_students(demand: pd.DataFrame, scenario: Scenario) -> tuple[pd.Series, dict]:
     """Whole general-high-school students per settlement at the horizon, and how."""
     section = scenario.highschool
-    ages = list(range(ENTRY_AGE, ENTRY_AGE + scenario.validation.senior_years))
+    ages = list(range(section.entry_age, section.entry_age + scenario.validation.senior_years))
     cohort = cohort_at_horizon(demand, ages, scenario.base_year, scenario.horizon_year)
     projected = cohort * section.enrolment_rate * section.general_share
     total = float(projected.sum())

@@ -7,7 +7,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from layoutopt.programmes.flows import NO_SEAT, moves, solution_flows
+from layoutopt.programmes.flows import (
+    NO_SEAT,
+    mean_minutes,
+    moves_with_minutes,
+    solution_flows,
+)
 from layoutopt.programmes.highschool.county import CountyPlan
 from layoutopt.scenario import HighSchoolSection
 
@@ -37,15 +42,7 @@ def county_outcome(
 
 
 def _moves_with_minutes(today, after, travel, section: HighSchoolSection) -> pd.DataFrame:
-    moved = moves(today, after)
-    minutes = travel.set_index(["demand_id", "place_id"])["minutes"]
-    minutes = minutes[~minutes.index.duplicated()]
-    moved["minutes_before"] = minutes.reindex(
-        pd.MultiIndex.from_arrays([moved["demand_id"], moved["from_id"]])
-    ).to_numpy()
-    moved["minutes_after"] = minutes.reindex(
-        pd.MultiIndex.from_arrays([moved["demand_id"], moved["to_id"]])
-    ).to_numpy()
+    moved = moves_with_minutes(today, after, travel)
     moved["needs_bed"] = (moved["to_id"] != NO_SEAT) & (
         moved["minutes_after"] > section.boarding_travel_min
     )
@@ -92,13 +89,6 @@ def _changes(
     return rows
 
 
-def _mean_minutes(frame: pd.DataFrame, column: str) -> float:
-    w = frame["students"].to_numpy(float)
-    v = frame[column].to_numpy(float)
-    ok = np.isfinite(v) & (w > 0)
-    return float(np.round((v[ok] * w[ok]).sum() / w[ok].sum(), 1)) if ok.any() else np.nan
-
-
 def _merge_rows(places, moved, section, names, levels, rows) -> pd.Series:
     """A merge_into row per closed school; returns the beds each receiving school gets
     from merges (so its own row does not count them twice)."""
@@ -131,7 +121,7 @@ def _merge_rows(places, moved, section, names, levels, rows) -> pd.Series:
                 students=students,
                 streams=(place.streams, 0),
                 beds=beds,
-                minutes=(_mean_minutes(out, "minutes_before"), _mean_minutes(out, "minutes_after")),
+                minutes=(mean_minutes(out, "minutes_before"), mean_minutes(out, "minutes_after")),
                 reason=reason,
             )
         )
@@ -142,8 +132,8 @@ def _school_rows(plan, place, places, moved, merged_beds, section, rows) -> None
     incoming = moved[(moved["to_id"] == place.place_id)]
     beds = float(place.beds_added) - float(merged_beds.get(place.place_id, 0.0))
     minutes = (
-        _mean_minutes(incoming, "minutes_before"),
-        _mean_minutes(incoming, "minutes_after"),
+        mean_minutes(incoming, "minutes_before"),
+        mean_minutes(incoming, "minutes_after"),
     )
     if place.streams > section.max_streams:
         rows.append(
@@ -224,8 +214,8 @@ def _new_school_row(place, moved: pd.DataFrame, section: HighSchoolSection) -> d
         streams=(0, place.streams_after),
         beds=float(place.beds_added),
         minutes=(
-            _mean_minutes(incoming, "minutes_before"),
-            _mean_minutes(incoming, "minutes_after"),
+            mean_minutes(incoming, "minutes_before"),
+            mean_minutes(incoming, "minutes_after"),
         ),
         reason=(
             f"new school of {place.streams_after} streams for {int(place.enrolment_after)} "
@@ -270,7 +260,7 @@ def _shortfall_row(
     else:
         cause += " and no candidate site is within the travel limit of enough students"
     row = _row("shortfall", "", students=left, reason=cause)
-    row["minutes"] = (_mean_minutes(unseated, "minutes_before"), np.nan)
+    row["minutes"] = (mean_minutes(unseated, "minutes_before"), np.nan)
     return row
 
 

@@ -10,12 +10,13 @@ import pandas as pd
 
 from layoutopt.data.dataset import Dataset
 from layoutopt.engine import SolverOptions
+from layoutopt.programmes.common import changes_table
 from layoutopt.programmes.highschool.county import CountyInput, plan_county
 from layoutopt.programmes.highschool.greedy import GreedyOutcome, greedy_county
 from layoutopt.programmes.highschool.kpis import indicators
 from layoutopt.programmes.highschool.network import Network, build_network
 from layoutopt.programmes.highschool.outcome import CountyOutcome, county_outcome
-from layoutopt.results import CHANGE_COLUMNS, SCHOOL_AFTER_COLUMNS, ProgrammeResult
+from layoutopt.results import SCHOOL_AFTER_COLUMNS, ProgrammeResult
 from layoutopt.scenario import HighSchoolSection, Scenario
 
 PROGRAMME = "highschool"
@@ -178,22 +179,7 @@ def changes_frame(
     outcomes: list[CountyOutcome], network: Network, names: pd.Series
 ) -> pd.DataFrame:
     rows = [dict(change, region_id=o.region_id) for o in outcomes for change in o.changes]
-    frame = pd.DataFrame(rows)
-    if frame.empty:
-        return pd.DataFrame(columns=CHANGE_COLUMNS)
-    regions = network.regions.set_index("region_id")
-    frame["programme"] = PROGRAMME
-    frame["school_name"] = names.reindex(frame["school_id"]).fillna("").to_numpy()
-    frame["target_name"] = names.reindex(frame["target_id"]).fillna("").to_numpy()
-    frame["county"] = regions["county"].reindex(frame["region_id"]).to_numpy()
-    frame["prefecture"] = regions["prefecture"].reindex(frame["region_id"]).to_numpy()
-    frame["travel_min_before"] = [round(m[0], 1) for m in frame["minutes"]]
-    frame["travel_min_after"] = [round(m[1], 1) for m in frame["minutes"]]
-    for column in ("students_moved", "beds_added", "streams_before", "streams_after"):
-        frame[column] = frame[column].round().astype("Int64")
-    frame["order"] = frame["action"].map(ACTION_ORDER.index)
-    frame = frame.sort_values(["region_id", "order", "school_id"], kind="stable")
-    return frame[CHANGE_COLUMNS].reset_index(drop=True)
+    return changes_table(rows, network.regions, names, PROGRAMME, ACTION_ORDER)
 
 
 def schools_after_frame(network: Network, outcomes: list[CountyOutcome]) -> gpd.GeoDataFrame:

@@ -25,7 +25,6 @@ from layoutopt.errors import LayoutoptError
 from layoutopt.programmes.common import travel_within_county
 from layoutopt.scenario import KindergartenSection, Scenario
 
-AGES = [3, 4, 5]
 PUBLIC, INCLUSIVE_PRIVATE, OTHER_PRIVATE = "public", "inclusive_private", "other_private"
 
 
@@ -61,7 +60,7 @@ def build_network(dataset: Dataset, scenario: Scenario) -> KgNetwork:
     regions = pd.DataFrame(dataset.regions.drop(columns="geometry")).rename(
         columns={"name": "county", "prefecture_name": "prefecture"}
     )[["region_id", "county", "prefecture_id", "prefecture"]]
-    return KgNetwork(kgs, demand, sites, reach, regions, _baseline(dataset, kgs))
+    return KgNetwork(kgs, demand, sites, reach, regions, _baseline(dataset, kgs, section.ages))
 
 
 def _kindergartens(dataset: Dataset) -> gpd.GeoDataFrame:
@@ -86,7 +85,7 @@ def _children(dataset: Dataset, scenario: Scenario) -> pd.DataFrame:
         )
     _check_births(demand, section, scenario.base_year)
     children = children_at_horizon(
-        demand, AGES, scenario.base_year, scenario.horizon_year, section.births
+        demand, section.ages, scenario.base_year, scenario.horizon_year, section.births
     ).to_numpy()
     growth = demand["growth"].fillna("stable") if "growth" in demand else "stable"
     weight = pd.Series(growth).map(section.growth_weight).fillna(0.0).to_numpy() + 1.0
@@ -108,9 +107,6 @@ def _children(dataset: Dataset, scenario: Scenario) -> pd.DataFrame:
     return out.sort_values("demand_id").reset_index(drop=True)
 
 
-BIRTHS_TOLERANCE = 0.25  # births of the base year against the census's age-0 cohort
-
-
 def _check_births(demand: pd.DataFrame, section: KindergartenSection, base_year: int) -> None:
     """The births series must belong to this data set's province: its base-year figure
     must be close to the census cohort aged 0 (else the defaults of another province are
@@ -119,7 +115,7 @@ def _check_births(demand: pd.DataFrame, section: KindergartenSection, base_year:
     census = float(demand["age_0"].sum())
     if given is None or census <= 0:
         return
-    if abs(given / census - 1) > BIRTHS_TOLERANCE:
+    if abs(given / census - 1) > section.births_tolerance:
         raise LayoutoptError(
             f"kindergarten.births gives {given:,} births in {base_year} but the census counts "
             f"{census:,.0f} children aged 0 (fix: set kindergarten.births to this province's "
@@ -161,10 +157,10 @@ def _sites(dataset: Dataset, section: KindergartenSection) -> gpd.GeoDataFrame:
     return sites[columns].sort_values("place_id").reset_index(drop=True)
 
 
-def _baseline(dataset: Dataset, kgs: pd.DataFrame) -> dict[str, dict[str, float]]:
+def _baseline(dataset: Dataset, kgs: pd.DataFrame, ages: list[int]) -> dict[str, dict[str, float]]:
     """The data set's own (base-year) figures, per county: children 3-5, enrolled by kind."""
     demand = dataset.demand
-    children = demand[[f"age_{a}" for a in AGES]].sum(axis=1).groupby(demand["region_id"]).sum()
+    children = demand[[f"age_{a}" for a in ages]].sum(axis=1).groupby(demand["region_id"]).sum()
     enrolled = kgs.groupby(["region_id", "kind"])["enrolment"].sum().unstack(fill_value=0)
     table = enrolled.reindex(children.index, fill_value=0).assign(children=children)
     for kind in (PUBLIC, INCLUSIVE_PRIVATE, OTHER_PRIVATE):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from layoutopt.programmes.flows import NO_SEAT, moves, solution_flows
+from layoutopt.programmes.flows import NO_SEAT, mean_minutes, moves_with_minutes, solution_flows
 from layoutopt.programmes.kindergarten.county import KgCountyPlan
 from layoutopt.programmes.kindergarten.network import INCLUSIVE_PRIVATE, OTHER_PRIVATE, PUBLIC
 from layoutopt.scenario import KindergartenSection
@@ -32,15 +32,7 @@ def county_outcome(
     base_of = options.set_index("site_id")["base_id"]
     today = _by_building(solution_flows(plan.today), base_of)
     after = _by_building(solution_flows(plan.plan), base_of)
-    minutes = plan.county.reach.set_index(["demand_id", "place_id"])["minutes"]
-    minutes = minutes[~minutes.index.duplicated()]
-    moved = moves(today, after)
-    moved["minutes_before"] = minutes.reindex(
-        pd.MultiIndex.from_arrays([moved["demand_id"], moved["from_id"]])
-    ).to_numpy()
-    moved["minutes_after"] = minutes.reindex(
-        pd.MultiIndex.from_arrays([moved["demand_id"], moved["to_id"]])
-    ).to_numpy()
+    moved = moves_with_minutes(today, after, plan.county.reach)
     buildings = _buildings(plan, options, today, after, section)
     reached = set(plan.county.reach["demand_id"])
     demand = plan.county.demand
@@ -114,12 +106,6 @@ def _load(flows: pd.DataFrame, place: str) -> float:
     return float(flows.loc[flows["place_id"] == place, "students"].sum())
 
 
-def _mean(frame: pd.DataFrame, column: str) -> float:
-    w, v = frame["students"].to_numpy(float), frame[column].to_numpy(float)
-    ok = np.isfinite(v) & (w > 0)
-    return float(np.round((w[ok] * v[ok]).sum() / w[ok].sum(), 1)) if ok.any() else np.nan
-
-
 def _changes(plan, buildings, moved, section, names, unreachable) -> list[dict]:
     rows = []
     for b in buildings.itertuples():
@@ -135,7 +121,10 @@ def _changes(plan, buildings, moved, section, names, unreachable) -> list[dict]:
             "streams_before": b.classes_before,
             "streams_after": b.classes_after,
             "beds_added": 0.0,
-            "minutes": (_mean(incoming, "minutes_before"), _mean(incoming, "minutes_after")),
+            "minutes": (
+                mean_minutes(incoming, "minutes_before"),
+                mean_minutes(incoming, "minutes_after"),
+            ),
         }
         if b.action == "merge_into":
             by_target = outgoing.groupby("to_id")["students"].sum().sort_index()
@@ -143,7 +132,10 @@ def _changes(plan, buildings, moved, section, names, unreachable) -> list[dict]:
             row.update(
                 target_id=target,
                 students_moved=float(outgoing["students"].sum()),
-                minutes=(_mean(outgoing, "minutes_before"), _mean(outgoing, "minutes_after")),
+                minutes=(
+                    mean_minutes(outgoing, "minutes_before"),
+                    mean_minutes(outgoing, "minutes_after"),
+                ),
                 reason=f"{b.classes_before} classes with places to spare nearby: merges into "
                 f"{names.get(target, target) or 'nearby kindergartens'}",
             )

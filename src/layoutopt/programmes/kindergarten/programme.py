@@ -18,11 +18,12 @@ import pandas as pd
 
 from layoutopt.data.dataset import Dataset
 from layoutopt.engine import SolverOptions
+from layoutopt.programmes.common import changes_table
 from layoutopt.programmes.kindergarten.county import KgCountyInput, KgCountyPlan, plan_county
 from layoutopt.programmes.kindergarten.kpis import indicators
 from layoutopt.programmes.kindergarten.network import PUBLIC, KgNetwork, build_network
 from layoutopt.programmes.kindergarten.outcome import KgCountyOutcome, county_outcome
-from layoutopt.results import CHANGE_COLUMNS, SCHOOL_AFTER_COLUMNS, ProgrammeResult
+from layoutopt.results import SCHOOL_AFTER_COLUMNS, ProgrammeResult
 from layoutopt.scenario import KindergartenSection, Scenario
 
 PROGRAMME = "kindergarten"
@@ -34,8 +35,6 @@ ACTION_ORDER = [
     "merge_into",
     "shortfall",
 ]
-PRICE_STEP = 100_000.0  # yuan: the first price tried when the count is out of range
-MAX_EVALUATIONS = 12
 
 Say = Callable[[str], None]
 
@@ -128,8 +127,8 @@ def search_price(
 
     start = section.project_price_start
     points = [(start, *evaluate(start, {}))]
-    step = PRICE_STEP
-    while len(trace) < MAX_EVALUATIONS:
+    step = section.price_step
+    while len(trace) < section.price_evaluations:
         price, count, plans = points[-1]
         if lo <= count <= hi:
             return price, plans, trace
@@ -147,7 +146,7 @@ def search_price(
             points.append((mid, *evaluate(mid, same)))
             continue
         if len(points) == 1:
-            step = PRICE_STEP if count > hi else -PRICE_STEP
+            step = section.price_step if count > hi else -section.price_step
         elif points[-1][1] != points[-2][1]:
             (p0, c0, _), (p1, c1, _) = points[-2], points[-1]
             secant = (target - c1) * (p1 - p0) / (c1 - c0)
@@ -261,24 +260,11 @@ def _names(network: KgNetwork) -> pd.Series:
     )
 
 
-def changes_frame(outcomes: list[KgCountyOutcome], network: KgNetwork, names: pd.Series):
-    rows = [dict(c, region_id=o.region_id) for o in outcomes for c in o.changes]
-    frame = pd.DataFrame(rows)
-    if frame.empty:
-        return pd.DataFrame(columns=CHANGE_COLUMNS)
-    regions = network.regions.set_index("region_id")
-    frame["programme"] = PROGRAMME
-    frame["school_name"] = names.reindex(frame["school_id"]).fillna("").to_numpy()
-    frame["target_name"] = names.reindex(frame["target_id"]).fillna("").to_numpy()
-    frame["county"] = regions["county"].reindex(frame["region_id"]).to_numpy()
-    frame["prefecture"] = regions["prefecture"].reindex(frame["region_id"]).to_numpy()
-    frame["travel_min_before"] = [round(m[0], 1) for m in frame["minutes"]]
-    frame["travel_min_after"] = [round(m[1], 1) for m in frame["minutes"]]
-    for column in ("students_moved", "beds_added", "streams_before", "streams_after"):
-        frame[column] = frame[column].astype(float).round().astype("Int64")
-    frame["order"] = frame["action"].map(ACTION_ORDER.index)
-    frame = frame.sort_values(["region_id", "order", "school_id"], kind="stable")
-    return frame[CHANGE_COLUMNS].reset_index(drop=True)
+def changes_frame(
+    outcomes: list[KgCountyOutcome], network: KgNetwork, names: pd.Series
+) -> pd.DataFrame:
+    rows = [dict(change, region_id=o.region_id) for o in outcomes for change in o.changes]
+    return changes_table(rows, network.regions, names, PROGRAMME, ACTION_ORDER)
 
 
 def schools_after_frame(network: KgNetwork, outcomes: list[KgCountyOutcome]) -> gpd.GeoDataFrame:
