@@ -23,6 +23,8 @@ class SolveReport:
     backend: str
     variables: int = 0
     constraints: int = 0
+    # how the bound was proven: "mip", "lagrangian fixing + mip" or "lagrangian tree search"
+    method: str = "mip"
 
 
 # Columns of the shared review tables; every programme fills these (and may add after them).

@@ -13,6 +13,7 @@ problem has the same optimum as the whole one.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ class Fixing:
     proven: bool  # the upper bound's plan is optimal
     plan: NDArray  # the best plan found (open sites)
     dropped_arcs: NDArray  # arcs (problem indices) no optimal plan uses
+    multipliers: NDArray  # λ per demand point at the best bound (a warm start for a tree)
 
 
 def applicable(problem: LocationProblem) -> bool:
@@ -57,29 +59,59 @@ def _usable(problem: LocationProblem) -> NDArray:
     return np.flatnonzero(ok)
 
 
-class _Relaxation:
-    """The arrays of one Lagrangian relaxation, sorted by demand point."""
+class Relaxation:
+    """The arrays of one Lagrangian relaxation, sorted by demand point.
+
+    A branch-and-bound node sees the same relaxation with some sites decided
+    (``at_node``) and, deeper down, fewer arcs (``restricted``)."""
 
     def __init__(self, problem: LocationProblem):
         arcs = _usable(problem)
         order = arcs[np.lexsort((problem.arc_cost[arcs], problem.arc_demand[arcs]))]
-        self.arcs = order
-        self.d = problem.arc_demand[order]
-        self.s = problem.arc_site[order]
-        self.wc = problem.weight[self.d] * problem.arc_cost[order]
-        self.starts = np.r_[0, np.flatnonzero(self.d[1:] != self.d[:-1]) + 1]
         self.n, self.m = problem.n_demand, problem.n_sites
+        self._set_arcs(order, problem.arc_demand[order], problem.arc_site[order])
+        self.wc = problem.weight[self.d] * problem.arc_cost[order]
         closable = problem.status == CLOSABLE
-        self.site_cost = problem.fixed_cost + np.where(closable, problem.close_saving, 0.0)
-        self.forced = problem.status == MUST_KEEP
+        self.base_cost = problem.fixed_cost + np.where(closable, problem.close_saving, 0.0)
+        self.must_keep = problem.status == MUST_KEEP
         lo, hi = problem.open_count
-        n_forced = int(self.forced.sum())
-        free = self.m - n_forced
-        self.lo = max(0, (0 if lo is None else lo) - n_forced)
-        self.hi = min(free, (self.m if hi is None else hi) - n_forced)
+        self.count = (0 if lo is None else lo, self.m if hi is None else hi)
+        self._decide(np.zeros(self.m, bool), np.zeros(self.m, bool))
         # Whole-number costs make every objective whole: a bound within 1 is a proof.
-        whole = np.concatenate([self.wc, self.site_cost])
+        whole = np.concatenate([self.wc, self.base_cost])
         self.integral = bool(np.all(np.abs(whole - np.round(whole)) < 1e-9))
+
+    def _set_arcs(self, arcs: NDArray, d: NDArray, s: NDArray) -> None:
+        self.arcs, self.d, self.s = arcs, d, s
+        self.starts = np.r_[0, np.flatnonzero(d[1:] != d[:-1]) + 1] if len(d) else d[:0]
+
+    def _decide(self, opened: NDArray, closed: NDArray) -> None:
+        self.forced = self.must_keep | opened
+        self.closed = closed & ~self.forced
+        self.site_cost = np.where(self.closed, np.inf, self.base_cost)
+        n_forced = int(self.forced.sum())
+        free = self.m - n_forced - int(self.closed.sum())
+        self.lo = max(0, self.count[0] - n_forced)
+        self.hi = min(free, self.count[1] - n_forced)
+
+    def at_node(self, opened: NDArray, closed: NDArray) -> Relaxation:
+        """The relaxation with the ``opened`` sites forced open and the ``closed`` ones shut."""
+        node = copy.copy(self)
+        node._decide(opened, closed)
+        return node
+
+    def restricted(self, keep: NDArray) -> Relaxation:
+        """The relaxation on the arcs where ``keep`` (a mask over this one's arcs) is true."""
+        node = copy.copy(self)
+        node._set_arcs(self.arcs[keep], self.d[keep], self.s[keep])
+        node.wc = self.wc[keep]
+        return node
+
+    @property
+    def feasible(self) -> bool:
+        """Whether some plan satisfies the open counts and reaches every demand point."""
+        reached = len(self.starts) == self.n
+        return reached and self.lo <= self.hi
 
     def evaluate(self, lam: NDArray) -> tuple[float, NDArray, NDArray, NDArray]:
         """Bound L(λ), the open sites of the relaxed plan, ρ per site and the subgradient."""
@@ -88,7 +120,7 @@ class _Relaxation:
             self.s, weights=np.minimum(reduced, 0.0), minlength=self.m
         )
         is_open = self.forced.copy()
-        free = np.flatnonzero(~self.forced)
+        free = np.flatnonzero(~self.forced & ~self.closed)
         order = free[np.argsort(rho[free], kind="stable")]
         chosen = order[: _count(rho[order], self.lo, self.hi)]
         is_open[chosen] = True
@@ -96,11 +128,11 @@ class _Relaxation:
         served = np.bincount(self.d[(reduced < 0) & is_open[self.s]], minlength=self.n)
         return bound, is_open, rho, 1.0 - served
 
-    def proven(self, bound: float, upper: float) -> bool:
-        """Whether the bound shows that no plan is cheaper than ``upper``."""
+    def proven(self, bound, upper: float):
+        """Whether the bound (a number or an array) shows no plan is cheaper than ``upper``."""
         if self.integral:
-            return bool(np.ceil(bound - 1e-6) >= upper - 1e-9)
-        return bound >= upper - 1e-9 * max(1.0, abs(upper))
+            return np.ceil(np.asarray(bound) - 1e-6) >= upper - 1e-9
+        return np.asarray(bound) >= upper - 1e-9 * max(1.0, abs(upper))
 
     def cost(self, is_open: NDArray) -> float:
         """The plan's objective (each demand on its cheapest open arc); inf if any is cut off."""
@@ -108,7 +140,7 @@ class _Relaxation:
         if not on.any():
             return float("inf")
         best = np.minimum.reduceat(np.where(on, self.wc, np.inf), self.starts)
-        return float(best.sum() + self.site_cost[is_open].sum())
+        return float(best.sum() + self.base_cost[is_open].sum())
 
     def initial_multipliers(self) -> NDArray:
         """Each demand's cost to its k-th cheapest site, k ≈ sites per open site."""
@@ -142,7 +174,7 @@ def fix_sites(
     Where every cost is a whole number the bound proves the plan optimal as soon as it is
     within 1 of it."""
     started = time.perf_counter()
-    rel = _Relaxation(problem)
+    rel = Relaxation(problem)
     best_ub, best_plan = rel.cost(upper_plan), upper_plan.copy()
     tried: set[bytes] = set()
 
@@ -189,18 +221,28 @@ def fix_sites(
         best_ub,
         iterations,
         time.perf_counter() - started,
-        proven=rel.proven(best[0], best_ub),
+        proven=bool(rel.proven(best[0], best_ub)),
+        multipliers=best[1],
         plan=best_plan,
         dropped_arcs=dropped,
     )
 
 
-def _fixed(rel: _Relaxation, lam: NDArray, bound: float, ub: float):
-    """Sites whose forced opening (closing) lifts the relaxed bound above the upper bound,
-    and arcs whose use would: serving i from j adds its positive reduced cost
-    w·c − λ_i to the bound, on top of what opening j adds."""
+@dataclass(frozen=True)
+class Penalties:
+    """What forcing each free site open (``with_site``) or shut (``without_site``) makes of
+    the relaxed bound at given multipliers; ``order`` lists the free sites by ρ."""
+
+    bound: float
+    order: NDArray
+    with_site: NDArray
+    without_site: NDArray
+
+
+def penalties(rel: Relaxation, lam: NDArray) -> Penalties:
+    """Both bounds for every free site at once, from the sorted ρ (Beasley's penalty test)."""
     bound, _, rho, _ = rel.evaluate(lam)
-    free = np.flatnonzero(~rel.forced)
+    free = np.flatnonzero(~rel.forced & ~rel.closed)
     order = free[np.argsort(rho[free], kind="stable")]
     values = rho[order]
     prefix = np.r_[0.0, np.cumsum(values)]
@@ -219,18 +261,31 @@ def _fixed(rel: _Relaxation, lam: NDArray, bound: float, ub: float):
 
     k_with = np.clip(neg_others, rel.lo - 1, rel.hi - 1).clip(min=0)
     with_site = base + values + others_prefix(k_with)
+    if rel.hi < 1:
+        with_site = np.full(len(order), np.inf)
     k_without = np.clip(neg_others, rel.lo, rel.hi)
     feasible_without = k_without <= len(values) - 1
     without_site = np.where(feasible_without, base + others_prefix(k_without), np.inf)
+    return Penalties(bound, order, with_site, without_site)
+
+
+def arc_lift(rel: Relaxation, lam: NDArray, pen: Penalties) -> NDArray:
+    """How much serving each arc's demand from its site would add to the relaxed bound:
+    the site's opening penalty plus the arc's positive reduced cost w·c − λ_i."""
+    site_lift = np.zeros(rel.m)
+    site_lift[pen.order] = np.maximum(pen.with_site - pen.bound, 0.0)
+    return site_lift[rel.s] + np.maximum(rel.wc - lam[rel.d], 0.0)
+
+
+def _fixed(rel: Relaxation, lam: NDArray, bound: float, ub: float):
+    """Sites whose forced opening (closing) lifts the relaxed bound above the upper bound,
+    and arcs whose use would."""
+    pen = penalties(rel, lam)
     margin = 1e-9 * max(1.0, abs(ub))
     closed = np.zeros(rel.m, bool)
     opened = np.zeros(rel.m, bool)
-    closed[order[with_site > ub + margin]] = True
-    opened[order[without_site > ub + margin]] = True
-    if rel.hi < 1:
-        closed[order] = True
-    site_lift = np.zeros(rel.m)
-    site_lift[order] = np.maximum(with_site - bound, 0.0)
-    arc_lift = site_lift[rel.s] + np.maximum(rel.wc - lam[rel.d], 0.0)
-    dropped = rel.arcs[(bound + arc_lift > ub + margin) | closed[rel.s]]
+    closed[pen.order[pen.with_site > ub + margin]] = True
+    opened[pen.order[pen.without_site > ub + margin]] = True
+    lift = arc_lift(rel, lam, pen)
+    dropped = rel.arcs[(pen.bound + lift > ub + margin) | closed[rel.s]]
     return closed, opened, dropped

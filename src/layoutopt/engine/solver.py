@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from layoutopt.engine import heuristic, lagrange
+from layoutopt.engine import heuristic, lagrange, treesearch
 from layoutopt.engine.backends import (
     ERROR,
     HEURISTIC,
@@ -35,6 +35,7 @@ from layoutopt.results import SolveReport
 OVERFLOW_TOLERANCE = 1e-7
 FIXING_SHARE = 0.2  # of the time limit, at most, for the Lagrangian bound
 FIXING_MAX_S = 60.0
+TREE_SHARE = 0.5  # of the time left, at most, for the tree search before the MIP takes over
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class SolverOptions:
     warm_start: bool = False  # heuristic MIP start; off by default (see the bench figures)
     heuristic_only: bool = False
     site_fixing: bool = True  # Lagrangian fixing first, where it applies (engine.lagrange)
+    tree_search: bool = True  # then Lagrangian branch and bound (engine.treesearch)
     name: str = "solve"
 
 
@@ -108,6 +110,10 @@ def _solve_after_fixing(
         budget,
         polish=lambda is_open: heuristic.polish(problem, usable, fallback, is_open),
     )
+    tree = None
+    if not fixing.proven and options.tree_search:
+        fixing, tree = _tree_search(problem, fixing, options, started)
+    method = "lagrangian tree search" if tree is not None else "lagrangian fixing + mip"
     if fixing.proven:  # the bound proves the best plan: only its sites remain
         closed = ~fixing.plan
         fixing = replace(fixing, closed=closed, opened=fixing.plan.copy())
@@ -125,7 +131,34 @@ def _solve_after_fixing(
     # Closable sites fixed closed earn their saving outside the smaller model.
     saving = float(problem.close_saving[fixing.closed & (problem.status == CLOSABLE)].sum())
     report = _shifted(part.report, -saving, time.perf_counter() - started)
+    if tree is not None and report.objective is not None:
+        # The tree, not the trivial model on the plan's sites, proved the bound.
+        report = _with_bound(report, report.objective - (tree.upper_bound - tree.lower_bound))
+    report = replace(report, method=method)
     return replace(part, report=report, is_open=is_open, modules=modules)
+
+
+def _tree_search(
+    problem: LocationProblem, fixing: lagrange.Fixing, options: SolverOptions, started: float
+) -> tuple[lagrange.Fixing, treesearch.TreeResult | None]:
+    """Branch and bound on the sites fixing left free. When it finishes in its share of the
+    time, its plan is proven; otherwise the MIP takes over (and ``None`` says so)."""
+    keep = np.flatnonzero(~fixing.closed)
+    sub = _subproblem(problem, keep, fixing.opened[keep], fixing.dropped_arcs)
+    left = options.time_limit_s - (time.perf_counter() - started)
+    tree = treesearch.search(
+        sub, fixing.plan[keep], fixing.multipliers, TREE_SHARE * left, gap=options.mip_gap
+    )
+    if not tree.finished:
+        return fixing, None
+    plan = np.zeros(problem.n_sites, bool)
+    plan[keep] = tree.plan
+    return replace(fixing, plan=plan, proven=True), tree
+
+
+def _with_bound(report: SolveReport, bound: float) -> SolveReport:
+    gap = abs(report.objective - bound) / max(abs(report.objective), 1e-9)
+    return replace(report, bound=bound, gap=gap)
 
 
 def _shifted(report: SolveReport, offset: float, seconds: float) -> SolveReport:
