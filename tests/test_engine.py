@@ -357,6 +357,109 @@ def test_site_fixing_never_changes_the_optimum(instance):
         assert fixed.report.objective >= fixed.report.bound - 1e-6 * max(1, abs(fixed.report.bound))
 
 
+# Lagrangian branch and bound (engine.treesearch) ---------------------------------------------
+
+
+def triangle() -> LocationProblem:
+    # Three villages on the edges of a triangle of sites A, B, C; a village is served free
+    # from either end of its edge, at 100 from the third site; a school costs 10. Two
+    # schools serve all three (20). The relaxation opens each site by half (15): the bound
+    # cannot prove 20 and the search has to branch.
+    costs = np.array([[0.0, 0.0, 100.0], [100.0, 0.0, 0.0], [0.0, 100.0, 0.0]])
+    return LocationProblem.from_cost_matrix(costs, fixed_cost=[10.0] * 3)
+
+
+def test_tree_search_branches_past_the_half_open_triangle():
+    from layoutopt.engine import lagrange, treesearch
+
+    problem = triangle()
+    everything = np.ones(3, bool)  # a poor start: all three open, 30
+    fixing = lagrange.fix_sites(problem, everything, 10.0)
+    assert not fixing.proven and fixing.lower_bound <= 15.0 + 1e-6
+    tree = treesearch.search(problem, everything, fixing.multipliers, 10.0)
+    assert tree.finished and tree.nodes > 1
+    assert tree.upper_bound == pytest.approx(20.0) and tree.lower_bound == pytest.approx(20.0)
+    assert tree.plan.sum() == 2
+    solution = solve(problem, EXACT)
+    assert solution.report.objective == pytest.approx(20.0)
+    assert solution.report.status == "optimal" and solution.report.gap == pytest.approx(0.0)
+    assert solution.report.method == "lagrangian tree search"
+
+
+def test_tree_search_out_of_time_proves_nothing():
+    from layoutopt.engine import lagrange, treesearch
+
+    problem = triangle()
+    start = lagrange.Relaxation(problem).initial_multipliers()
+    tree = treesearch.search(problem, np.ones(3, bool), start, 0.0)
+    assert not tree.finished and tree.lower_bound < tree.upper_bound == pytest.approx(30.0)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(uncapacitated, st.booleans(), st.integers(0, 1000))
+def test_tree_search_finds_the_mip_optimum_from_any_plan(instance, whole, start_seed):
+    from dataclasses import replace
+
+    from layoutopt.engine import lagrange, treesearch
+
+    problem = random_uncapacitated(*instance)
+    if whole:  # whole-number costs: the search closes nodes within 1 of the plan
+        problem = replace(problem, arc_cost=np.round(problem.arc_cost))
+    plan = random_plan(problem, np.random.default_rng(start_seed))
+    start = lagrange.Relaxation(problem).initial_multipliers()
+    tree = treesearch.search(problem, plan, start, 60.0)
+    mip = solve(problem, SolverOptions(mip_gap=0.0, site_fixing=False))
+    assert tree.finished and mip.report.status == "optimal"
+    # The search counts closable sites' savings as a cost of opening them (a constant).
+    savings = problem.close_saving[problem.status == CLOSABLE].sum()
+    optimum = mip.report.objective
+    assert tree.upper_bound - savings == pytest.approx(optimum, rel=1e-7, abs=1e-6)
+    assert tree.lower_bound - savings <= optimum + 1e-6 * max(1.0, abs(optimum))
+    assert tree.plan[problem.status == MUST_KEEP].all()
+    lo, hi = problem.open_count
+    assert (lo or 0) <= tree.plan.sum() <= (problem.n_sites if hi is None else hi)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 10_000), st.booleans())
+def test_tree_search_on_villages_and_sites_of_a_map(seed, with_fixed_costs):
+    # Whole-kilometre distances on a 100 km square: the relaxation leaves gaps that the
+    # search must branch on (about one instance in seven), unlike the tiny random ones.
+    from layoutopt.engine import lagrange, treesearch
+
+    rng = np.random.default_rng(seed)
+    n, m = int(rng.integers(20, 60)), int(rng.integers(10, 30))
+    villages, sites = rng.uniform(0, 100, (n, 2)), rng.uniform(0, 100, (m, 2))
+    distance = np.round(np.hypot(*(villages[:, None, :] - sites[None, :, :]).transpose(2, 0, 1)))
+    weight = rng.integers(1, 5, n).astype(float)
+    if with_fixed_costs:
+        problem = LocationProblem.from_cost_matrix(
+            distance, weight=weight, fixed_cost=rng.integers(20, 200, m).astype(float)
+        )
+    else:
+        count = int(rng.integers(2, 8))
+        problem = LocationProblem.from_cost_matrix(
+            distance, weight=weight, open_count=(count, count)
+        )
+    plan = random_plan(problem, rng)
+    start = lagrange.Relaxation(problem).initial_multipliers()
+    tree = treesearch.search(problem, plan, start, 60.0)
+    mip = solve(problem, SolverOptions(mip_gap=0.0, site_fixing=False))
+    assert tree.finished and tree.upper_bound == pytest.approx(mip.report.objective, abs=1e-6)
+    assert solve(problem, EXACT).report.objective == pytest.approx(mip.report.objective, abs=1e-6)
+
+
+def random_plan(problem: LocationProblem, rng: np.random.Generator) -> np.ndarray:
+    """Any plan within the open counts, with at least one site open."""
+    lo, hi = problem.open_count
+    plan = problem.status == MUST_KEEP
+    others = rng.permutation(np.flatnonzero(~plan))
+    low = max((lo or 0) - plan.sum(), 0 if plan.any() else 1)
+    high = (problem.n_sites if hi is None else hi) - plan.sum()
+    plan[others[: int(rng.integers(low, high + 1))]] = True
+    return plan
+
+
 # Group counts and load shares (used by the kindergarten programme) ---------------------------
 
 
