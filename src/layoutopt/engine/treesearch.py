@@ -62,7 +62,7 @@ class _Incumbent:
 
     def closes(self, rel: Relaxation, bound: float) -> bool:
         """Whether a node with this bound holds no plan worth finding (proof or gap)."""
-        if not np.isfinite(bound) or rel.proven(bound, self.cost):
+        if bound == np.inf or rel.proven(bound, self.cost):  # inf: no plan fits the node
             return True
         if bound >= self.cost - self.gap * abs(self.cost):
             self.loosest = min(self.loosest, bound)
