@@ -99,7 +99,8 @@ def solve(problem: LocationProblem, options: SolverOptions | None = None) -> Loc
 def _solve_after_fixing(
     problem: LocationProblem, options: SolverOptions, started: float
 ) -> LocationSolution:
-    """Fix the sites the Lagrangian bound decides, then solve the rest exactly."""
+    """Fix the sites the Lagrangian bound decides; prove the rest by the tree search or,
+    failing that in its share of the time, by the MIP."""
     usable = np.flatnonzero(_arc_ranks(problem)[0] >= 0)
     fallback = _fallback(problem, np.full(problem.n_demand, np.nan))
     plan = heuristic.greedy_interchange(problem, usable, fallback)
