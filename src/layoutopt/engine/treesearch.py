@@ -9,8 +9,8 @@ works on only the arcs still usable below it. A node whose bound reaches the bes
 is closed. When the stack is empty the best plan is proven optimal.
 
 Measured on OR-Library pmed (2 cores): pmed39 75.7 s without arc restriction below a
-node, 16 s with it; pmed36 511 s with one ascent per node, about 95 s with re-ascent
-after fixing and arc restriction; the MIP on the same fixed problem took 258 s.
+node, 16 s with it; pmed36 511 s with one ascent per node, 83 s with re-ascent after
+fixing and arc restriction, where the MIP on the same fixed problem took 258 s.
 """
 
 from __future__ import annotations
