@@ -70,27 +70,21 @@ def write_scenario(path: Path, data: Path, extra: str = "") -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def shanxi_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The README's plan, high schools only, on the bundled Shanxi data (run once)."""
+def plan_shanxi(out: Path, only: str) -> Path:
+    """Run the README's plan on the bundled Shanxi data for one programme into ``out``."""
     from typer.testing import CliRunner
 
     from layoutopt.cli import app
 
-    runner = CliRunner()
     if not SHANXI.is_dir():
         pytest.skip("bundled data/shanxi is missing")
-    out = tmp_path_factory.mktemp("shanxi") / "plan"
-    result = runner.invoke(
-        app,
-        [
-            "plan",
-            str(ROOT / "models" / "shanxi-2025.toml"),
-            "--only",
-            "highschool",
-            "--out",
-            str(out),
-        ],
-    )
+    scenario = str(ROOT / "models" / "shanxi-2025.toml")
+    result = CliRunner().invoke(app, ["plan", scenario, "--only", only, "--out", str(out)])
     assert result.exit_code == 0, result.output
     return out
+
+
+@pytest.fixture(scope="session")
+def shanxi_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The README's plan, high schools only, on the bundled Shanxi data (run once)."""
+    return plan_shanxi(tmp_path_factory.mktemp("shanxi") / "plan", "highschool")

@@ -10,10 +10,9 @@ import shutil
 from pathlib import Path
 
 import pandas as pd
-import pytest
 from typer.testing import CliRunner
 
-from conftest import ROOT, SHANXI, write_scenario
+from conftest import plan_shanxi, write_scenario
 from layoutopt.cli import app
 
 runner = CliRunner()
@@ -93,21 +92,7 @@ def test_two_tiny_runs_give_identical_csvs(tiny_dataset_dir, tmp_path):
 
 
 def test_shanxi_kindergarten_plan_meets_the_plan(tmp_path):
-    if not SHANXI.is_dir():
-        pytest.skip("bundled data/shanxi is missing")
-    out = tmp_path / "plan"
-    result = runner.invoke(
-        app,
-        [
-            "plan",
-            str(ROOT / "models" / "shanxi-2025.toml"),
-            "--only",
-            "kindergarten",
-            "--out",
-            str(out),
-        ],
-    )
-    assert result.exit_code == 0, result.output
+    out = plan_shanxi(tmp_path / "plan", "kindergarten")
     kpis = read(out / "kpis.csv")
     province = kpis[kpis["scope"] == "province"].set_index("indicator")
     assert 450 <= float(province.loc["public_projects", "planned"]) <= 550

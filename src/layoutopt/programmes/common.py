@@ -9,9 +9,21 @@ import numpy as np
 import pandas as pd
 
 from layoutopt.data.dataset import Dataset
+from layoutopt.engine import SolverOptions
 from layoutopt.geo.travel import RoadGraph, travel_times
 from layoutopt.results import CHANGE_COLUMNS
 from layoutopt.scenario import Scenario
+
+
+def solver_options(scenario: Scenario) -> SolverOptions:
+    """The engine's options from the scenario's [solver] section."""
+    solver = scenario.solver
+    return SolverOptions(
+        backend=solver.backend,
+        time_limit_s=solver.time_limit_s,
+        mip_gap=solver.mip_gap,
+        threads=solver.threads,
+    )
 
 
 def travel_within_county(

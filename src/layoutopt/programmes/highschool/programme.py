@@ -9,8 +9,7 @@ import numpy as np
 import pandas as pd
 
 from layoutopt.data.dataset import Dataset
-from layoutopt.engine import SolverOptions
-from layoutopt.programmes.common import changes_table
+from layoutopt.programmes.common import changes_table, solver_options
 from layoutopt.programmes.highschool.county import CountyInput, plan_county
 from layoutopt.programmes.highschool.greedy import GreedyOutcome, greedy_county
 from layoutopt.programmes.highschool.kpis import indicators
@@ -37,12 +36,7 @@ def run(
     section = scenario.highschool
     say("high schools: students at the horizon and travel to schools and sites")
     network = build_network(dataset, scenario)
-    options = SolverOptions(
-        backend=scenario.solver.backend,
-        time_limit_s=scenario.solver.time_limit_s,
-        mip_gap=scenario.solver.mip_gap,
-        threads=scenario.solver.threads,
-    )
+    options = solver_options(scenario)
     names = _names(network)
     outcomes, greedy, summaries, solves = [], [], [], []
     regions = sorted(network.regions["region_id"])

@@ -18,7 +18,7 @@ import pandas as pd
 
 from layoutopt.data.dataset import Dataset
 from layoutopt.engine import SolverOptions
-from layoutopt.programmes.common import changes_table
+from layoutopt.programmes.common import changes_table, solver_options
 from layoutopt.programmes.kindergarten.county import KgCountyInput, KgCountyPlan, plan_county
 from layoutopt.programmes.kindergarten.kpis import indicators
 from layoutopt.programmes.kindergarten.network import PUBLIC, KgNetwork, build_network
@@ -44,12 +44,7 @@ def run(dataset: Dataset, scenario: Scenario, say: Say | None = None) -> Program
     section = scenario.kindergarten
     say("kindergartens: children at the horizon and places within reach")
     network = build_network(dataset, scenario)
-    options = SolverOptions(
-        backend=scenario.solver.backend,
-        time_limit_s=scenario.solver.time_limit_s,
-        mip_gap=scenario.solver.mip_gap,
-        threads=scenario.solver.threads,
-    )
+    options = solver_options(scenario)
     counties = {r: county_input(network, r) for r in sorted(network.regions["region_id"])}
     price, plans, trace = search_price(counties, section, options, say)
     names = _names(network)
