@@ -70,6 +70,14 @@ def write_scenario(path: Path, data: Path, extra: str = "") -> Path:
     return path
 
 
+def run_plan(scenario, out: Path, **options) -> dict:
+    """Plan and write, as the command line does; returns the manifest."""
+    from layoutopt.plan import make_plan
+    from layoutopt.report.outputs import write_plan
+
+    return write_plan(make_plan(scenario, **options), out)
+
+
 def plan_shanxi(out: Path, only: str) -> Path:
     """Run the README's plan on the bundled Shanxi data for one programme into ``out``."""
     from typer.testing import CliRunner

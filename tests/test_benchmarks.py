@@ -1,17 +1,29 @@
 """Published facility-location optima (OR-Library, Holmberg) reproduced by the engine.
 
 The default run checks a fast subset; the whole sets run with ``pytest -m slow``. The
-instances are read where they are shipped (``shared/benchmarks`` beside the project).
+instances are read where they are shipped (``shared/benchmarks`` beside the project, or
+$LAYOUTOPT_BENCHMARKS).
 """
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from layoutopt.engine.bench import BenchOptions, bench_instance
-from layoutopt.engine.benchmarks import SHIPPED, list_instances, shipped_folder
+from layoutopt.engine.benchmarks import (
+    BENCHMARKS_ENV,
+    DEFAULT_FOLDERS,
+    list_instances,
+    suite_folder,
+)
 
-SHARED = SHIPPED
+# The published sets beside the project (shared/benchmarks), or where the variable says.
+SHARED = Path(
+    os.environ.get(BENCHMARKS_ENV) or Path(__file__).resolve().parents[2] / "shared" / "benchmarks"
+)
 needs_benchmarks = pytest.mark.skipif(
     not SHARED.is_dir(), reason=f"published benchmark instances not found at {SHARED}"
 )
@@ -27,7 +39,7 @@ FAST = {
 def instances(suite: str, names: list[str] | None = None):
     if not SHARED.is_dir():
         return [pytest.param(None, id="missing")]
-    found = list_instances(suite, shipped_folder(suite))
+    found = list_instances(suite, suite_folder(suite, SHARED / DEFAULT_FOLDERS[suite]))
     return [pytest.param(i, id=i.name) for i in found if names is None or i.name in names]
 
 

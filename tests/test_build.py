@@ -12,8 +12,8 @@ import shapely
 
 from conftest import SHANXI, SHANXI_INPUTS, TINY_COUNTIES, build_tiny
 from layoutopt.data.build import build_dataset
-from layoutopt.data.build.calibration import load_calibration
 from layoutopt.data.build.common import largest_remainder
+from layoutopt.data.calibration import load_calibration
 from layoutopt.data.dataset import check_dataset, load_dataset
 from layoutopt.data.info import calibration
 from layoutopt.data.io import read_layer_metadata

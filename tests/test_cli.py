@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from conftest import ROOT, write_scenario
@@ -52,11 +53,17 @@ def test_plan_with_bad_data_writes_nothing(tiny_copy, tmp_path):
     assert not list(tmp_path.glob(".out.*"))
 
 
-def test_plan_rejects_unknown_programme(tiny_dataset_dir, tmp_path):
+@pytest.mark.parametrize("name", ["universities", "vocational"])
+def test_plan_rejects_a_programme_not_in_the_registry(tiny_dataset_dir, tmp_path, name):
+    """A programme still to come is not in the registry: exit 1, naming those available,
+    and no output folder."""
     scenario = write_scenario(tmp_path / "s.toml", tiny_dataset_dir)
-    result = runner.invoke(app, ["plan", str(scenario), "--only", "universities"])
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["plan", str(scenario), "--only", name, "--out", str(out)])
     assert result.exit_code == 1
-    assert "unknown programme(s) universities" in result.output
+    assert f"not available: {name}" in result.output
+    assert "choose from highschool, kindergarten" in result.output
+    assert not out.exists()
 
 
 def test_validate_bad_scenario_key(tmp_path):

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from layoutopt.engine import LocationProblem, SolverOptions, solve
 from layoutopt.engine.problem import CANDIDATE, CLOSABLE, MUST_KEEP, LoadShare
+from layoutopt.errors import LayoutoptError
 
 INF = np.inf
 EXACT = SolverOptions(mip_gap=0.0, time_limit_s=60)
@@ -522,3 +524,32 @@ def test_served_share_seats_the_cheapest_children_up_to_the_target():
     solution = solve(problem, EXACT)
     assert solution.report.objective == pytest.approx(410.0)
     assert solution.unmet["weight"].sum() == pytest.approx(3.0)
+
+
+def test_an_exported_model_names_rows_and_columns_by_meaning(tmp_path):
+    from layoutopt.engine.export import write_model
+
+    demand = pd.DataFrame({"demand_id": ["村A", "村B"], "weight": [10.0, 5.0]})
+    sites = pd.DataFrame(
+        {"site_id": ["S1", "S2"], "capacity": [12.0, 20.0], "fixed_cost": [3.0, 4.0]}
+    )
+    arcs = pd.DataFrame(
+        {"demand_id": ["村A", "村A", "村B"], "site_id": ["S1", "S2", "S2"], "cost": [1, 2, 1]}
+    )
+    problem = LocationProblem.from_frames(demand, sites, arcs)
+    assert solve(problem, SolverOptions(mip_gap=0.0)).report.status == "optimal"
+    mps = write_model(problem, tmp_path / "m.mps").read_text(encoding="utf-8")
+    for name in ("open[S1]", "assign[村A,S2]", "capacity[S2]", "serve[村B]"):
+        assert name in mps, name
+    lp = write_model(problem, tmp_path / "m.lp").read_text(encoding="utf-8")
+    for name in ("open(S1)", "assign(u6751A,S2)", "capacity(S2)", "serve(u6751B)"):
+        assert name in lp, name
+    assert "assign_0" not in mps + lp and " c0 " not in lp
+
+
+def test_from_frames_refuses_an_arc_to_an_unknown_site():
+    demand = pd.DataFrame({"demand_id": ["a"], "weight": [1.0]})
+    sites = pd.DataFrame({"site_id": ["s"]})
+    arcs = pd.DataFrame({"demand_id": ["a"], "site_id": ["x"], "cost": [1.0]})
+    with pytest.raises(LayoutoptError, match="1 arc"):
+        LocationProblem.from_frames(demand, sites, arcs)

@@ -9,8 +9,13 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from layoutopt.engine import SolverOptions
-from layoutopt.programmes.highschool.county import CountyInput, plan_county
+from layoutopt.engine import SolverOptions, solve
+from layoutopt.programmes.highschool.county import (
+    CountyInput,
+    county_plan,
+    plan_problem,
+    today_problem,
+)
 from layoutopt.programmes.highschool.greedy import greedy_county
 from layoutopt.programmes.highschool.outcome import county_outcome
 from layoutopt.scenario import HighSchoolSection
@@ -33,7 +38,8 @@ def county(schools, demand, travel, sites=()) -> CountyInput:
 
 def run(c: CountyInput, **policy):
     section = HighSchoolSection(**policy)
-    plan = plan_county(c, section, STREAM, OPTIONS)
+    today = solve(today_problem(c, section, STREAM), OPTIONS)
+    plan = county_plan(c, section, today, solve(plan_problem(c, today, section, STREAM), OPTIONS))
     names = pd.Series({s: f"name-{s}" for s in plan.sites["place_id"]})
     outcome = county_outcome(plan, section, STREAM, names)
     return plan, outcome, section

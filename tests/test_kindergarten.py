@@ -17,8 +17,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from layoutopt.engine import SolverOptions
-from layoutopt.programmes.kindergarten.county import KgCountyInput, plan_county
+from layoutopt.engine import SolverOptions, solve
+from layoutopt.programmes.kindergarten.county import (
+    KgCountyInput,
+    KgCountyPlan,
+    option_table,
+    plan_problem,
+    today_problem,
+)
 from layoutopt.programmes.kindergarten.outcome import county_outcome
 from layoutopt.scenario import KindergartenSection
 
@@ -26,6 +32,7 @@ EXACT = SolverOptions(mip_gap=0.0, time_limit_s=60)
 
 COUNTY = KgCountyInput(
     region_id="990101",
+    class_size=30,
     kgs=pd.DataFrame(
         [("P", "public", 120, 4), ("O", "other_private", 180, 6)],
         columns=["school_id", "kind", "capacity", "classes"],
@@ -50,6 +57,13 @@ COUNTY = KgCountyInput(
         columns=["place_id", "demand_id", "distance_km", "minutes"],
     ),
 )
+
+
+def plan_county(county: KgCountyInput, section, options, price: float = 0.0) -> KgCountyPlan:
+    """Today's solve, then the plan's, as the regional runner does them."""
+    today = solve(today_problem(county, section), options)
+    plan = solve(plan_problem(county, section, price), options)
+    return KgCountyPlan(county, option_table(county, section), today, plan)
 
 
 def solve_county(**policy):
@@ -94,6 +108,7 @@ def test_today_falls_short_of_the_targets():
 def test_without_candidate_sites_the_county_reports_its_shortfalls():
     county = KgCountyInput(
         COUNTY.region_id,
+        COUNTY.class_size,
         COUNTY.kgs,
         COUNTY.sites.iloc[:0],
         COUNTY.demand,

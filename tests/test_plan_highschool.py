@@ -10,9 +10,8 @@ from pathlib import Path
 import pandas as pd
 from typer.testing import CliRunner
 
-from conftest import ROOT, write_scenario
+from conftest import ROOT, run_plan, write_scenario
 from layoutopt.cli import app
-from layoutopt.plan import run_plan
 from layoutopt.programmes.highschool.network import project_students
 from layoutopt.scenario import load_scenario
 

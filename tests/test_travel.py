@@ -13,8 +13,7 @@ from shapely.geometry import Point
 
 from layoutopt.data.build.roads import gabriel_edges
 from layoutopt.geo.distance import great_circle_m
-from layoutopt.geo.travel import RoadGraph, travel_times
-from layoutopt.scenario import TravelSettings
+from layoutopt.geo.travel import RoadGraph, TravelQuery, travel_times
 
 # A tiny graph on the equator. Minutes: A-B 1.2, B-C 2.4, A-D 3.0, D-C 1.0.
 NODES = {"A": (110.00, 0.0), "B": (110.01, 0.0), "C": (110.02, 0.0), "D": (110.01, 0.01)}
@@ -51,7 +50,7 @@ def test_hand_computed_shortest_path():
     table = travel_times(
         sites_at(["A"]),
         demand_at(["C", "D", "B"]),
-        TravelSettings(method="road"),
+        TravelQuery(method="road"),
         origin_id="site_id",
         roads=tiny_graph(),
     )
@@ -64,7 +63,7 @@ def test_zero_to_own_location():
     table = travel_times(
         sites_at(["B"]),
         demand_at(["B"]),
-        TravelSettings(method="road"),
+        TravelQuery(method="road"),
         origin_id="site_id",
         roads=tiny_graph(),
     )
@@ -76,7 +75,7 @@ def test_k_nearest_and_cutoff():
     one = travel_times(
         sites_at(["A", "C"]),
         demand_at(["B"]),
-        TravelSettings(method="road", k_nearest=1),
+        TravelQuery(method="road", k_nearest=1),
         origin_id="site_id",
         roads=roads,
     )
@@ -84,7 +83,7 @@ def test_k_nearest_and_cutoff():
     cut = travel_times(
         sites_at(["A"]),
         demand_at(["B", "C"]),
-        TravelSettings(method="road", cutoff_min=2.0),
+        TravelQuery(method="road", cutoff_min=2.0),
         origin_id="site_id",
         roads=roads,
     )
@@ -95,7 +94,7 @@ def test_straight_line_by_hand():
     table = travel_times(
         sites_at(["A"]),
         demand_at(["B"], kind="village"),
-        TravelSettings(method="straight_line"),
+        TravelQuery(method="straight_line"),
         origin_id="site_id",
     )
     metres = great_circle_m(110.0, 0.0, 110.01, 0.0)  # 1,111.95 m
@@ -107,12 +106,12 @@ def test_road_method_without_roads_is_a_clear_error():
 
     with pytest.raises(LayoutoptError, match="no road graph"):
         travel_times(
-            sites_at(["A"]), demand_at(["B"]), TravelSettings(method="road"), origin_id="site_id"
+            sites_at(["A"]), demand_at(["B"]), TravelQuery(method="road"), origin_id="site_id"
         )
 
 
 def test_cache_is_reused(tmp_path):
-    args = (sites_at(["A"]), demand_at(["C"]), TravelSettings(method="road"))
+    args = (sites_at(["A"]), demand_at(["C"]), TravelQuery(method="road"))
     first = travel_times(*args, origin_id="site_id", roads=tiny_graph(), cache_dir=tmp_path)
     files = list(tmp_path.glob("travel-*.parquet"))
     assert len(files) == 1
@@ -121,7 +120,7 @@ def test_cache_is_reused(tmp_path):
     other = travel_times(
         sites_at(["B"]),
         demand_at(["C"]),
-        TravelSettings(method="road"),
+        TravelQuery(method="road"),
         origin_id="site_id",
         roads=tiny_graph(),
         cache_dir=tmp_path,
@@ -166,7 +165,7 @@ def test_invariants_and_agreement_with_networkx(seed):
         "demand_id",
         kind=["village"] * len(lon),
     )
-    wide = TravelSettings(method="road", k_nearest=len(sites), cutoff_min=10_000)
+    wide = TravelQuery(method="road", k_nearest=len(sites), cutoff_min=10_000)
     table = travel_times(sites, demand, wide, origin_id="site_id", roads=roads)
 
     graph = nx.Graph()
@@ -201,7 +200,7 @@ def test_straight_line_keeps_the_k_nearest(seed, k):
     table = travel_times(
         sites,
         demand,
-        TravelSettings(method="straight_line", k_nearest=k, cutoff_min=10_000),
+        TravelQuery(method="straight_line", k_nearest=k, cutoff_min=10_000),
         origin_id="site_id",
     )
     assert (table.groupby("demand_id").size() == k).all()

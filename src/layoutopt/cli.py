@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress as RichBar
 from rich.table import Table
 
 from layoutopt.errors import LayoutoptError
+from layoutopt.progress import Progress
 
 app = typer.Typer(
     add_completion=False,
@@ -48,10 +52,30 @@ def _guarded(action: Callable[[], Any], *, debug: bool = False) -> Any:
 
 
 def _progress() -> Callable[[str], None]:
-    def say(message: str) -> None:
-        console.print(f"[dim]…[/dim] {message}")
+    return RichProgress(console).say
 
-    return say
+
+class RichProgress(Progress):
+    """Messages as dim lines; a bar per pass over the regions (done / total, elapsed)."""
+
+    def __init__(self, out: Console) -> None:
+        self.out = out
+
+    def say(self, message: str) -> None:
+        self.out.print(f"[dim]…[/dim] {message}")
+
+    @contextmanager
+    def regions(self, label: str, total: int) -> Iterator[Callable[[], None]]:
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("regions"),
+            TimeElapsedColumn(),
+        )
+        with RichBar(*columns, console=self.out) as bar:
+            task = bar.add_task(label, total=total)
+            yield lambda: bar.advance(task)
 
 
 def _rich_table(frame: pd.DataFrame, title: str) -> Table:
@@ -178,10 +202,18 @@ def plan(
     only: Annotated[
         list[str] | None, typer.Option(help="Run only these programmes (repeat or comma-separate).")
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help="Regions solved at once (default: solver.workers, else the number of cores)."
+        ),
+    ] = None,
     debug: Annotated[bool, typer.Option(help="Show tracebacks of internal errors.")] = False,
 ) -> None:
     """Run a scenario: check the data, run the programmes, write tables, maps and manifest."""
-    from layoutopt.plan import run_plan
+    from layoutopt.plan import make_plan
+    from layoutopt.report.outputs import write_plan
+    from layoutopt.report.summary import closing_lines
     from layoutopt.scenario import load_scenario
 
     def run() -> None:
@@ -189,31 +221,18 @@ def plan(
         names = [n.strip() for item in (only or []) for n in item.split(",") if n.strip()]
         target = out or Path("out") / sc.name
         maps_dir = target / "maps" if out else Path("maps") / sc.name
-        manifest = run_plan(sc, target, maps_dir=maps_dir, only=names or None, progress=_progress())
-        ran = ", ".join(manifest["programmes_run"]) or "none"
-        console.print(f"[green]done[/green] {target}: programmes run: {ran}")
-        if manifest["programmes_not_yet_available"]:
-            console.print(
-                "  not yet available: " + ", ".join(manifest["programmes_not_yet_available"])
-            )
-        console.print(f"  tables and manifest: {target}/")
-        for path in manifest["outputs"]["maps"]:
-            console.print(f"  map: {path}")
-        _solve_summary(manifest["solves"])
+        progress = RichProgress(console)
+        result = make_plan(sc, only=names or None, workers=workers, progress=progress)
+        manifest = write_plan(result, target, maps_dir, progress.say)
+        console.print(
+            f"[green]done[/green] {target}: programmes run: "
+            f"{', '.join(manifest['programmes_run']) or 'none'} "
+            f"({result.workers} worker(s), {result.seconds:.0f} s)"
+        )
+        for line in closing_lines(result, manifest, target):
+            console.print(line, markup=False)
 
     _guarded(run, debug=debug)
-
-
-def _solve_summary(solves: list[dict]) -> None:
-    if not solves:
-        return
-    statuses: dict[str, int] = {}
-    for s in solves:
-        statuses[s["status"]] = statuses.get(s["status"], 0) + 1
-    worst = max((s["gap"] or 0.0) for s in solves)
-    seconds = sum(s["seconds"] for s in solves)
-    counts = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
-    console.print(f"  solves: {counts}; largest gap {worst:.2%}; {seconds:.1f} s in the solver")
 
 
 @app.command()
@@ -221,7 +240,10 @@ def bench(
     suite: Annotated[str, typer.Argument(help="pmed, cap, uncap or holmberg.")],
     data: Annotated[
         Path | None,
-        typer.Option(help="Folder of instance files and optima.txt (default: the shipped copies)."),
+        typer.Option(
+            help="Folder of instance files and optima.txt (default: the suite's folder under "
+            "$LAYOUTOPT_BENCHMARKS, else ../shared/benchmarks)."
+        ),
     ] = None,
     instances: Annotated[str | None, typer.Option(help="Comma-separated instance names.")] = None,
     time_limit: Annotated[float, typer.Option(help="Seconds per instance.")] = 3600.0,
@@ -234,14 +256,14 @@ def bench(
 ) -> None:
     """Solve published facility-location instances and compare with their known optima."""
     from layoutopt.engine.bench import BenchOptions, run_bench, summary
-    from layoutopt.engine.benchmarks import SUITES, shipped_folder
+    from layoutopt.engine.benchmarks import SUITES, suite_folder
 
     def run() -> None:
         if suite not in SUITES:
             raise LayoutoptError(f"unknown suite '{suite}' (choose from {', '.join(SUITES)})")
         if compare not in (None, "dense"):
             raise LayoutoptError(f"--compare takes 'dense' (got '{compare}')")
-        folder = data or shipped_folder(suite)
+        folder = suite_folder(suite, data)
         names = [n.strip() for n in instances.split(",")] if instances else None
         options = BenchOptions(time_limit_s=time_limit, compare_dense=compare == "dense")
 

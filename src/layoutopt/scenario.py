@@ -39,14 +39,24 @@ class SolverSettings(Section):
     )
     time_limit_s: float = Field(600.0, gt=0, description="Wall-clock limit per solve, seconds.")
     mip_gap: float = Field(0.005, ge=0, lt=1, description="Relative gap accepted as solved.")
-    threads: int = Field(2, ge=1, description="Solver threads (the reference machine has 2).")
+    threads: int = Field(
+        1,
+        ge=1,
+        description="Solver threads per solve. The runner solves `workers` regions at once, so "
+        "one thread each keeps a 2-core machine busy; results do not depend on `workers`.",
+    )
+    workers: int | None = Field(
+        None,
+        ge=1,
+        description="Regions solved at once (processes); empty: the number of cores. "
+        "`layoutopt plan --workers N` overrides it.",
+    )
 
 
 class TravelSettings(Section):
     method: Literal["auto", "road", "straight_line"] = Field(
         "auto", description="'auto' uses the road graph when the data set has one."
     )
-    k_nearest: int = Field(8, ge=1, description="Sites kept per settlement (sparse travel table).")
     cutoff_min: float = Field(120.0, gt=0, description="Sites farther than this are dropped, min.")
     circuity: float = Field(
         1.3,
@@ -77,16 +87,6 @@ class ValidationSettings(Section):
 class Norms(Section):
     """National norms used by the programmes (FACTS.md section 3)."""
 
-    students_per_teacher: dict[str, float] = Field(
-        default_factory=lambda: {
-            "senior_high": 12.5,
-            "junior": 13.5,
-            "primary": 19.0,
-            "vocational": 20.0,
-        },
-        description="2014 unified staffing standard (HS 1:12.5, junior 1:13.5, primary 1:19); "
-        "vocational 1:20 from the 2010 establishment standard.",
-    )
     class_size: dict[str, int] = Field(
         default_factory=lambda: {
             "kindergarten": 30,
@@ -96,9 +96,6 @@ class Norms(Section):
             "vocational": 50,
         },
         description="GB 50099-2011 class sizes; kindergarten mixed class 30 (2016 rules).",
-    )
-    kindergarten_teachers_per_class: float = Field(
-        2.0, description="2013 kindergarten staffing: 2 teachers + 1 nurse per class."
     )
 
 
@@ -118,6 +115,9 @@ class HighSchoolSection(ProgrammeSection):
     )
     max_streams: int = Field(
         20, ge=1, description="No school grows above this; a new school has at most this (5.(3))."
+    )
+    grades: int = Field(
+        3, ge=1, description="Grades of senior high (10-12): a stream (轨) is one class in each."
     )
     entry_age: int = Field(
         15, ge=0, le=17, description="Age on entering senior high (grade 10) in China."
@@ -282,7 +282,6 @@ class KindergartenSection(ProgrammeSection):
         "300-500 m walking; settlements here are aggregated units, so 1.5 km (assumption); "
         "town 3 km and village 10 km (the township's central kindergarten) are assumptions.",
     )
-    class_size: int = Field(30, ge=1, description="Children per class (mixed class 30).")
     max_classes: int = Field(12, ge=1, description="Largest kindergarten: 12 classes, 360.")
     new_min_classes: int = Field(6, ge=1, description="Smallest new kindergarten (6 classes).")
     new_site_kinds: list[str] = Field(
@@ -343,9 +342,6 @@ class Scenario(Section):
     norms: Norms = Norms()
     highschool: HighSchoolSection = HighSchoolSection()
     kindergarten: KindergartenSection = KindergartenSection()
-    vocational: ProgrammeSection = ProgrammeSection()
-    boarding: ProgrammeSection = ProgrammeSection()
-    staffing: ProgrammeSection = ProgrammeSection()
 
     source: Path | None = Field(None, exclude=True, description="The file this was read from.")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from layoutopt.data.build.calibration import Calibration
+from layoutopt.data.calibration import Calibration
 
 HS_LEVELS = ("senior_high", "complete_secondary")
 JUNIOR_LEVELS = ("junior", "nine_year")  # statistical convention: junior counts nine-year

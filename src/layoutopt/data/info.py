@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from layoutopt.data.build.calibration import load_calibration
+from layoutopt.data.calibration import load_calibration
 from layoutopt.data.calibration_report import calibration_table
 from layoutopt.data.dataset import Dataset
 

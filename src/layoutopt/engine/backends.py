@@ -17,13 +17,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from layoutopt.engine.model import MatrixModel
+from layoutopt.engine.report import SolveStatus
 
-OPTIMAL = "optimal"
-FEASIBLE_TIME_LIMIT = "feasible_time_limit"
-INFEASIBLE = "infeasible"
-NO_SOLUTION_TIME_LIMIT = "no_solution_time_limit"
-ERROR = "error"
-HEURISTIC = "heuristic"  # heuristic-only mode: feasible, gap measured against the LP bound
+OPTIMAL = SolveStatus.OPTIMAL
+FEASIBLE_TIME_LIMIT = SolveStatus.FEASIBLE_TIME_LIMIT
+INFEASIBLE = SolveStatus.INFEASIBLE
+NO_SOLUTION_TIME_LIMIT = SolveStatus.NO_SOLUTION_TIME_LIMIT
+ERROR = SolveStatus.ERROR
+HEURISTIC = SolveStatus.HEURISTIC
 
 # Extra wall-clock time given to a solver past its own limit before it is cancelled.
 CANCEL_GRACE_S = 5.0
@@ -31,7 +32,7 @@ CANCEL_GRACE_S = 5.0
 
 @dataclass
 class RawSolve:
-    status: str
+    status: SolveStatus
     values: NDArray | None
     objective: float | None
     bound: float | None

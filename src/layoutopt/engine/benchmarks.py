@@ -7,6 +7,7 @@ capacities ignored) and Holmberg's single-source set (``holmberg``).
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,8 +20,10 @@ from layoutopt.engine.problem import LocationProblem
 from layoutopt.errors import LayoutoptError
 
 SUITES = ("pmed", "cap", "uncap", "holmberg")
-# The shipped copies live in shared/benchmarks beside the project (read there, never copied).
-SHIPPED = Path(__file__).resolve().parents[3].parent / "shared" / "benchmarks"
+# Where the published sets are: this variable, else ../shared/benchmarks from the working
+# folder (the project's layout: shared/ beside the project). Read there, never copied.
+BENCHMARKS_ENV = "LAYOUTOPT_BENCHMARKS"
+DEFAULT_ROOT = Path("..") / "shared" / "benchmarks"
 DEFAULT_FOLDERS = {
     "pmed": "orlib/pmed",
     "cap": "orlib/cap",
@@ -29,9 +32,21 @@ DEFAULT_FOLDERS = {
 }
 
 
-def shipped_folder(suite: str) -> Path:
-    """Where the shipped instances of ``suite`` are."""
-    return SHIPPED / DEFAULT_FOLDERS[suite]
+def benchmarks_root() -> Path:
+    """The folder of the published sets: $LAYOUTOPT_BENCHMARKS, else ../shared/benchmarks."""
+    return Path(os.environ.get(BENCHMARKS_ENV) or DEFAULT_ROOT)
+
+
+def suite_folder(suite: str, data: Path | None = None) -> Path:
+    """The folder of ``suite``'s instances: ``data`` if given, else its place under
+    ``benchmarks_root()``; an error that says how to point at it when it is missing."""
+    folder = data if data is not None else benchmarks_root() / DEFAULT_FOLDERS[suite]
+    if not folder.is_dir():
+        raise LayoutoptError(
+            f"benchmark folder {folder} not found (fix: give --data FOLDER, or set "
+            f"{BENCHMARKS_ENV} to the folder holding orlib/ and holmberg/)"
+        )
+    return folder
 
 
 @dataclass(frozen=True)

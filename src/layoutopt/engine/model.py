@@ -44,6 +44,8 @@ class MatrixModel:
     offset: float
     columns: dict[str, slice]
     rows: dict[str, slice]
+    column_labels: dict[str, NDArray]  # per block, what each column is about
+    row_labels: dict[str, NDArray]
     arcs: NDArray  # problem arc index of each assign column
     overflow_demand: NDArray  # demand index of each overflow column
     module_sites: NDArray  # site index of each modules column
@@ -58,11 +60,22 @@ class MatrixModel:
         return len(self.row_lower)
 
     def column_names(self) -> list[str]:
-        names = [""] * self.n_cols
-        for block, span in self.columns.items():
-            for k in range(span.start, span.stop):
-                names[k] = f"{block}_{k - span.start}"
-        return names
+        """Names by meaning: ``open[school]``, ``assign[settlement,school]``, ``unmet[d]``."""
+        return _names(self.columns, self.column_labels, self.n_cols)
+
+    def row_names(self) -> list[str]:
+        """Names by meaning: ``serve[settlement]``, ``capacity[school]``, ``link[d,s]``."""
+        return _names(self.rows, self.row_labels, self.n_rows)
+
+
+def _names(blocks: dict[str, slice], labels: dict[str, NDArray], count: int) -> list[str]:
+    names = [""] * count
+    for block, span in blocks.items():
+        mine = labels.get(block)
+        for k in range(span.start, span.stop):
+            label = mine[k - span.start] if mine is not None else k - span.start
+            names[k] = f"{block}[{label}]"
+    return names
 
 
 @dataclass
@@ -74,6 +87,8 @@ class _Builder:
     upper: list[NDArray] = field(default_factory=list)
     integer: list[NDArray] = field(default_factory=list)
     columns: dict[str, slice] = field(default_factory=dict)
+    column_labels: dict[str, NDArray] = field(default_factory=dict)
+    row_labels: dict[str, NDArray] = field(default_factory=dict)
     entries: list[tuple[NDArray, NDArray, NDArray]] = field(default_factory=list)
     row_lower: list[NDArray] = field(default_factory=list)
     row_upper: list[NDArray] = field(default_factory=list)
@@ -81,8 +96,10 @@ class _Builder:
     n_cols: int = 0
     n_rows: int = 0
 
-    def add_columns(self, name: str, cost, lower, upper, integer: bool) -> slice:
+    def add_columns(self, name: str, cost, lower, upper, integer: bool, labels=None) -> slice:
         count = len(cost)
+        if labels is not None:
+            self.column_labels[name] = np.asarray(labels, dtype=str)
         self.cost.append(np.asarray(cost, float))
         self.lower.append(np.broadcast_to(np.asarray(lower, float), (count,)))
         self.upper.append(np.broadcast_to(np.asarray(upper, float), (count,)))
@@ -92,8 +109,10 @@ class _Builder:
         self.n_cols += count
         return span
 
-    def add_rows(self, name: str, row, col, value, lower, upper, count: int) -> None:
+    def add_rows(self, name: str, row, col, value, lower, upper, count: int, labels=None) -> None:
         """Rows numbered 0..count-1 locally; (row, col, value) are the matrix entries."""
+        if labels is not None:
+            self.row_labels[name] = np.asarray(labels, dtype=str)
         self.entries.append(
             (np.asarray(row) + self.n_rows, np.asarray(col), np.asarray(value, float))
         )
@@ -116,20 +135,38 @@ def build_model(problem: LocationProblem, arcs: NDArray, overflow_cost: NDArray)
     open_cols = _open_columns(b, p)
     module_sites = np.flatnonzero(p.max_modules > 0)
     mod_cols = b.add_columns(
-        "modules", p.module_cost[module_sites], 0, p.max_modules[module_sites], True
+        "modules",
+        p.module_cost[module_sites],
+        0,
+        p.max_modules[module_sites],
+        True,
+        labels=p.site_ids[module_sites],
     )
     if p.objective == "coverage":
         _coverage(b, p, open_cols)
         return _finish(b, p, arcs[:0], np.array([], dtype=int), module_sites, maximise=True)
     d, s = p.arc_demand[arcs], p.arc_site[arcs]
-    assign = b.add_columns("assign", p.weight[d] * p.arc_cost[arcs], 0, 1, p.single_source)
+    pairs = np.char.add(np.char.add(p.demand_ids[d], ","), p.site_ids[s])
+    assign = b.add_columns(
+        "assign", p.weight[d] * p.arc_cost[arcs], 0, 1, p.single_source, labels=pairs
+    )
     served_by_penalty = np.flatnonzero(np.isfinite(p.unmet_penalty))
     unmet = b.add_columns(
-        "unmet", p.weight[served_by_penalty] * p.unmet_penalty[served_by_penalty], 0, 1, False
+        "unmet",
+        p.weight[served_by_penalty] * p.unmet_penalty[served_by_penalty],
+        0,
+        1,
+        False,
+        labels=p.demand_ids[served_by_penalty],
     )
     overflow_demand = np.flatnonzero(np.isfinite(overflow_cost))
     overflow = b.add_columns(
-        "overflow", p.weight[overflow_demand] * overflow_cost[overflow_demand], 0, 1, False
+        "overflow",
+        p.weight[overflow_demand] * overflow_cost[overflow_demand],
+        0,
+        1,
+        False,
+        labels=p.demand_ids[overflow_demand],
     )
     cols = np.arange(assign.start, assign.stop)
     b.add_rows(
@@ -140,6 +177,7 @@ def build_model(problem: LocationProblem, arcs: NDArray, overflow_cost: NDArray)
         1,
         1,
         p.n_demand,
+        labels=p.demand_ids,
     )
     link = np.arange(len(arcs))
     b.add_rows(
@@ -150,6 +188,7 @@ def build_model(problem: LocationProblem, arcs: NDArray, overflow_cost: NDArray)
         -INF,
         0,
         len(arcs),
+        labels=pairs,
     )
     _capacity_rows(b, p, s, d, cols, open_cols, mod_cols, module_sites)
     _share_rows(b, p, s, d, cols)
@@ -164,7 +203,10 @@ def _served_rows(b: _Builder, p: LocationProblem, unmet_demand: NDArray) -> None
         return
     penalty = np.array([r.penalty for r in rules])
     soft = np.flatnonzero(np.isfinite(penalty))
-    short = b.add_columns("served_short", penalty[soft], 0, INF, False)
+    names = [r.name for r in rules]
+    short = b.add_columns(
+        "served_short", penalty[soft], 0, INF, False, labels=[names[k] for k in soft]
+    )
     local = np.full(p.n_demand, -1)
     local[unmet_demand] = np.arange(len(unmet_demand))
     unmet = b.columns["unmet"]
@@ -187,6 +229,7 @@ def _served_rows(b: _Builder, p: LocationProblem, unmet_demand: NDArray) -> None
         -INF,
         np.array(upper),
         len(rules),
+        labels=names,
     )
 
 
@@ -199,7 +242,7 @@ def _share_rows(b: _Builder, p: LocationProblem, s, d, cols) -> None:
     rules = p.load_shares
     if not rules:
         return
-    loads = b.add_columns("site_load", np.zeros(p.n_sites), 0, INF, False)
+    loads = b.add_columns("site_load", np.zeros(p.n_sites), 0, INF, False, labels=p.site_ids)
     b.add_rows(
         "site_load",
         np.r_[s, np.arange(p.n_sites)],
@@ -208,10 +251,14 @@ def _share_rows(b: _Builder, p: LocationProblem, s, d, cols) -> None:
         0,
         0,
         p.n_sites,
+        labels=p.site_ids,
     )
     penalty = np.array([r.penalty for r in rules])
     soft = np.flatnonzero(np.isfinite(penalty))
-    short = b.add_columns("share_short", penalty[soft], 0, INF, False)
+    names = [r.name for r in rules]
+    short = b.add_columns(
+        "share_short", penalty[soft], 0, INF, False, labels=[names[k] for k in soft]
+    )
     rows, columns, values = [], [], []
     for k, rule in enumerate(rules):
         share = np.zeros(p.n_sites)
@@ -232,6 +279,7 @@ def _share_rows(b: _Builder, p: LocationProblem, s, d, cols) -> None:
         0,
         INF,
         len(rules),
+        labels=names,
     )
 
 
@@ -240,7 +288,7 @@ def _open_columns(b: _Builder, p: LocationProblem) -> slice:
     # Closing an existing site saves close_saving: cost (fixed + saving)·open − Σ saving.
     cost = p.fixed_cost + np.where(closable, p.close_saving, 0.0)
     lower = np.where(p.status == MUST_KEEP, 1.0, 0.0)
-    return b.add_columns("open", cost, lower, 1, True)
+    return b.add_columns("open", cost, lower, 1, True, labels=p.site_ids)
 
 
 def _capacity_rows(b, p: LocationProblem, s, d, cols, open_cols, mod_cols, module_sites):
@@ -265,6 +313,7 @@ def _capacity_rows(b, p: LocationProblem, s, d, cols, open_cols, mod_cols, modul
             -INF,
             0,
             len(capped),
+            labels=p.site_ids[capped],
         )
     if len(module_sites):
         k = np.arange(len(module_sites))
@@ -315,7 +364,7 @@ def _total_capacity_row(b, p: LocationProblem, open_cols, mod_cols, module_sites
 
 
 def _coverage(b: _Builder, p: LocationProblem, open_cols: slice) -> None:
-    covered = b.add_columns("covered", -p.weight, 0, 1, False)
+    covered = b.add_columns("covered", -p.weight, 0, 1, False, labels=p.demand_ids)
     near = np.flatnonzero(p.arc_travel <= p.coverage_radius)
     d, s = p.arc_demand[near], p.arc_site[near]
     b.add_rows(
@@ -396,6 +445,8 @@ def _finish(
         offset=offset,
         columns=b.columns,
         rows=b.rows,
+        column_labels=b.column_labels,
+        row_labels=b.row_labels,
         arcs=np.asarray(arcs),
         overflow_demand=np.asarray(overflow_demand),
         module_sites=module_sites,

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from layoutopt.errors import LayoutoptError
@@ -229,6 +230,49 @@ class LocationProblem:
             problems.append("the coverage objective needs a coverage_radius")
         if problems:
             raise LayoutoptError("location problem: " + "; ".join(problems))
+
+    @classmethod
+    def from_frames(
+        cls,
+        demand: pd.DataFrame,
+        sites: pd.DataFrame,
+        arcs: pd.DataFrame,
+        **options,
+    ) -> LocationProblem:
+        """A problem from tables, the GIS entry point.
+
+        ``demand``: ``demand_id``, ``weight`` (and optionally ``unmet_penalty``,
+        ``max_travel``, ``region``); ``sites``: ``site_id`` and any per-site column named in
+        SITE_ARRAYS or ``status``; ``arcs``: ``demand_id``, ``site_id``, ``cost`` (and
+        optionally ``travel``). Arcs naming an unknown demand point or site are an error.
+        Other keywords go to ``build`` as they are.
+        """
+        d_index = pd.Index(demand["demand_id"].astype(str))
+        s_index = pd.Index(sites["site_id"].astype(str))
+        arc_demand = d_index.get_indexer(arcs["demand_id"].astype(str))
+        arc_site = s_index.get_indexer(arcs["site_id"].astype(str))
+        unknown = int(((arc_demand < 0) | (arc_site < 0)).sum())
+        if unknown:
+            raise LayoutoptError(
+                f"{unknown} arc(s) name a demand point or site not in the tables "
+                "(fix: give arcs only between listed demand_id and site_id values)"
+            )
+        per_demand = {"unmet_penalty": "unmet_penalty", "max_travel": "max_travel"}
+        per_demand |= {"demand_region": "region"}
+        columns = {k: demand[c].to_numpy() for k, c in per_demand.items() if c in demand}
+        columns |= {k: sites[k].to_numpy() for k in (*SITE_ARRAYS, "status") if k in sites}
+        if "travel" in arcs:
+            columns["arc_travel"] = arcs["travel"].to_numpy(float)
+        return cls.build(
+            demand_ids=d_index,
+            weight=demand["weight"].to_numpy(float),
+            site_ids=s_index,
+            arc_demand=arc_demand,
+            arc_site=arc_site,
+            arc_cost=arcs["cost"].to_numpy(float),
+            **columns,
+            **options,
+        )
 
     @classmethod
     def from_cost_matrix(

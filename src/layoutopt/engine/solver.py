@@ -30,7 +30,7 @@ from layoutopt.engine.backends import (
 )
 from layoutopt.engine.model import MatrixModel, build_model
 from layoutopt.engine.problem import CLOSABLE, MUST_KEEP, SITE_ARRAYS, LocationProblem
-from layoutopt.results import SolveReport
+from layoutopt.engine.report import SolveMethod, SolveReport
 
 OVERFLOW_TOLERANCE = 1e-7
 FIXING_SHARE = 0.2  # of the time limit, at most, for the Lagrangian bound
@@ -114,7 +114,7 @@ def _solve_after_fixing(
     tree = None
     if not fixing.proven and options.tree_search:
         fixing, tree = _tree_search(problem, fixing, options, started)
-    method = "lagrangian tree search" if tree is not None else "lagrangian fixing + mip"
+    method = SolveMethod.TREE_SEARCH if tree is not None else SolveMethod.FIXING_MIP
     if fixing.proven:  # the bound proves the best plan: only its sites remain
         closed = ~fixing.plan
         fixing = replace(fixing, closed=closed, opened=fixing.plan.copy())

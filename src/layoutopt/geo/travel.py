@@ -22,6 +22,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from pydantic import Field
 from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
@@ -29,6 +30,14 @@ from scipy.spatial import cKDTree
 from layoutopt.errors import LayoutoptError
 from layoutopt.geo.distance import chord_to_m, great_circle_m, unit_vectors
 from layoutopt.scenario import TravelSettings
+
+
+class TravelQuery(TravelSettings):
+    """The scenario's travel settings and how many sites each settlement keeps, which the
+    programme asking decides (its ``k_nearest``)."""
+
+    k_nearest: int = Field(8, ge=1, description="Sites kept per settlement.")
+
 
 COLUMNS = ["origin_id", "demand_id", "minutes", "distance_km"]
 BATCH = 256  # Dijkstra sources per batch: 256 × 100k nodes × 8 bytes = 200 MB at most
@@ -79,7 +88,7 @@ def _min_duplicates(matrix: coo_matrix) -> csr_matrix:
 def travel_times(
     origins: gpd.GeoDataFrame,
     demand: gpd.GeoDataFrame,
-    settings: TravelSettings,
+    settings: TravelQuery,
     *,
     origin_id: str,
     roads: RoadGraph | None = None,
@@ -114,7 +123,7 @@ def travel_times(
     return table
 
 
-def _straight_times(origins, demand, settings: TravelSettings, origin_id: str) -> pd.DataFrame:
+def _straight_times(origins, demand, settings: TravelQuery, origin_id: str) -> pd.DataFrame:
     kinds = demand["kind"].to_numpy()
     unknown = sorted(set(kinds) - set(settings.speed_kmh))
     if unknown:
@@ -141,7 +150,7 @@ def _straight_times(origins, demand, settings: TravelSettings, origin_id: str) -
 
 
 def _road_times(
-    origins, demand, settings: TravelSettings, origin_id: str, roads: RoadGraph
+    origins, demand, settings: TravelQuery, origin_id: str, roads: RoadGraph
 ) -> pd.DataFrame:
     o_node, o_access = _snap(origins, roads, settings)
     d_node, d_access = _snap(demand, roads, settings)
@@ -178,7 +187,7 @@ def _road_times(
     )
 
 
-def _direct_minutes(origins, demand, settings: TravelSettings):
+def _direct_minutes(origins, demand, settings: TravelQuery):
     """Walking straight there (at the access speed) when that beats the road: short trips."""
     ox, oy = origins.geometry.x.to_numpy(), origins.geometry.y.to_numpy()
     dx, dy = demand.geometry.x.to_numpy(), demand.geometry.y.to_numpy()
@@ -192,7 +201,7 @@ def _direct_minutes(origins, demand, settings: TravelSettings):
     return block
 
 
-def _snap(points: gpd.GeoDataFrame, roads: RoadGraph, settings: TravelSettings):
+def _snap(points: gpd.GeoDataFrame, roads: RoadGraph, settings: TravelQuery):
     """Nearest road node of each point and the minutes of the access leg."""
     tree = cKDTree(unit_vectors(roads.lon, roads.lat))
     _, node = tree.query(unit_vectors(points.geometry.x, points.geometry.y))
@@ -228,7 +237,7 @@ def _tidy(origin_ids, demand_ids, minutes, metres) -> pd.DataFrame:
 
 
 def _cache_key(
-    origins, demand, settings: TravelSettings, origin_id: str, roads: RoadGraph | None
+    origins, demand, settings: TravelQuery, origin_id: str, roads: RoadGraph | None
 ) -> str:
     digest = hashlib.sha256(CACHE_VERSION.encode())
     digest.update(settings.model_dump_json(exclude={"cache_dir"}).encode())

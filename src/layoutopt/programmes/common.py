@@ -9,21 +9,8 @@ import numpy as np
 import pandas as pd
 
 from layoutopt.data.dataset import Dataset
-from layoutopt.engine import SolverOptions
-from layoutopt.geo.travel import RoadGraph, travel_times
-from layoutopt.results import CHANGE_COLUMNS
+from layoutopt.geo.travel import RoadGraph, TravelQuery, travel_times
 from layoutopt.scenario import Scenario
-
-
-def solver_options(scenario: Scenario) -> SolverOptions:
-    """The engine's options from the scenario's [solver] section."""
-    solver = scenario.solver
-    return SolverOptions(
-        backend=solver.backend,
-        time_limit_s=solver.time_limit_s,
-        mip_gap=solver.mip_gap,
-        threads=solver.threads,
-    )
 
 
 def travel_within_county(
@@ -41,10 +28,8 @@ def travel_within_county(
     ``place_id``, ``region_id`` and a point geometry. Returns ``place_id, demand_id,
     minutes, distance_km``, sorted by settlement then minutes.
     """
-    update: dict[str, float] = {"k_nearest": k_nearest}
-    if cutoff_min is not None:
-        update["cutoff_min"] = cutoff_min
-    settings = scenario.travel.model_copy(update=update)
+    cutoff = {"cutoff_min": cutoff_min} if cutoff_min is not None else {}
+    settings = TravelQuery(**{**scenario.travel.model_dump(), **cutoff}, k_nearest=k_nearest)
     roads = None
     if dataset.has_roads and settings.method != "straight_line":
         assert dataset.road_nodes is not None and dataset.road_edges is not None
@@ -82,28 +67,43 @@ def round_keeping_total(values: pd.Series) -> pd.Series:
     return pd.Series(floors.astype(np.int64), index=values.index)
 
 
-def changes_table(
-    rows: list[dict],
-    regions: pd.DataFrame,
-    names: pd.Series,
-    programme: str,
-    action_order: list[str],
-) -> pd.DataFrame:
-    """A programme's change rows (each with ``region_id`` and ``minutes`` = (before, after))
-    as CHANGE_COLUMNS: names, county and prefecture filled in, whole numbers, stable order."""
-    frame = pd.DataFrame(rows)
-    if frame.empty:
-        return pd.DataFrame(columns=CHANGE_COLUMNS)
-    by_region = regions.set_index("region_id")
-    frame["programme"] = programme
-    frame["school_name"] = names.reindex(frame["school_id"]).fillna("").to_numpy()
-    frame["target_name"] = names.reindex(frame["target_id"]).fillna("").to_numpy()
-    frame["county"] = by_region["county"].reindex(frame["region_id"]).to_numpy()
-    frame["prefecture"] = by_region["prefecture"].reindex(frame["region_id"]).to_numpy()
-    frame["travel_min_before"] = [round(m[0], 1) for m in frame["minutes"]]
-    frame["travel_min_after"] = [round(m[1], 1) for m in frame["minutes"]]
-    for column in ("students_moved", "beds_added", "streams_before", "streams_after"):
-        frame[column] = frame[column].astype(float).round().astype("Int64")
-    frame["order"] = frame["action"].map(action_order.index)
-    frame = frame.sort_values(["region_id", "order", "school_id"], kind="stable")
-    return frame[CHANGE_COLUMNS].reset_index(drop=True)
+def change_row(
+    action: str,
+    school_id: str = "",
+    *,
+    target: str = "",
+    students: float = 0.0,
+    streams: tuple[float, float] = (np.nan, np.nan),
+    beds: float = 0.0,
+    minutes: tuple[float, float] = (np.nan, np.nan),
+    reason: str = "",
+) -> dict:
+    """A change row as the runner's change table reads it (``minutes``: mean trip of the
+    students concerned before and after; nan where none is known)."""
+    return {
+        "action": action,
+        "school_id": school_id,
+        "target_id": target,
+        "students_moved": students,
+        "streams_before": streams[0],
+        "streams_after": streams[1],
+        "beds_added": beds,
+        "minutes": minutes,
+        "reason": reason,
+    }
+
+
+def site_names(dataset: Dataset, sites: pd.DataFrame, labels: object) -> list[str]:
+    """Names for candidate sites: the settlement they stand in, what would be built there
+    (``labels``, one or one per site) and the site id, e.g. 某村新建公办幼儿园（S0012）."""
+    host = sites["demand_id"].astype(str) if "demand_id" in sites else None
+    place: object = ""
+    if "name" in dataset.demand and host is not None:
+        place = dataset.demand.set_index("demand_id")["name"].reindex(host).fillna("").to_numpy()
+    parts = zip(
+        np.broadcast_to(place, len(sites)),
+        np.broadcast_to(labels, len(sites)),
+        sites["site_id"],
+        strict=True,
+    )
+    return [f"{p}{label}（{s}）" for p, label, s in parts]

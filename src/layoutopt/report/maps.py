@@ -22,24 +22,13 @@ from folium.elements import JSCSSMixin
 from folium.plugins import MarkerCluster
 from jinja2 import Template
 
+from layoutopt.programmes.base import COMMON_ACTIONS
 from layoutopt.report.offline import inline_assets
 from layoutopt.results import ProgrammeResult
 
-# Action -> (colour, label). Programmes' action words; anything else is drawn grey.
-ACTIONS: dict[str, tuple[str, str]] = {
-    "merge_into": ("#d7301f", "合并撤销 merge into another school"),
-    "new_school": ("#1a9850", "新建 new school"),
-    "new_kindergarten": ("#1a9850", "新建 new kindergarten"),
-    "convert_building": ("#66bd63", "改建 convert a building"),
-    "expand": ("#2c7fb8", "扩建 expand"),
-    "recognise_inclusive": ("#80cdc1", "认定普惠 recognise as inclusive"),
-    "hold_large": ("#7b3294", "控制规模 above the cap, held"),
-    "keep_small_exempt": ("#fdae61", "保留小规模 small, kept (exempt)"),
-    "keep": ("#969696", "不变 unchanged"),
-    "closed": ("#252525", "关闭 closed"),
-}
 OTHER = ("#bdbdbd", "other")
-LINE_ACTIONS = ("merge_into",)
+MERGE_COLOUR = "#d7301f"
+LINE_ACTIONS = ("merge_into",)  # actions drawn as a line to their target
 POPUP_LABELS = [
     ("school", "学校 school"),
     ("kind", "level / ownership"),
@@ -190,9 +179,10 @@ def review_map(result: ProgrammeResult, regions: gpd.GeoDataFrame, heading: str)
     folium.TileLayer("OpenStreetMap", name="OpenStreetMap 底图 (online)").add_to(page)
     _boundaries(regions).add_to(page)
     reasons = _reasons(result.changes)
-    after = _school_layer(schools, reasons, "规划后 after the plan", before=False)
+    colours = action_colours(result)
+    after = _school_layer(schools, reasons, colours, "规划后 after the plan", before=False)
     after.add_to(page)
-    _school_layer(schools, reasons, "现状 today", before=True, show=False).add_to(page)
+    _school_layer(schools, reasons, colours, "现状 today", before=True, show=False).add_to(page)
     _merge_lines(result.changes, schools).add_to(page)
     for k, (label, values) in enumerate(result.region_layers.items()):
         _choropleth(regions, values, label, show=k == 0).add_to(page)
@@ -201,7 +191,7 @@ def review_map(result: ProgrammeResult, regions: gpd.GeoDataFrame, heading: str)
     SchoolSearch(after).add_to(page)
     folium.LayerControl(collapsed=False).add_to(page)
     counts = schools["action"].value_counts()
-    items = [(*ACTIONS.get(a, OTHER), int(counts[a])) for a in _ordered(counts.index)]
+    items = [(*colours.get(a, OTHER), int(counts[a])) for a in _ordered(colours, counts.index)]
     Legend(
         heading,
         items,
@@ -211,8 +201,13 @@ def review_map(result: ProgrammeResult, regions: gpd.GeoDataFrame, heading: str)
     return inline_assets(page.get_root().render())
 
 
-def _ordered(actions) -> list[str]:
-    known = [a for a in ACTIONS if a in set(actions)]
+def action_colours(result: ProgrammeResult) -> dict[str, tuple[str, str]]:
+    """Action word -> (colour, label), from the programme's own vocabulary."""
+    return {str(a.code): (a.colour, a.label) for a in (*result.actions, *COMMON_ACTIONS)}
+
+
+def _ordered(colours: dict, actions) -> list[str]:
+    known = [a for a in colours if a in set(actions)]
     return known + sorted(set(actions) - set(known))
 
 
@@ -297,6 +292,7 @@ def _reasons(changes: pd.DataFrame) -> dict[str, list[str]]:
 def _school_layer(
     schools: gpd.GeoDataFrame,
     reasons: dict[str, list[str]],
+    colours: dict[str, tuple[str, str]],
     name: str,
     *,
     before: bool,
@@ -312,7 +308,7 @@ def _school_layer(
                 "lon": round(school.geometry.x, 6),
                 "lat": round(school.geometry.y, 6),
                 "name": str(school.name),
-                "colour": ACTIONS.get(action, OTHER)[0],
+                "colour": colours.get(action, OTHER)[0],
                 "opacity": 1.0 if school.open or before else 0.55,
                 "school": f"{school.name} ({school.school_id})",
                 "kind": f"{school.level} / {school.ownership}",
@@ -335,7 +331,7 @@ def _merge_lines(changes: pd.DataFrame, schools: gpd.GeoDataFrame) -> folium.Fea
         a, b = where[row.school_id], where[row.target_id]
         folium.PolyLine(
             [[a.y, a.x], [b.y, b.x]],
-            color=ACTIONS["merge_into"][0],
+            color=MERGE_COLOUR,
             weight=2,
             tooltip=html.escape(f"{row.school_name} → {row.target_name} ({row.students_moved})"),
         ).add_to(group)

@@ -7,13 +7,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import geopandas as gpd
 import pandas as pd
 
 from layoutopt.data.io import atomic_write_text, replace_folder, write_layer
+from layoutopt.report.manifest import build_manifest
 from layoutopt.report.maps import review_map
 from layoutopt.report.tables import csv_text, xlsx_bytes
-from layoutopt.results import CHANGE_COLUMNS, KPI_COLUMNS, SCHOOL_AFTER_COLUMNS, ProgrammeResult
+from layoutopt.results import (
+    CHANGE_COLUMNS,
+    KPI_COLUMNS,
+    SCHOOL_AFTER_COLUMNS,
+    Plan,
+    ProgrammeResult,
+)
 
 
 def combined(results: list[ProgrammeResult], attribute: str, columns: list[str]) -> pd.DataFrame:
@@ -22,23 +28,28 @@ def combined(results: list[ProgrammeResult], attribute: str, columns: list[str])
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
 
 
-def schools_table(results: list[ProgrammeResult]) -> gpd.GeoDataFrame | None:
-    frames = [r.schools_after for r in results if r.schools_after is not None]
-    if not frames:
-        return None
-    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
+def write_plan(
+    plan: Plan, out: Path, maps_dir: Path | None = None, say: Callable[[str], None] | None = None
+) -> dict[str, Any]:
+    """Write a plan's tables and manifest into ``out`` and its maps into ``maps_dir``
+    (default ``out/maps``), each folder whole or not at all; returns the manifest."""
+    manifest = build_manifest(plan)
+    heading = plan.scenario.title or plan.scenario.name
+    maps = maps_dir if maps_dir is not None else out / "maps"
+    write_run(out, maps, plan, manifest, heading, say or (lambda _msg: None))
+    return manifest
 
 
 def write_run(
     out: Path,
     maps_dir: Path,
-    results: list[ProgrammeResult],
-    regions: gpd.GeoDataFrame,
+    plan: Plan,
     manifest: dict[str, Any],
     heading: str,
     say: Callable[[str], None],
 ) -> None:
     """Fill ``out`` (and ``maps_dir``) whole or not at all."""
+    results, regions = plan.results, plan.dataset.regions
     maps = {f"{r.programme}.html": r for r in results if r.schools_after is not None}
     manifest["outputs"] = {
         "tables": ["changes.csv", "changes.xlsx", "kpis.csv", "manifest.json"]
@@ -58,7 +69,7 @@ def write_run(
         atomic_write_text(folder / "changes.csv", csv_text(changes), bom=True)
         (folder / "changes.xlsx").write_bytes(xlsx_bytes({"changes": changes}))
         atomic_write_text(folder / "kpis.csv", csv_text(kpis), bom=True)
-        schools = schools_table(results)
+        schools = plan.schools_after
         if schools is not None:
             table = pd.DataFrame(schools.drop(columns="geometry"))
             table["lon"] = schools.geometry.x.round(6)

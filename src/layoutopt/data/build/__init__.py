@@ -23,12 +23,12 @@ from layoutopt.data.build.boundaries import (
     read_boundaries,
     read_population,
 )
-from layoutopt.data.build.calibration import Province, load_calibration
 from layoutopt.data.build.readme import render_readme
 from layoutopt.data.build.roads import make_roads
 from layoutopt.data.build.schools import make_schools
 from layoutopt.data.build.settlements import make_settlements
 from layoutopt.data.build.sites import make_sites
+from layoutopt.data.calibration import Province, load_calibration
 from layoutopt.data.calibration_report import calibration_table
 from layoutopt.data.io import atomic_write_text, replace_folder, sha256_file, write_layer
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pandas as pd
 
-from layoutopt.data.build.calibration import Province
+from layoutopt.data.calibration import Province
 from layoutopt.data.calibration_report import calibration_markdown
 from layoutopt.data.schema import dictionary_markdown
 

@@ -24,7 +24,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import minimum_spanning_tree
 from scipy.spatial import Delaunay, cKDTree
 
-from layoutopt.data.build.calibration import Calibration
+from layoutopt.data.calibration import Calibration
 from layoutopt.data.io import WGS84
 from layoutopt.geo.distance import great_circle_m, local_xy_km
 

@@ -24,8 +24,8 @@ import pandas as pd
 from scipy.optimize import brentq
 from scipy.spatial import cKDTree
 
-from layoutopt.data.build.calibration import Calibration, Stage
 from layoutopt.data.build.common import county_rng, jitter_inside, largest_remainder
+from layoutopt.data.calibration import Calibration, Stage
 from layoutopt.data.io import WGS84
 
 # Which levels serve each stage; the order matters: a combined school's sections are fixed

@@ -14,7 +14,6 @@ import pandas as pd
 from scipy.optimize import brentq
 from scipy.spatial import cKDTree
 
-from layoutopt.data.build.calibration import Calibration
 from layoutopt.data.build.common import (
     county_rng,
     jitter_inside,
@@ -23,6 +22,7 @@ from layoutopt.data.build.common import (
     points_in,
     pole,
 )
+from layoutopt.data.calibration import Calibration
 from layoutopt.data.io import WGS84
 
 AGES = range(18)

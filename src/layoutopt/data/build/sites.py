@@ -11,8 +11,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from layoutopt.data.build.calibration import Calibration
 from layoutopt.data.build.common import county_rng, jitter_inside
+from layoutopt.data.calibration import Calibration
 from layoutopt.data.io import WGS84
 
 SITE_JITTER_KM = 0.4

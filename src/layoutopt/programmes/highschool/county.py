@@ -9,12 +9,12 @@ left open (a weight large enough to come first), then travel, then streams and n
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from layoutopt.engine import LocationProblem, LocationSolution, SolverOptions, solve
+from layoutopt.engine import LocationProblem, LocationSolution
 from layoutopt.engine.problem import CANDIDATE, CLOSABLE, MUST_KEEP
 from layoutopt.scenario import HighSchoolSection
 
@@ -44,21 +44,11 @@ class CountyPlan:
     max_travel: pd.Series  # per demand_id, minutes
 
 
-def plan_county(
-    county: CountyInput, section: HighSchoolSection, stream_size: int, options: SolverOptions
+def county_plan(
+    county: CountyInput, section: HighSchoolSection, today: LocationSolution, plan: LocationSolution
 ) -> CountyPlan:
-    sites = site_table(county, section)
-    max_travel = travel_limits(county, section)
-    today = solve(
-        _today_problem(county, sites, section, stream_size),
-        _named(options, f"highschool-today:{county.region_id}"),
-    )
-    attended = today.assignment[["demand_id", "site_id"]]
-    plan = solve(
-        _plan_problem(county, sites, max_travel, attended, section, stream_size),
-        _named(options, f"highschool:{county.region_id}"),
-    )
-    return CountyPlan(county, sites, today, plan, max_travel)
+    sites, limits = site_table(county, section), travel_limits(county, section)
+    return CountyPlan(county, sites, today, plan, limits)
 
 
 def site_table(county: CountyInput, section: HighSchoolSection) -> pd.DataFrame:
@@ -115,9 +105,11 @@ def _arcs(county: CountyInput, sites: pd.DataFrame) -> dict[str, np.ndarray]:
     }
 
 
-def _today_problem(
-    county: CountyInput, sites: pd.DataFrame, section: HighSchoolSection, stream_size: int
+def today_problem(
+    county: CountyInput, section: HighSchoolSection, stream_size: int
 ) -> LocationProblem:
+    """Every public school open at its present streams; students as near as room allows."""
+    sites = site_table(county, section)
     schools = sites[sites["kind"] == "school"]
     return LocationProblem.build(
         demand_ids=county.demand["demand_id"],
@@ -131,14 +123,13 @@ def _today_problem(
     )
 
 
-def _plan_problem(
-    county: CountyInput,
-    sites: pd.DataFrame,
-    max_travel: pd.Series,
-    attended: pd.DataFrame,
-    section: HighSchoolSection,
-    stream_size: int,
+def plan_problem(
+    county: CountyInput, today: LocationSolution, section: HighSchoolSection, stream_size: int
 ) -> LocationProblem:
+    """The plan; a student who leaves today's school pays the switch minutes."""
+    sites = site_table(county, section)
+    max_travel = travel_limits(county, section)
+    attended = today.assignment[["demand_id", "site_id"]]
     is_school = (sites["kind"] == "school").to_numpy()
     status = np.where(
         sites["closable"], CLOSABLE, np.where(is_school, MUST_KEEP, CANDIDATE)
@@ -174,7 +165,3 @@ def _plan_problem(
         open_count=(1, None) if len(sites) else (None, None),
         **arcs,
     )
-
-
-def _named(options: SolverOptions, name: str) -> SolverOptions:
-    return replace(options, name=name)

@@ -1,105 +1,62 @@
-"""Indicators of the high-school plan against the policy, at province, prefecture and county
-scope. Counts add up across scopes; travel is recomputed from the flows of each scope.
+"""Indicators of the high-school plan at province, prefecture and county scope. Counts add
+up across scopes (the runner sums them); travel is worked out from each scope's flows.
 
 For the ``*_vs_greedy`` indicators the ``baseline`` column holds the greedy plan's figure.
 """
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
+from layoutopt.programmes.base import Kpi, Rule, kpi_table
 from layoutopt.programmes.flows import NO_SEAT, weighted_quantile
-from layoutopt.results import KPI_COLUMNS
 from layoutopt.scenario import HighSchoolSection
 
-# indicator: (baseline column, target, planned column, rule for `met`)
-# A target of None means "no target"; "baseline" means "not above the baseline".
-COUNTS = {
-    "small_public_schools": ("small_before", 0, "small_after", "at_most"),
-    "small_public_schools_not_exempt": ("small_before", 0, "small_not_exempt", "at_most"),
-    "schools_above_max_streams": ("above_before", "baseline", "above_after", "at_most"),
-    "schools_grown_above_max_streams": (None, 0, "grown_above", "at_most"),
-    "counties_without_public_high_school": ("no_public_before", 0, "no_public_after", "at_most"),
-    "counties_without_quality_public_high_school": (
-        "no_quality_before",
-        0,
-        "no_quality_after",
-        "at_most",
-    ),
-    "students_without_seat": ("unseated_today", 0, "unseated_after", "at_most"),
-    "streams_added": (None, None, "streams_added", None),
-    "new_schools": (None, None, "new_schools", None),
-    "boarding_beds_added": (None, None, "beds_added", None),
-    "small_schools_left_vs_greedy": ("greedy_small_left", "baseline", "small_after", "at_most"),
-    "streams_added_vs_greedy": ("greedy_streams_added", None, "streams_added", None),
-    "expansion_cost_vs_greedy": ("greedy_cost", None, "plan_cost", None),
-    "added_travel_student_min_vs_greedy": (
-        "greedy_added_travel",
-        None,
-        "plan_added_travel",
-        None,
-    ),
-    "students_without_seat_vs_greedy": ("greedy_unseated", "baseline", "unseated_after", "at_most"),
-}
+# name | digits | baseline | target | planned | rule | meaning
+KPI_SPECS = kpi_table("""
+small_public_schools | 1 | small_before | 0 | small_after | at_most | open public schools of small_max_streams or fewer
+small_public_schools_not_exempt | 1 | small_before | 0 | small_not_exempt | at_most | the same, less those kept with a reason
+schools_above_max_streams | 1 | above_before | baseline | above_after | at_most | schools above max_streams (held, never grown)
+schools_grown_above_max_streams | 1 | - | 0 | grown_above | at_most | schools the plan grows above max_streams
+counties_without_public_high_school | 1 | no_public_before | 0 | no_public_after | at_most | counties without an open public high school
+counties_without_quality_public_high_school | 1 | no_quality_before | 0 | no_quality_after | at_most | counties without an open school of quality_tiers
+students_without_seat | 1 | unseated_today | 0 | unseated_after | at_most | horizon students without a seat (today's network, the plan)
+streams_added | 1 | - | - | streams_added | - | streams (轨) added
+new_schools | 1 | - | - | new_schools | - | new schools opened
+boarding_beds_added | 1 | - | - | beds_added | - | beds for moved students whose trip exceeds boarding_travel_min
+small_schools_left_vs_greedy | 1 | greedy_small_left | baseline | small_after | at_most | baseline: the greedy plan
+streams_added_vs_greedy | 1 | greedy_streams_added | - | streams_added | - | baseline: the greedy plan
+expansion_cost_vs_greedy | 1 | greedy_cost | - | plan_cost | - | objective weights in student-minute equivalents, not money
+added_travel_student_min_vs_greedy | 1 | greedy_added_travel | - | plan_added_travel | - | student-minutes a day, one way
+students_without_seat_vs_greedy | 1 | greedy_unseated | baseline | unseated_after | at_most | baseline: the greedy plan
+mean_travel_min | 1 | - | - | - | - | mean trip of seated horizon students, minutes
+p95_travel_min | 1 | - | - | - | - | 95th percentile trip, minutes, against max_travel_min
+general_high_school_students | 1 | - | - | - | - | register students (baseline), plan_students (target), placed (planned)
+""")
 
 
 def indicators(
-    counties: pd.DataFrame,
+    scope: str,
+    totals: pd.Series,
     today: pd.DataFrame,
     after: pd.DataFrame,
     section: HighSchoolSection,
     enrolled_today: float,
-) -> pd.DataFrame:
-    """``counties``: one row per county with the columns COUNTS names, plus ``region_id``,
-    ``prefecture_id`` and ``students``; ``today`` / ``after``: flows with ``region_id``."""
-    rows: list[dict] = []
-    scopes = [("province", "all", counties)]
-    scopes += [("prefecture", pid, g) for pid, g in counties.groupby("prefecture_id", sort=True)]
-    scopes += [("county", rid, g) for rid, g in counties.groupby("region_id", sort=True)]
-    for scope, scope_id, group in scopes:
-        ids = set(group["region_id"])
-        rows += _count_rows(scope, str(scope_id), group)
-        rows += _travel_rows(
-            scope,
-            str(scope_id),
-            today[today["region_id"].isin(ids)],
-            after[after["region_id"].isin(ids)],
-            section,
+) -> list[Kpi]:
+    """The indicators the counts cannot give: travel from the scope's flows (``today`` /
+    ``after``), and the province's students against the plan's figure."""
+    kpis = [
+        Kpi(name, _travel(today, stat), target, _travel(after, stat), Rule.AT_MOST)
+        for name, stat, target in (
+            ("mean_travel_min", "mean", None),
+            ("p95_travel_min", "p95", section.max_travel_min),
         )
-        if scope == "province":
-            rows.append(
-                _kpi(
-                    "general_high_school_students",
-                    scope,
-                    str(scope_id),
-                    enrolled_today,
-                    float(section.plan_students) if section.plan_students else None,
-                    float(group["students"].sum()),
-                    "equal",
-                )
-            )
-    return pd.DataFrame(rows, columns=KPI_COLUMNS)
-
-
-def _count_rows(scope: str, scope_id: str, group: pd.DataFrame) -> list[dict]:
-    rows = []
-    for name, (base_col, target, plan_col, rule) in COUNTS.items():
-        baseline = float(group[base_col].sum()) if base_col else None
-        goal = baseline if target == "baseline" else target
-        rows.append(_kpi(name, scope, scope_id, baseline, goal, float(group[plan_col].sum()), rule))
-    return rows
-
-
-def _travel_rows(scope, scope_id, today, after, section: HighSchoolSection) -> list[dict]:
-    rows = []
-    for name, stat, target in (
-        ("mean_travel_min", "mean", None),
-        ("p95_travel_min", "p95", section.max_travel_min),
-    ):
-        before, planned = _travel(today, stat), _travel(after, stat)
-        rows.append(_kpi(name, scope, scope_id, before, target, planned, "at_most"))
-    return rows
+    ]
+    if scope == "province":
+        plan = float(section.plan_students) if section.plan_students else None
+        students = float(totals["students"])
+        kpis.append(Kpi("general_high_school_students", enrolled_today, plan, students, Rule.EQUAL))
+    return kpis
 
 
 def _travel(flows: pd.DataFrame, stat: str) -> float:
@@ -108,28 +65,3 @@ def _travel(flows: pd.DataFrame, stat: str) -> float:
     if stat == "mean":
         return float((w * v).sum() / w.sum()) if w.sum() > 0 else float("nan")
     return weighted_quantile(v, w, 0.95)
-
-
-def _kpi(name, scope, scope_id, baseline, target, planned, rule) -> dict:
-    if rule is None or target is None or planned is None or np.isnan(planned):
-        met = ""
-    elif rule == "equal":
-        met = "yes" if abs(planned - target) <= 0.5 else "no"
-    else:
-        met = "yes" if planned <= target + 1e-9 else "no"
-    return {
-        "programme": "highschool",
-        "indicator": name,
-        "scope": scope,
-        "scope_id": scope_id,
-        "baseline": _round(baseline),
-        "target": _round(target),
-        "planned": _round(planned),
-        "met": met,
-    }
-
-
-def _round(value) -> float | None:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return None
-    return round(float(value), 1)

@@ -21,26 +21,30 @@ import pandas as pd
 from layoutopt.data.dataset import Dataset
 from layoutopt.demand.cohorts import cohort_at_horizon
 from layoutopt.errors import LayoutoptError
-from layoutopt.programmes.common import round_keeping_total, travel_within_county
+from layoutopt.programmes.common import round_keeping_total, site_names, travel_within_county
+from layoutopt.programmes.state import PlanState
 from layoutopt.scenario import HighSchoolSection, Scenario
 
 
 @dataclass
 class Network:
+    section: HighSchoolSection
+    region_ids: list[str]  # every county of the data set
     stream_size: int  # students per stream: one class per grade
     schools: gpd.GeoDataFrame  # every school of the programme's levels
     demand: pd.DataFrame  # demand_id, region_id, students, public_students
     sites: gpd.GeoDataFrame  # candidate sites for a new school (place_id, max_streams)
     travel: pd.DataFrame  # place_id, demand_id, minutes (within the county)
-    regions: pd.DataFrame  # region_id, county, prefecture_id, prefecture
     projection: dict[str, float] = field(default_factory=dict)
 
 
-def build_network(dataset: Dataset, scenario: Scenario) -> Network:
+def build_network(state: PlanState, scenario: Scenario) -> Network:
+    """The high schools as the programmes before left them, students, sites and travel."""
+    dataset = state.dataset
     section = scenario.highschool
-    grades = scenario.validation.senior_years
+    grades = section.grades
     stream_size = scenario.norms.class_size["senior_high"] * grades
-    schools = _schools(dataset, section)
+    schools = _schools(state, section)
     students, projection = project_students(dataset.demand, scenario)
     demand = _private_share(dataset.demand, schools, students, stream_size)
     sites = _candidate_sites(dataset, section, grades)
@@ -60,16 +64,14 @@ def build_network(dataset: Dataset, scenario: Scenario) -> Network:
         k_nearest=section.k_nearest,
         cutoff_min=section.travel_cutoff_min,
     )
-    regions = pd.DataFrame(dataset.regions.drop(columns="geometry")).rename(
-        columns={"name": "county", "prefecture_name": "prefecture"}
-    )[["region_id", "county", "prefecture_id", "prefecture"]]
-    return Network(stream_size, schools, demand, sites, travel, regions, projection)
+    region_ids = sorted(dataset.regions["region_id"].astype(str))
+    return Network(section, region_ids, stream_size, schools, demand, sites, travel, projection)
 
 
 def project_students(demand: pd.DataFrame, scenario: Scenario) -> tuple[pd.Series, dict]:
     """Whole general-high-school students per settlement at the horizon, and how."""
     section = scenario.highschool
-    ages = list(range(section.entry_age, section.entry_age + scenario.validation.senior_years))
+    ages = list(range(section.entry_age, section.entry_age + section.grades))
     cohort = cohort_at_horizon(demand, ages, scenario.base_year, scenario.horizon_year)
     projected = cohort * section.enrolment_rate * section.general_share
     total = float(projected.sum())
@@ -93,8 +95,8 @@ def project_students(demand: pd.DataFrame, scenario: Scenario) -> tuple[pd.Serie
     return students, info
 
 
-def _schools(dataset: Dataset, section: HighSchoolSection) -> gpd.GeoDataFrame:
-    schools = dataset.schools[dataset.schools["level"].isin(section.levels)].copy()
+def _schools(state: PlanState, section: HighSchoolSection) -> gpd.GeoDataFrame:
+    schools = state.open_schools(section.levels).copy()
     if schools.empty:
         raise LayoutoptError(
             f"no schools of levels {section.levels} in the data set "
@@ -156,14 +158,6 @@ def _candidate_sites(dataset: Dataset, section: HighSchoolSection, grades: int):
     sites = dataset.sites[dataset.sites["kind"].isin(section.new_school_site_kinds)].copy()
     sites["max_streams"] = np.minimum(sites["max_classes"] // grades, section.max_streams)
     sites = sites[sites["max_streams"] >= section.new_school_min_streams]
-    names = dataset.demand.set_index("demand_id")["name"] if "name" in dataset.demand else None
-    host = sites.get("demand_id")
-    if names is not None and host is not None:
-        place = names.reindex(host.astype(str)).fillna("").to_numpy()
-    else:
-        place = np.full(len(sites), "")
-    sites["name"] = [
-        f"{p}新建高级中学（{s}）" for p, s in zip(place, sites["site_id"], strict=True)
-    ]
+    sites["name"] = site_names(dataset, sites, "新建高级中学")
     sites = sites.rename(columns={"site_id": "place_id"})
     return sites[columns].sort_values("place_id").reset_index(drop=True)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from layoutopt.programmes.common import change_row
 from layoutopt.programmes.flows import (
     NO_SEAT,
     mean_minutes,
@@ -82,8 +83,8 @@ def _changes(
         if place.kind == "school" and place.open:
             _school_rows(plan, place, places, moved, merged_beds, section, rows)
         elif place.kind == "site" and place.open:
-            rows.append(_new_school_row(place, moved, section))
-    shortfall = _shortfall_row(plan, places, moved, section, stream_size)
+            rows.append(_new_schoolchange_row(place, moved, section))
+    shortfall = _shortfallchange_row(plan, places, moved, section, stream_size)
     if shortfall:
         rows.append(shortfall)
     return rows
@@ -114,7 +115,7 @@ def _merge_rows(places, moved, section, names, levels, rows) -> pd.Series:
         if beds >= 0.5:
             reason += f"; {round(beds)} need a bed (trip over {section.boarding_travel_min:g} min)"
         rows.append(
-            _row(
+            change_row(
                 "merge_into",
                 place.place_id,
                 target=target,
@@ -137,7 +138,7 @@ def _school_rows(plan, place, places, moved, merged_beds, section, rows) -> None
     )
     if place.streams > section.max_streams:
         rows.append(
-            _row(
+            change_row(
                 "hold_large",
                 place.place_id,
                 students=float(incoming["students"].sum()),
@@ -155,7 +156,7 @@ def _school_rows(plan, place, places, moved, merged_beds, section, rows) -> None
         reason = f"adds {place.modules} stream(s)" if place.modules > 0 else "adds beds only"
         reason += f" for {int(place.enrolment_after)} students ({int(place.enrolment_today)} today)"
         rows.append(
-            _row(
+            change_row(
                 "expand",
                 place.place_id,
                 students=float(incoming["students"].sum()),
@@ -167,7 +168,7 @@ def _school_rows(plan, place, places, moved, merged_beds, section, rows) -> None
         )
     if place.small and place.streams_after <= section.small_max_streams:
         rows.append(
-            _row(
+            change_row(
                 "keep_small_exempt",
                 place.place_id,
                 streams=(place.streams, place.streams_after),
@@ -205,9 +206,9 @@ def _exemption(plan: CountyPlan, place, places, section: HighSchoolSection) -> s
     )
 
 
-def _new_school_row(place, moved: pd.DataFrame, section: HighSchoolSection) -> dict:
+def _new_schoolchange_row(place, moved: pd.DataFrame, section: HighSchoolSection) -> dict:
     incoming = moved[moved["to_id"] == place.place_id]
-    return _row(
+    return change_row(
         "new_school",
         place.place_id,
         students=float(incoming["students"].sum()),
@@ -224,7 +225,7 @@ def _new_school_row(place, moved: pd.DataFrame, section: HighSchoolSection) -> d
     )
 
 
-def _shortfall_row(
+def _shortfallchange_row(
     plan: CountyPlan, places, moved, section: HighSchoolSection, stream_size: int
 ) -> dict | None:
     unseated = moved[moved["to_id"] == NO_SEAT]
@@ -235,7 +236,7 @@ def _shortfall_row(
     seats = float(places.loc[places["kind"] == "school", "limit"].sum() * stream_size)
     unreachable = unseated[~unseated["demand_id"].isin(plan.county.travel["demand_id"])]
     if len(unreachable):
-        row = _row(
+        row = change_row(
             "shortfall",
             "",
             students=left,
@@ -259,30 +260,6 @@ def _shortfall_row(
         cause += " and the county has no candidate site for a new school (fix: add sites)"
     else:
         cause += " and no candidate site is within the travel limit of enough students"
-    row = _row("shortfall", "", students=left, reason=cause)
+    row = change_row("shortfall", "", students=left, reason=cause)
     row["minutes"] = (mean_minutes(unseated, "minutes_before"), np.nan)
     return row
-
-
-def _row(
-    action: str,
-    school_id: str,
-    *,
-    target: str = "",
-    students: float = 0.0,
-    streams: tuple[float, float] = (np.nan, np.nan),
-    beds: float = 0.0,
-    minutes: tuple[float, float] = (np.nan, np.nan),
-    reason: str = "",
-) -> dict:
-    return {
-        "action": action,
-        "school_id": school_id,
-        "target_id": target,
-        "students_moved": students,
-        "streams_before": streams[0],
-        "streams_after": streams[1],
-        "beds_added": beds,
-        "minutes": minutes,
-        "reason": reason,
-    }

@@ -1,126 +1,188 @@
-"""Run the high-school programme county by county and gather its review tables."""
+"""The high-school programme's definition: its inputs, county problems and outcomes."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from layoutopt.data.dataset import Dataset
-from layoutopt.programmes.common import changes_table, solver_options
-from layoutopt.programmes.highschool.county import CountyInput, plan_county
+from layoutopt.engine import LocationProblem, LocationSolution
+from layoutopt.programmes.base import (
+    Finish,
+    Kpi,
+    Programme,
+    RegionOutcome,
+    RegionSolves,
+    Scope,
+    action_table,
+)
+from layoutopt.programmes.flows import NO_SEAT
+from layoutopt.programmes.highschool import county as problems
+from layoutopt.programmes.highschool.county import CountyInput, county_plan
 from layoutopt.programmes.highschool.greedy import GreedyOutcome, greedy_county
-from layoutopt.programmes.highschool.kpis import indicators
+from layoutopt.programmes.highschool.kpis import KPI_SPECS, indicators
 from layoutopt.programmes.highschool.network import Network, build_network
-from layoutopt.programmes.highschool.outcome import CountyOutcome, county_outcome
-from layoutopt.results import SCHOOL_AFTER_COLUMNS, ProgrammeResult
+from layoutopt.programmes.highschool.outcome import SPLIT, CountyOutcome, county_outcome
+from layoutopt.programmes.state import PlanState
 from layoutopt.scenario import HighSchoolSection, Scenario
 
-PROGRAMME = "highschool"
-ACTION_ORDER = [
-    "merge_into",
-    "new_school",
-    "expand",
-    "hold_large",
-    "keep_small_exempt",
-    "shortfall",
-]
+
+class Action(StrEnum):
+    MERGE_INTO = "merge_into"
+    NEW_SCHOOL = "new_school"
+    EXPAND = "expand"
+    HOLD_LARGE = "hold_large"
+    KEEP_SMALL_EXEMPT = "keep_small_exempt"
 
 
-def run(
-    dataset: Dataset, scenario: Scenario, say: Callable[[str], None] | None = None
-) -> ProgrammeResult:
-    say = say or (lambda _msg: None)
-    section = scenario.highschool
-    say("high schools: students at the horizon and travel to schools and sites")
-    network = build_network(dataset, scenario)
-    options = solver_options(scenario)
-    names = _names(network)
-    outcomes, greedy, summaries, solves = [], [], [], []
-    regions = sorted(network.regions["region_id"])
-    for i, region_id in enumerate(regions, 1):
-        county = county_input(network, region_id)
-        plan = plan_county(county, section, network.stream_size, options)
-        outcome = county_outcome(plan, section, network.stream_size, names)
-        baseline = greedy_county(plan, outcome.today, section, network.stream_size)
-        outcomes.append(outcome)
-        greedy.append(baseline)
-        summaries.append(county_summary(network, outcome, baseline, section))
-        solves += [plan.today.report, plan.plan.report]
-        if i % 20 == 0 or i == len(regions):
-            say(f"high schools: {i}/{len(regions)} counties planned")
-    counties = pd.DataFrame(summaries).merge(
-        network.regions[["region_id", "prefecture_id"]], on="region_id"
-    )
-    kpis = indicators(
-        counties,
-        _flows(outcomes, "today"),
-        _flows(outcomes, "after"),
-        section,
-        float(network.schools["senior_enrolment"].sum()),
-    )
-    return ProgrammeResult(
-        programme=PROGRAMME,
-        title="普通高中布局调整 High-school consolidation",
-        changes=changes_frame(outcomes, network, names),
-        kpis=kpis,
-        schools_after=schools_after_frame(network, outcomes),
-        solves=solves,
-        summary={
-            "projection": network.projection,
-            "stream_size_students": network.stream_size,
-            "greedy_comparison": _greedy_summary(counties),
-            "greedy_merges": {k: v for g in greedy for k, v in sorted(g.merges.items())},
-        },
-    )
+# code | colour | 中文 | English | meaning
+ACTIONS = action_table(
+    Action,
+    """
+merge_into | #d7301f | 合并撤销 | merge into another school | a small school (≤ small_max_streams) closes; its students go to the receiver
+new_school | #1a9850 | 新建 | new school | a new public high school at a candidate site, for students no school can seat
+expand | #2c7fb8 | 扩建 | expand | a school adds streams (up to max_streams) or beds for the students it receives
+hold_large | #7b3294 | 控制规模 | above the cap, held | a school already above max_streams: held at its size, never grown
+keep_small_exempt | #fdae61 | 保留小规模 | small, kept (exempt) | a small school the plan keeps, with the reason it may not merge
+""",
+)
 
 
-def county_input(network: Network, region_id: str) -> CountyInput:
-    schools = network.schools
-    public = schools[(schools["region_id"] == region_id) & (schools["ownership"] == "public")]
+@dataclass(frozen=True)
+class County:
+    """What the runner hands a worker for one county."""
+
+    problem: CountyInput
+    section: HighSchoolSection
+    stream_size: int
+    schools: gpd.GeoDataFrame  # every high school of the county, public and private
+    sites: gpd.GeoDataFrame  # its candidate sites
+    students: float  # all its students at the horizon, public and private
+    names: pd.Series  # school and site names by id
+
+
+class HighSchool(Programme):
+    """普通高中布局调整: merge small schools, hold large ones, expand or build (plan 5.(3))."""
+
+    name = "highschool"
+    title = "普通高中布局调整 High-school consolidation"
+    scope = Scope.COUNTY
+    actions = ACTIONS
+    kpis = KPI_SPECS
+
+    def prepare(self, state: PlanState, scenario: Scenario) -> Network:
+        return build_network(state, scenario)
+
+    def split(self, inputs: Network) -> dict[str, County]:
+        return {r: county_input(inputs, r) for r in inputs.region_ids}
+
+    def today_problem(self, region: County) -> LocationProblem:
+        return problems.today_problem(region.problem, region.section, region.stream_size)
+
+    def plan_problem(
+        self, region: County, today: LocationSolution, price: float | None
+    ) -> LocationProblem:
+        return problems.plan_problem(region.problem, today, region.section, region.stream_size)
+
+    def extract(self, region: County, solves: RegionSolves) -> RegionOutcome:
+        section = region.section
+        plan = county_plan(region.problem, section, solves.today, solves.plan)
+        outcome = county_outcome(plan, section, region.stream_size, region.names)
+        greedy = greedy_county(plan, outcome.today, section, region.stream_size)
+        return RegionOutcome(
+            region_id=outcome.region_id,
+            changes=outcome.changes,
+            schools=county_schools_after(region, outcome),
+            counts=county_counts(region, outcome, greedy),
+            detail={"today": outcome.today, "after": outcome.after, "greedy": greedy.merges},
+        )
+
+    def indicators(
+        self, inputs: Network, scope: str, totals: pd.Series, outcomes: list[RegionOutcome]
+    ) -> list[Kpi]:
+        section = inputs.section
+        return indicators(
+            scope,
+            totals,
+            _flows(outcomes, "today"),
+            _flows(outcomes, "after"),
+            section,
+            float(inputs.schools["senior_enrolment"].sum()),
+        )
+
+    def finish(self, inputs: Network, outcomes: list[RegionOutcome]) -> Finish:
+        counts = pd.DataFrame([o.counts for o in outcomes])
+        return Finish(
+            summary={
+                "projection": inputs.projection,
+                "stream_size_students": inputs.stream_size,
+                "greedy_comparison": _greedy_summary(counts),
+                "greedy_merges": {
+                    k: v for o in outcomes for k, v in sorted(o.detail["greedy"].items())
+                },
+            }
+        )
+
+    def hand_on(self, state: PlanState, schools_after: pd.DataFrame) -> PlanState:
+        # A complete secondary school whose senior section merges keeps its junior section:
+        # it stays open for the programmes after, with no senior streams.
+        split = schools_after["level"].isin(SPLIT).to_numpy() & ~schools_after["open"].to_numpy()
+        rows = schools_after.assign(open=schools_after["open"].to_numpy() | split)
+        return state.after(self.name, rows, size_column=self.size_column)
+
+
+def county_input(network: Network, region_id: str) -> County:
+    schools = network.schools[network.schools["region_id"] == region_id]
+    public = schools[schools["ownership"] == "public"]
     sites = network.sites[network.sites["region_id"] == region_id]
     demand = network.demand[network.demand["region_id"] == region_id]
+    students = float(demand["students"].sum())
     demand = demand.loc[demand["public_students"] > 0, ["demand_id", "public_students"]]
     places = set(public["school_id"]) | set(sites["place_id"])
     travel = network.travel[
         network.travel["demand_id"].isin(demand["demand_id"])
         & network.travel["place_id"].isin(places)
     ]
-    return CountyInput(
+    problem = CountyInput(
         region_id=region_id,
         schools=public[["school_id", "streams", "must_keep", "level"]].reset_index(drop=True),
         sites=sites[["place_id", "max_streams"]].reset_index(drop=True),
         demand=demand.rename(columns={"public_students": "students"}).reset_index(drop=True),
         travel=travel[["place_id", "demand_id", "minutes"]].reset_index(drop=True),
     )
+    names = pd.concat([schools.set_index("school_id")["name"], sites.set_index("place_id")["name"]])
+    return County(
+        problem,
+        network.section,
+        network.stream_size,
+        schools.reset_index(drop=True),
+        sites.reset_index(drop=True),
+        students,
+        names,
+    )
 
 
-def county_summary(
-    network: Network, outcome: CountyOutcome, greedy: GreedyOutcome, section: HighSchoolSection
-) -> dict:
-    """The county's counts before and after the plan, and the greedy plan's."""
+def county_counts(region: County, outcome: CountyOutcome, greedy: GreedyOutcome) -> dict:
+    """The county's figures before and after the plan, and the greedy plan's (KPI counts)."""
+    section = region.section
     places = outcome.places
-    schools = network.schools[network.schools["region_id"] == outcome.region_id]
+    schools = region.schools
     public = schools[schools["ownership"] == "public"].set_index("school_id")
     private = schools[schools["ownership"] != "public"]
     open_public = places[places["open"]]
     quality = public["quality_tier"].isin(section.quality_tiers)
     open_quality = open_public["place_id"].isin(public.index[quality])
     small = section.small_max_streams
-    exempt = sum(1 for c in outcome.changes if c["action"] == "keep_small_exempt")
+    exempt = sum(1 for c in outcome.changes if c["action"] == Action.KEEP_SMALL_EXEMPT)
     large = section.max_streams
-    plan_cost = (
-        places.loc[places["open"], "modules"].sum() * section.stream_cost
-        + (places["open"] & (places["kind"] == "site")).sum() * section.new_school_cost
-    )
+    new_schools = int((places["open"] & (places["kind"] == "site")).sum())
+    streams_added = int(places.loc[places["open"], "modules"].sum())
     today_travel = _travel_sum(outcome.today)
     return {
-        "region_id": outcome.region_id,
-        "students": float(
-            network.demand.loc[network.demand["region_id"] == outcome.region_id, "students"].sum()
-        ),
+        "students": region.students,
         "small_before": int((public["streams"] <= small).sum()),
         "small_after": int((open_public["streams_after"] <= small).sum()),
         "small_not_exempt": int((open_public["streams_after"] <= small).sum()) - exempt,
@@ -136,10 +198,12 @@ def county_summary(
         "no_quality_after": int(not open_quality.any()),
         "unseated_today": _unseated(outcome.today),
         "unseated_after": _unseated(outcome.after),
-        "streams_added": int(places.loc[places["open"], "modules"].sum()),
-        "new_schools": int((places["open"] & (places["kind"] == "site")).sum()),
+        "streams_added": streams_added,
+        "new_schools": new_schools,
         "beds_added": float(places["beds_added"].sum()),
-        "plan_cost": float(plan_cost),
+        "plan_cost": float(
+            streams_added * section.stream_cost + new_schools * section.new_school_cost
+        ),
         "plan_added_travel": _travel_sum(outcome.after) - today_travel,
         "greedy_small_left": greedy.small_schools_left,
         "greedy_streams_added": greedy.streams_added,
@@ -150,74 +214,49 @@ def county_summary(
 
 
 def _travel_sum(flows: pd.DataFrame) -> float:
-    seated = flows[flows["place_id"] != ""]
+    seated = flows[flows["place_id"] != NO_SEAT]
     return float((seated["students"] * seated["minutes"]).sum())
 
 
 def _unseated(flows: pd.DataFrame) -> float:
-    return float(flows.loc[flows["place_id"] == "", "students"].sum())
+    return float(flows.loc[flows["place_id"] == NO_SEAT, "students"].sum())
 
 
-def _flows(outcomes: list[CountyOutcome], which: str) -> pd.DataFrame:
-    frames = [getattr(o, which).assign(region_id=o.region_id) for o in outcomes]
-    return pd.concat([f for f in frames if len(f)], ignore_index=True)
+def _flows(outcomes: list[RegionOutcome], which: str) -> pd.DataFrame:
+    frames = [o.detail[which] for o in outcomes if len(o.detail[which])]
+    if not frames:
+        return pd.DataFrame(columns=["demand_id", "place_id", "students", "minutes"])
+    return pd.concat(frames, ignore_index=True)
 
 
-def _names(network: Network) -> pd.Series:
-    schools = network.schools.set_index("school_id")["name"]
-    sites = network.sites.set_index("place_id")["name"]
-    return pd.concat([schools, sites])
-
-
-def changes_frame(
-    outcomes: list[CountyOutcome], network: Network, names: pd.Series
-) -> pd.DataFrame:
-    rows = [dict(change, region_id=o.region_id) for o in outcomes for change in o.changes]
-    return changes_table(rows, network.regions, names, PROGRAMME, ACTION_ORDER)
-
-
-def schools_after_frame(network: Network, outcomes: list[CountyOutcome]) -> gpd.GeoDataFrame:
-    places = pd.concat([o.places for o in outcomes], ignore_index=True).set_index("place_id")
-    actions = _main_actions(outcomes)
-    stream = network.stream_size
-    schools = network.schools.copy()
-    public = schools["ownership"] == "public"
+def county_schools_after(region: County, outcome: CountyOutcome) -> pd.DataFrame:
+    """The county's high schools after the plan, and each new school (rows of
+    schools_after; a private school keeps its share of students and its streams)."""
+    places = outcome.places.set_index("place_id")
+    schools = pd.DataFrame(region.schools)  # plain: the runner sets the geometry and CRS
+    public = (schools["ownership"] == "public").to_numpy()
     at = places.reindex(schools["school_id"])
     schools["open"] = np.where(public, at["open"].fillna(False).astype(bool), True)
     schools["streams_after"] = np.where(public, at["streams_after"], schools["streams"])
-    schools["enrolment_after"] = np.where(
-        public, at["enrolment_after"], schools["enrolment_private_after"]
-    )
-    schools["enrolment_before"] = np.where(
-        public, at["enrolment_today"], schools["enrolment_private_after"]
-    )
+    private_after = schools["enrolment_private_after"].to_numpy()
+    schools["enrolment_after"] = np.where(public, at["enrolment_after"], private_after)
+    schools["enrolment_before"] = np.where(public, at["enrolment_today"], private_after)
     beds = schools["boarding_beds"] + np.where(public, at["beds_added"].fillna(0), 0)
     schools["boarding_beds_after"] = np.where(schools["open"], beds, 0)
-    new = _new_schools(network, places)
-    frame = pd.concat([schools, new], ignore_index=True)
+    new = _new_schools(region, places)
+    frame = pd.concat([schools, new], ignore_index=True) if len(new) else schools
     frame["streams_after"] = frame["streams_after"].fillna(0).astype(np.int64)
-    frame["capacity_after"] = frame["streams_after"] * stream
+    frame["capacity_after"] = frame["streams_after"] * region.stream_size
     frame["streams_before"] = frame["streams"].astype(np.int64)
-    frame["action"] = actions.reindex(frame["school_id"]).fillna("keep").to_numpy()
-    frame.loc[~frame["open"].astype(bool) & (frame["action"] == "keep"), "action"] = "closed"
     for column in ("enrolment_after", "enrolment_before", "boarding_beds_after"):
         frame[column] = frame[column].fillna(0).round().astype(np.int64)
-    regions = network.regions.set_index("region_id")
-    frame["county"] = regions["county"].reindex(frame["region_id"]).to_numpy()
-    frame["prefecture"] = regions["prefecture"].reindex(frame["region_id"]).to_numpy()
-    extra = ["name", "county", "prefecture", "ownership", "quality_tier", "streams_before"]
-    extra += ["enrolment_before", "action"]
-    frame = frame.sort_values("school_id", kind="stable")
-    return gpd.GeoDataFrame(
-        frame[SCHOOL_AFTER_COLUMNS + extra + ["geometry"]].reset_index(drop=True),
-        geometry="geometry",
-        crs=network.schools.crs,
-    )
+    frame["open"] = frame["open"].astype(bool)
+    return frame
 
 
-def _new_schools(network: Network, places: pd.DataFrame) -> pd.DataFrame:
+def _new_schools(region: County, places: pd.DataFrame) -> pd.DataFrame:
     opened = places[(places["kind"] == "site") & places["open"]]
-    sites = network.sites.set_index("place_id").loc[opened.index]
+    sites = region.sites.set_index("place_id").loc[opened.index]
     return pd.DataFrame(
         {
             "school_id": opened.index.to_numpy(),
@@ -238,19 +277,6 @@ def _new_schools(network: Network, places: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _main_actions(outcomes: list[CountyOutcome]) -> pd.Series:
-    """Each school's headline action: the first in ACTION_ORDER among its rows."""
-    rows = [
-        (c["school_id"], ACTION_ORDER.index(c["action"]), c["action"])
-        for o in outcomes
-        for c in o.changes
-        if c["school_id"]
-    ]
-    frame = pd.DataFrame(rows, columns=["school_id", "order", "action"])
-    frame = frame.sort_values(["school_id", "order"]).drop_duplicates("school_id")
-    return frame.set_index("school_id")["action"]
-
-
 def _greedy_summary(counties: pd.DataFrame) -> dict:
     keys = {
         "small_schools_left": ("small_after", "greedy_small_left"),
@@ -266,6 +292,3 @@ def _greedy_summary(counties: pd.DataFrame) -> dict:
         }
         for key, (p, g) in keys.items()
     }
-
-
-__all__ = ["run"]

@@ -1,6 +1,2 @@
 """Kindergarten places (Shanxi 14th Five-Year Plan, column 4): about 500 public projects so
 that every county meets the enrolment, inclusive and public-share targets."""
-
-from layoutopt.programmes.kindergarten.programme import run
-
-__all__ = ["run"]

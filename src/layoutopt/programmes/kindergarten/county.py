@@ -16,12 +16,12 @@ province's number of projects falls in the plan's range (see ``programme``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from layoutopt.engine import LocationProblem, LocationSolution, SolverOptions, solve
+from layoutopt.engine import LocationProblem, LocationSolution
 from layoutopt.engine.problem import CANDIDATE, CLOSABLE, MUST_KEEP, LoadShare, ServedShare
 from layoutopt.programmes.kindergarten.network import INCLUSIVE_PRIVATE, OTHER_PRIVATE, PUBLIC
 from layoutopt.scenario import KindergartenSection
@@ -32,9 +32,11 @@ PROJECTS = ("expand", "new_kindergarten", "convert_building")
 @dataclass(frozen=True)
 class KgCountyInput:
     """``kgs``: school_id, kind, capacity, classes; ``sites``: place_id, action,
-    max_classes; ``demand``: demand_id, places; ``reach``: place_id, demand_id, distance_km."""
+    max_classes; ``demand``: demand_id, places; ``reach``: place_id, demand_id, distance_km;
+    ``class_size``: children per class (norms.class_size["kindergarten"])."""
 
     region_id: str
+    class_size: int
     kgs: pd.DataFrame
     sites: pd.DataFrame
     demand: pd.DataFrame
@@ -146,20 +148,6 @@ def _option(
     }
 
 
-def plan_county(
-    county: KgCountyInput,
-    section: KindergartenSection,
-    options: SolverOptions,
-    project_price: float = 0.0,
-) -> KgCountyPlan:
-    table = option_table(county, section)
-    today = solve(_today_problem(county, table, section), _named(options, "today", county))
-    plan = solve(
-        _plan_problem(county, table, section, project_price), _named(options, "plan", county)
-    )
-    return KgCountyPlan(county, table, today, plan)
-
-
 def _arcs(county: KgCountyInput, table: pd.DataFrame, section: KindergartenSection) -> dict:
     """Arcs of every option: each reaches the settlements its building reaches."""
     option_of = pd.DataFrame({"base_id": table["base_id"], "site": np.arange(len(table))})
@@ -176,7 +164,9 @@ def _arcs(county: KgCountyInput, table: pd.DataFrame, section: KindergartenSecti
     }
 
 
-def _today_problem(county, table: pd.DataFrame, section) -> LocationProblem:
+def today_problem(county: KgCountyInput, section: KindergartenSection) -> LocationProblem:
+    """Today's kindergartens at their places; children as near as places allow."""
+    table = option_table(county, section)
     existing = table[table["role"].isin([PUBLIC, INCLUSIVE_PRIVATE, OTHER_PRIVATE])]
     return LocationProblem.build(
         demand_ids=county.demand["demand_id"],
@@ -190,7 +180,11 @@ def _today_problem(county, table: pd.DataFrame, section) -> LocationProblem:
     )
 
 
-def _plan_problem(county, table: pd.DataFrame, section, project_price: float):
+def plan_problem(
+    county: KgCountyInput, section: KindergartenSection, project_price: float
+) -> LocationProblem:
+    """The plan's choices, each project carrying ``project_price`` on top of its cost."""
+    table = option_table(county, section)
     every = np.arange(len(table))
     # Projects outside growth or migrant settlements weigh more: the plan's priority.
     outside = table["project"] & ~table["base_id"].isin(county.growth_places)
@@ -226,9 +220,9 @@ def _plan_problem(county, table: pd.DataFrame, section, project_price: float):
         capacity=table["capacity"].to_numpy(float),
         fixed_cost=fixed,
         close_saving=table["saving"].to_numpy(float),
-        min_load=np.maximum(table["min_classes"] - 1, 0) * section.class_size
+        min_load=np.maximum(table["min_classes"] - 1, 0) * county.class_size
         + (table["min_classes"] > 0),
-        module_capacity=float(section.class_size),
+        module_capacity=float(county.class_size),
         module_cost=section.class_cost * weight,
         max_modules=table["modules"].to_numpy(int),
         unmet_penalty=section.unenrolled_cost,
@@ -245,7 +239,3 @@ def _plan_problem(county, table: pd.DataFrame, section, project_price: float):
         ],
         **_arcs(county, table, section),
     )
-
-
-def _named(options: SolverOptions, what: str, county: KgCountyInput) -> SolverOptions:
-    return replace(options, name=f"kindergarten-{what}:{county.region_id}")

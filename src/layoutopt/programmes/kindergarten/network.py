@@ -22,7 +22,8 @@ import pandas as pd
 from layoutopt.data.dataset import Dataset
 from layoutopt.demand.cohorts import children_at_horizon
 from layoutopt.errors import LayoutoptError
-from layoutopt.programmes.common import travel_within_county
+from layoutopt.programmes.common import site_names, travel_within_county
+from layoutopt.programmes.state import PlanState
 from layoutopt.scenario import KindergartenSection, Scenario
 
 PUBLIC, INCLUSIVE_PRIVATE, OTHER_PRIVATE = "public", "inclusive_private", "other_private"
@@ -30,17 +31,21 @@ PUBLIC, INCLUSIVE_PRIVATE, OTHER_PRIVATE = "public", "inclusive_private", "other
 
 @dataclass
 class KgNetwork:
+    section: KindergartenSection
+    class_size: int  # children per class (norms)
+    region_ids: list[str]  # every county of the data set
     kindergartens: gpd.GeoDataFrame  # with kind, capacity, classes, enrolment, demand_id
     demand: pd.DataFrame  # demand_id, region_id, kind, children, places, growth_area
     sites: gpd.GeoDataFrame  # place_id, region_id, action (new|convert), max_classes, name
     reach: pd.DataFrame  # place_id, demand_id, distance_km (within the radius)
-    regions: pd.DataFrame  # region_id, county, prefecture_id, prefecture
     baseline: dict[str, dict[str, float]] = field(default_factory=dict)  # base-year figures
 
 
-def build_network(dataset: Dataset, scenario: Scenario) -> KgNetwork:
+def build_network(state: PlanState, scenario: Scenario) -> KgNetwork:
+    """Kindergartens as the programmes before left them, children, sites and reach."""
+    dataset = state.dataset
     section = scenario.kindergarten
-    kgs = _kindergartens(dataset)
+    kgs = _kindergartens(state)
     demand = _children(dataset, scenario)
     sites = _sites(dataset, section)
     places = pd.concat(
@@ -57,14 +62,20 @@ def build_network(dataset: Dataset, scenario: Scenario) -> KgNetwork:
     within = travel["distance_km"].to_numpy() <= radius.reindex(travel["demand_id"]).to_numpy()
     reach = travel.loc[within, ["place_id", "demand_id", "distance_km", "minutes"]]
     reach = reach.reset_index(drop=True)
-    regions = pd.DataFrame(dataset.regions.drop(columns="geometry")).rename(
-        columns={"name": "county", "prefecture_name": "prefecture"}
-    )[["region_id", "county", "prefecture_id", "prefecture"]]
-    return KgNetwork(kgs, demand, sites, reach, regions, _baseline(dataset, kgs, section.ages))
+    return KgNetwork(
+        section,
+        scenario.norms.class_size["kindergarten"],
+        sorted(dataset.regions["region_id"].astype(str)),
+        kgs,
+        demand,
+        sites,
+        reach,
+        _baseline(dataset, kgs, section.ages),
+    )
 
 
-def _kindergartens(dataset: Dataset) -> gpd.GeoDataFrame:
-    kgs = dataset.schools[dataset.schools["level"] == "kindergarten"].copy()
+def _kindergartens(state: PlanState) -> gpd.GeoDataFrame:
+    kgs = state.open_schools(["kindergarten"]).copy()
     if kgs.empty:
         raise LayoutoptError("no kindergartens in the schools table (level 'kindergarten')")
     public = kgs["ownership"] == "public"
@@ -139,18 +150,8 @@ def _sites(dataset: Dataset, section: KindergartenSection) -> gpd.GeoDataFrame:
         sites["max_classes"]
         >= np.where(sites["action"] == "new_kindergarten", section.new_min_classes, 1)
     ]
-    names = dataset.demand.set_index("demand_id")["name"] if "name" in dataset.demand else None
-    host = sites["demand_id"].astype(str) if "demand_id" in sites else None
-    place = (
-        names.reindex(host).fillna("").to_numpy() if names is not None and host is not None else ""
-    )
     label = np.where(sites["action"] == "new_kindergarten", "新建公办幼儿园", "改建公办幼儿园")
-    sites["name"] = [
-        f"{p}{lab}（{s}）"
-        for p, lab, s in zip(
-            np.broadcast_to(place, len(sites)), label, sites["site_id"], strict=True
-        )
-    ]
+    sites["name"] = site_names(dataset, sites, label)
     sites = sites.rename(columns={"site_id": "place_id"})
     if "demand_id" not in sites:
         sites["demand_id"] = ""

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
+from layoutopt.programmes.common import change_row
 from layoutopt.programmes.flows import NO_SEAT, mean_minutes, moves_with_minutes, solution_flows
 from layoutopt.programmes.kindergarten.county import KgCountyPlan
 from layoutopt.programmes.kindergarten.network import INCLUSIVE_PRIVATE, OTHER_PRIVATE, PUBLIC
@@ -82,7 +82,7 @@ def _buildings(plan: KgCountyPlan, options, today, after, section) -> pd.DataFra
                 "classes_after": (classes + added) if is_open else 0,
                 "capacity_before": float(kgs.at[base, "capacity"]) if existing else 0.0,
                 "capacity_after": (float(main["capacity"]) if existing else 0.0)
-                + added * section.class_size
+                + added * plan.county.class_size
                 if is_open
                 else 0.0,
                 "enrolment_before": _load(today, base),
@@ -113,19 +113,16 @@ def _changes(plan, buildings, moved, section, names, unreachable) -> list[dict]:
             continue
         incoming = moved[moved["to_id"] == b.place_id]
         outgoing = moved[moved["from_id"] == b.place_id]
-        row = {
-            "action": b.action,
-            "school_id": b.place_id,
-            "target_id": "",
-            "students_moved": float(incoming["students"].sum()),
-            "streams_before": b.classes_before,
-            "streams_after": b.classes_after,
-            "beds_added": 0.0,
-            "minutes": (
+        row = change_row(
+            b.action,
+            b.place_id,
+            students=float(incoming["students"].sum()),
+            streams=(b.classes_before, b.classes_after),
+            minutes=(
                 mean_minutes(incoming, "minutes_before"),
                 mean_minutes(incoming, "minutes_after"),
             ),
-        }
+        )
         if b.action == "merge_into":
             by_target = outgoing.groupby("to_id")["students"].sum().sort_index()
             target = str(by_target.idxmax()) if len(by_target) else ""
@@ -197,14 +194,4 @@ def _shortfall_rows(plan: KgCountyPlan, section, unreachable: float) -> list[dic
 
 
 def _shortfall(target: str, places: float, reason: str) -> dict:
-    return {
-        "action": "shortfall",
-        "school_id": "",
-        "target_id": "",
-        "students_moved": places,
-        "streams_before": np.nan,
-        "streams_after": np.nan,
-        "beds_added": 0.0,
-        "minutes": (np.nan, np.nan),
-        "reason": f"{target}: {reason}",
-    }
+    return change_row("shortfall", students=places, reason=f"{target}: {reason}")

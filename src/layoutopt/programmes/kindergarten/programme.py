@@ -1,4 +1,4 @@
-"""Run the kindergarten programme: county plans tied together by one project price.
+"""The kindergarten programme's definition: county plans tied together by one project price.
 
 The counties' plans are independent but for the province's number of public projects,
 which must fall in ``kindergarten.projects`` (about 500). A price per project (yuan,
@@ -10,94 +10,186 @@ counties whose plans differ are solved again.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from layoutopt.data.dataset import Dataset
-from layoutopt.engine import SolverOptions
-from layoutopt.programmes.common import changes_table, solver_options
-from layoutopt.programmes.kindergarten.county import KgCountyInput, KgCountyPlan, plan_county
-from layoutopt.programmes.kindergarten.kpis import indicators
+from layoutopt.engine import LocationProblem, LocationSolution
+from layoutopt.programmes.base import (
+    Evaluate,
+    Finish,
+    Kpi,
+    Programme,
+    RegionOutcome,
+    RegionSolves,
+    Scope,
+    action_table,
+)
+from layoutopt.programmes.flows import NO_SEAT
+from layoutopt.programmes.kindergarten import county as problems
+from layoutopt.programmes.kindergarten.county import KgCountyInput, KgCountyPlan, option_table
+from layoutopt.programmes.kindergarten.kpis import KPI_SPECS, indicators
 from layoutopt.programmes.kindergarten.network import PUBLIC, KgNetwork, build_network
 from layoutopt.programmes.kindergarten.outcome import KgCountyOutcome, county_outcome
-from layoutopt.results import SCHOOL_AFTER_COLUMNS, ProgrammeResult
+from layoutopt.programmes.state import PlanState
 from layoutopt.scenario import KindergartenSection, Scenario
 
-PROGRAMME = "kindergarten"
-ACTION_ORDER = [
-    "new_kindergarten",
-    "convert_building",
-    "expand",
-    "recognise_inclusive",
-    "merge_into",
-    "shortfall",
-]
 
-Say = Callable[[str], None]
+class Action(StrEnum):
+    NEW_KINDERGARTEN = "new_kindergarten"
+    CONVERT_BUILDING = "convert_building"
+    EXPAND = "expand"
+    RECOGNISE_INCLUSIVE = "recognise_inclusive"
+    MERGE_INTO = "merge_into"
 
 
-def run(dataset: Dataset, scenario: Scenario, say: Say | None = None) -> ProgrammeResult:
-    say = say or (lambda _msg: None)
-    section = scenario.kindergarten
-    say("kindergartens: children at the horizon and places within reach")
-    network = build_network(dataset, scenario)
-    options = solver_options(scenario)
-    counties = {r: county_input(network, r) for r in sorted(network.regions["region_id"])}
-    price, plans, trace = search_price(counties, section, options, say)
-    names = _names(network)
-    outcomes = [county_outcome(plans[r], section, names) for r in sorted(plans)]
-    summary = pd.DataFrame([county_summary(network, o, plans[o.region_id]) for o in outcomes])
-    summary = summary.merge(network.regions[["region_id", "prefecture_id"]], on="region_id")
-    return ProgrammeResult(
-        programme=PROGRAMME,
-        title="学前教育 Kindergarten places",
-        changes=changes_frame(outcomes, network, names),
-        kpis=indicators(summary, section),
-        schools_after=schools_after_frame(network, outcomes),
-        solves=[s for r in sorted(plans) for s in (plans[r].today.report, plans[r].plan.report)],
-        region_layers=_unplaced_layers(outcomes),
-        service_areas=_service_areas(network, outcomes, section),
-        summary={
-            "project_price_yuan": price,
-            "price_search": trace,
-            "children_at_horizon": round(float(network.demand["children"].sum()), 1),
-            "projects": int(summary["projects"].sum()),
-        },
-    )
+PROJECT_ACTIONS = (Action.NEW_KINDERGARTEN, Action.CONVERT_BUILDING, Action.EXPAND)
+# code | colour | 中文 | English | meaning
+ACTIONS = action_table(
+    Action,
+    """
+new_kindergarten | #1a9850 | 新建 | new kindergarten | a new public kindergarten at a new-housing or town-centre site
+convert_building | #66bd63 | 改建 | convert a building | an emptied school building converted to a public kindergarten
+expand | #2c7fb8 | 扩建 | expand | a public kindergarten adds classes (up to max_classes)
+recognise_inclusive | #80cdc1 | 认定普惠 | recognise as inclusive | a private kindergarten recognised as inclusive (普惠) for a subsidy per place
+merge_into | #d7301f | 合并撤销 | merge into another kindergarten | a small public kindergarten closes where places nearby are spare
+""",
+)
 
 
-def county_input(network: KgNetwork, region_id: str) -> KgCountyInput:
+@dataclass(frozen=True)
+class KgCounty:
+    """What the runner hands a worker for one county."""
+
+    problem: KgCountyInput
+    section: KindergartenSection
+    kgs: gpd.GeoDataFrame  # the county's kindergartens
+    sites: gpd.GeoDataFrame  # its candidate sites
+    demand: pd.DataFrame  # its settlements: demand_id, kind, children, growth_area
+    baseline: dict[str, float]  # its base-year figures
+    hosts: pd.Series  # the settlement each kindergarten or site stands in
+    host_kinds: pd.Series  # the kind (urban, town, village) of each host settlement
+    names: pd.Series
+
+
+class Kindergarten(Programme):
+    """学前教育: about 500 public projects so that every county meets its targets."""
+
+    name = "kindergarten"
+    title = "学前教育 Kindergarten places"
+    scope = Scope.COUNTY
+    actions = ACTIONS
+    kpis = KPI_SPECS
+    school_columns = ("kind_after",)
+    size_column = "classes"
+
+    def prepare(self, state: PlanState, scenario: Scenario) -> KgNetwork:
+        return build_network(state, scenario)
+
+    def split(self, inputs: KgNetwork) -> dict[str, KgCounty]:
+        demand = inputs.demand
+        growth = frozenset(demand.loc[demand["growth_area"], "demand_id"])
+        kinds = demand.set_index("demand_id")["kind"]
+        return {r: county_input(inputs, r, growth, kinds) for r in inputs.region_ids}
+
+    def today_problem(self, region: KgCounty) -> LocationProblem:
+        return problems.today_problem(region.problem, region.section)
+
+    def plan_problem(
+        self, region: KgCounty, today: LocationSolution, price: float | None
+    ) -> LocationProblem:
+        return problems.plan_problem(region.problem, region.section, price or 0.0)
+
+    def extract(self, region: KgCounty, solves: RegionSolves) -> RegionOutcome:
+        table = option_table(region.problem, region.section)
+        plan = KgCountyPlan(region.problem, table, solves.today, solves.plan)
+        outcome = county_outcome(plan, region.section, region.names)
+        return RegionOutcome(
+            region_id=outcome.region_id,
+            changes=outcome.changes,
+            schools=county_schools_after(region, outcome),
+            counts=county_counts(region, outcome, plan),
+            detail={
+                "unplaced_today": _unplaced(outcome.today),
+                "unplaced_after": _unplaced(outcome.after),
+                "service_km": _service_areas(region, outcome),
+            },
+        )
+
+    def indicators(
+        self, inputs: KgNetwork, scope: str, totals: pd.Series, outcomes: list[RegionOutcome]
+    ) -> list[Kpi]:
+        return indicators(scope, totals, inputs.section)
+
+    def coordinate(self, inputs: KgNetwork, evaluate: Evaluate):
+        return search_price(inputs.section, evaluate)
+
+    def finish(self, inputs: KgNetwork, outcomes: list[RegionOutcome]) -> Finish:
+        service = [o.detail["service_km"] for o in outcomes if len(o.detail["service_km"])]
+        return Finish(
+            summary={
+                "children_at_horizon": round(float(inputs.demand["children"].sum()), 1),
+                "projects": int(sum(o.counts["projects"] for o in outcomes)),
+            },
+            region_layers={
+                "未入园儿童 children without a place, today": pd.Series(
+                    {o.region_id: o.detail["unplaced_today"] for o in outcomes}
+                ),
+                "未入园儿童 children without a place, after the plan": pd.Series(
+                    {o.region_id: o.detail["unplaced_after"] for o in outcomes}
+                ),
+            },
+            service_areas=pd.concat(service).sort_index() if service else None,
+        )
+
+
+def county_input(
+    network: KgNetwork, region_id: str, growth: frozenset[str], kinds: pd.Series
+) -> KgCounty:
+    """One county's inputs; ``growth``: the province's growth or migrant settlements,
+    ``kinds``: every settlement's kind."""
     kgs = network.kindergartens[network.kindergartens["region_id"] == region_id]
     sites = network.sites[network.sites["region_id"] == region_id]
     demand = network.demand[network.demand["region_id"] == region_id]
-    growth = set(network.demand.loc[network.demand["growth_area"], "demand_id"])
-    demand = demand.loc[demand["children"] > 0, ["demand_id", "children"]]
-    reach = network.reach[network.reach["demand_id"].isin(demand["demand_id"])]
-    hosts = _hosts(network)
+    children = demand.loc[demand["children"] > 0, ["demand_id", "children"]]
+    reach = network.reach[network.reach["demand_id"].isin(children["demand_id"])]
+    hosts = pd.concat(
+        [
+            kgs.set_index("school_id")["demand_id"].astype(str),
+            sites.set_index("place_id")["demand_id"].astype(str),
+        ]
+    )
     places = pd.concat([kgs["school_id"], sites["place_id"]])
-    return KgCountyInput(
+    problem = KgCountyInput(
         region_id=region_id,
+        class_size=network.class_size,
         kgs=kgs[["school_id", "kind", "capacity", "classes"]].reset_index(drop=True),
         sites=sites[["place_id", "action", "max_classes"]].reset_index(drop=True),
-        demand=demand.reset_index(drop=True),
+        demand=children.reset_index(drop=True),
         reach=reach.reset_index(drop=True),
         growth_places=frozenset(places[hosts.reindex(places).isin(growth).to_numpy()]),
     )
-
-
-def projects(plan: KgCountyPlan) -> int:
-    return int((plan.options["project"].to_numpy() & plan.plan.is_open).sum())
+    names = pd.concat([kgs.set_index("school_id")["name"], sites.set_index("place_id")["name"]])
+    return KgCounty(
+        problem,
+        network.section,
+        kgs.reset_index(drop=True),
+        sites.reset_index(drop=True),
+        demand[["demand_id", "kind", "children", "growth_area"]].reset_index(drop=True),
+        network.baseline.get(region_id, {}),
+        hosts,
+        kinds.reindex(hosts.unique()),
+        names,
+    )
 
 
 def search_price(
-    counties: dict[str, KgCountyInput],
-    section: KindergartenSection,
-    options: SolverOptions,
-    say: Say,
-) -> tuple[float, dict[str, KgCountyPlan], list[dict]]:
+    section: KindergartenSection, evaluate: Evaluate
+) -> tuple[dict[str, tuple[RegionSolves, RegionOutcome]], dict[str, Any]]:
     """The project price at which the province's count falls in the range, and its plans.
 
     Secant steps toward the middle of the range (at most four times the last step) until
@@ -107,38 +199,33 @@ def search_price(
     target = (lo + hi) / 2
     trace: list[dict] = []
 
-    def evaluate(price: float, reuse: dict[str, KgCountyPlan]) -> tuple[int, dict]:
-        plans = {
-            r: reuse.get(r) or plan_county(c, section, options, price) for r, c in counties.items()
-        }
-        count = sum(projects(p) for p in plans.values())
-        solved = len(counties) - len(reuse)
+    def run(price: float, reuse: dict) -> tuple[float, int, dict]:
+        plans = evaluate(price, reuse)
+        count = sum(int(o.counts["projects"]) for _, o in plans.values())
+        solved = len(plans) - len(reuse)
         trace.append({"price_yuan": round(price, 2), "projects": count, "counties_solved": solved})
-        say(
-            f"kindergartens: project price {price:,.0f} yuan → {count} projects "
-            f"({solved} counties solved)"
-        )
-        return count, plans
+        return price, count, plans
 
-    start = section.project_price_start
-    points = [(start, *evaluate(start, {}))]
+    def found(point: tuple[float, int, dict]) -> tuple[dict, dict[str, Any]]:
+        return point[2], {"project_price_yuan": point[0], "price_search": trace}
+
+    points = [run(section.project_price_start, {})]
     step = section.price_step
     while len(trace) < section.price_evaluations:
-        price, count, plans = points[-1]
+        price, count, _ = points[-1]
         if lo <= count <= hi:
-            return price, plans, trace
+            return found(points[-1])
         below = [p for p in points if p[1] < lo]
         above = [p for p in points if p[1] > hi]
         if below and above:  # bracketed: a higher price gives fewer projects
             low = max(above, key=lambda p: p[0])  # highest price still above the range
             high = min(below, key=lambda p: p[0])  # lowest price already below it
-            mid = (low[0] + high[0]) / 2
             same = {
                 r: low[2][r]
-                for r in counties
-                if np.array_equal(low[2][r].plan.is_open, high[2][r].plan.is_open)
+                for r in low[2]
+                if np.array_equal(low[2][r][0].plan.is_open, high[2][r][0].plan.is_open)
             }
-            points.append((mid, *evaluate(mid, same)))
+            points.append(run((low[0] + high[0]) / 2, same))
             continue
         if len(points) == 1:
             step = section.price_step if count > hi else -section.price_step
@@ -146,38 +233,24 @@ def search_price(
             (p0, c0, _), (p1, c1, _) = points[-2], points[-1]
             secant = (target - c1) * (p1 - p0) / (c1 - c0)
             step = float(np.clip(abs(secant), abs(step), 4 * abs(step))) * np.sign(step)
-        elif len(points) >= 2:
+        else:
             step *= 2
-        points.append((price + step, *evaluate(price + step, {})))
-    best = min(points, key=lambda p: _distance(p[1], lo, hi))
+        points.append(run(price + step, {}))
+    best = min(points, key=lambda p: max(lo - p[1], p[1] - hi, 0))
     trace.append({"note": "evaluation budget spent before the count fell in the range"})
-    return best[0], best[2], trace
+    return found(best)
 
 
-def _distance(count: int, lo: int, hi: int) -> int:
-    return max(lo - count, count - hi, 0)
-
-
-def county_summary(network: KgNetwork, outcome: KgCountyOutcome, plan: KgCountyPlan) -> dict:
+def county_counts(region: KgCounty, outcome: KgCountyOutcome, plan: KgCountyPlan) -> dict:
+    """The county's figures before (register, base year) and after the plan (KPI counts)."""
     b = outcome.buildings
-    base = network.baseline.get(outcome.region_id, {})
-    demand = network.demand[network.demand["region_id"] == outcome.region_id]
-    hosts = _hosts(network)
-    project_rows = b[b["action"].isin(["new_kindergarten", "convert_building", "expand"])]
+    base = region.baseline
+    demand = region.demand
+    project_rows = b[b["action"].isin(PROJECT_ACTIONS)]
     growth = set(demand.loc[demand["growth_area"], "demand_id"])
-    counts = {
-        a: int((b["action"] == a).sum())
-        for a in (
-            "new_kindergarten",
-            "convert_building",
-            "expand",
-            "recognise_inclusive",
-            "merge_into",
-        )
-    }
+    counts = {a.value: int((b["action"] == a).sum()) for a in Action}
     enrolled_after = float(b["enrolment_after"].sum())
     return {
-        "region_id": outcome.region_id,
         "children_before": float(base.get("children", 0.0)),
         "enrolled_before": float(
             sum(base.get(k, 0.0) for k in ("public", "inclusive_private", "other_private"))
@@ -193,127 +266,59 @@ def county_summary(network: KgNetwork, outcome: KgCountyOutcome, plan: KgCountyP
         "places_added": float(
             (project_rows["capacity_after"] - project_rows["capacity_before"]).sum()
         ),
-        "projects": projects(plan),
+        "projects": int((plan.options["project"].to_numpy() & plan.plan.is_open).sum()),
         **counts,
         "unenrolled": float(demand["children"].sum()) - enrolled_after,
         "children_growth": float(demand.loc[demand["growth_area"], "children"].sum()),
-        "projects_growth": int(hosts.reindex(project_rows["place_id"]).isin(growth).sum()),
+        "projects_growth": int(region.hosts.reindex(project_rows["place_id"]).isin(growth).sum()),
         "shortfall_rows": sum(1 for c in outcome.changes if c["action"] == "shortfall"),
     }
 
 
-def _unplaced_layers(outcomes: list[KgCountyOutcome]) -> dict[str, pd.Series]:
-    """Children without a place, by county, today and after the plan (map choropleths)."""
-
-    def unplaced(which: str) -> pd.Series:
-        return pd.Series(
-            {
-                o.region_id: float(
-                    getattr(o, which).loc[getattr(o, which)["place_id"] == "", "students"].sum()
-                )
-                for o in outcomes
-            }
-        )
-
-    return {
-        "未入园儿童 children without a place, today": unplaced("today"),
-        "未入园儿童 children without a place, after the plan": unplaced("after"),
-    }
+def _unplaced(flows: pd.DataFrame) -> float:
+    return float(flows.loc[flows["place_id"] == NO_SEAT, "students"].sum())
 
 
-def _service_areas(
-    network: KgNetwork, outcomes: list[KgCountyOutcome], section: KindergartenSection
-) -> pd.Series:
+def _service_areas(region: KgCounty, outcome: KgCountyOutcome) -> pd.Series:
     """Each project's service radius (km): the radius of the settlement it stands in."""
-    kinds = network.demand.set_index("demand_id")["kind"]
-    hosts = _hosts(network)
-    built = [
-        pid
-        for o in outcomes
-        for pid in o.buildings.loc[
-            o.buildings["action"].isin(["new_kindergarten", "convert_building", "expand"]),
-            "place_id",
-        ]
-    ]
-    radius = kinds.reindex(hosts.reindex(built)).map(section.radius_km)
-    return pd.Series(radius.to_numpy(float), index=built).dropna().sort_index()
+    b = outcome.buildings
+    built = b.loc[b["action"].isin(PROJECT_ACTIONS), "place_id"] if len(b) else []
+    radius = region.host_kinds.reindex(region.hosts.reindex(built)).map(region.section.radius_km)
+    return pd.Series(radius.to_numpy(float), index=list(built)).dropna()
 
 
-def _hosts(network: KgNetwork) -> pd.Series:
-    """The settlement each kindergarten or site stands in."""
-    kgs = network.kindergartens.set_index("school_id")["demand_id"].astype(str)
-    sites = network.sites.set_index("place_id")["demand_id"].astype(str)
-    return pd.concat([kgs, sites])
-
-
-def _names(network: KgNetwork) -> pd.Series:
-    return pd.concat(
-        [
-            network.kindergartens.set_index("school_id")["name"],
-            network.sites.set_index("place_id")["name"],
-        ]
-    )
-
-
-def changes_frame(
-    outcomes: list[KgCountyOutcome], network: KgNetwork, names: pd.Series
-) -> pd.DataFrame:
-    rows = [dict(change, region_id=o.region_id) for o in outcomes for change in o.changes]
-    return changes_table(rows, network.regions, names, PROGRAMME, ACTION_ORDER)
-
-
-def schools_after_frame(network: KgNetwork, outcomes: list[KgCountyOutcome]) -> gpd.GeoDataFrame:
-    b = pd.concat([o.buildings for o in outcomes], ignore_index=True).set_index("place_id")
-    kgs = network.kindergartens.set_index("school_id")
-    sites = network.sites.set_index("place_id")
-    regions = network.regions.set_index("region_id")
+def county_schools_after(region: KgCounty, outcome: KgCountyOutcome) -> pd.DataFrame:
+    """The county's kindergartens and opened sites after the plan (schools_after rows)."""
+    b = outcome.buildings
+    if b.empty:
+        return pd.DataFrame()
+    b = b.set_index("place_id")
+    kgs = region.kgs.set_index("school_id")
+    sites = region.sites.set_index("place_id")
     existing = b["existing"].to_numpy(bool)
     ids = b.index.to_numpy()
-    geometry = np.where(
-        existing, kgs["geometry"].reindex(ids).to_numpy(), sites["geometry"].reindex(ids).to_numpy()
-    )
-    region = np.where(
-        existing,
-        kgs["region_id"].reindex(ids).to_numpy(),
-        sites["region_id"].reindex(ids).to_numpy(),
-    )
-    frame = pd.DataFrame(
+
+    def pick(column: str) -> np.ndarray:
+        return np.where(
+            existing, kgs[column].reindex(ids).to_numpy(), sites[column].reindex(ids).to_numpy()
+        )
+
+    return pd.DataFrame(
         {
             "school_id": ids,
             "level": "kindergarten",
-            "region_id": region,
+            "region_id": pick("region_id"),
             "open": b["open"].to_numpy(bool),
             "streams_after": b["classes_after"].astype(np.int64).to_numpy(),
             "enrolment_after": b["enrolment_after"].round().astype(np.int64).to_numpy(),
             "capacity_after": b["capacity_after"].round().astype(np.int64).to_numpy(),
             "boarding_beds_after": 0,
-            "name": np.where(
-                existing, kgs["name"].reindex(ids).to_numpy(), sites["name"].reindex(ids).to_numpy()
-            ),
+            "name": pick("name"),
             "ownership": np.where(b["kind_after"] == PUBLIC, "public", "private"),
             "quality_tier": "",
             "streams_before": b["classes_before"].astype(np.int64).to_numpy(),
             "enrolment_before": b["enrolment_before"].round().astype(np.int64).to_numpy(),
-            "action": b["action"].to_numpy(),
             "kind_after": b["kind_after"].to_numpy(),
+            "geometry": pick("geometry"),
         }
-    )
-    frame["county"] = regions["county"].reindex(frame["region_id"]).to_numpy()
-    frame["prefecture"] = regions["prefecture"].reindex(frame["region_id"]).to_numpy()
-    extra = [
-        "name",
-        "county",
-        "prefecture",
-        "ownership",
-        "quality_tier",
-        "streams_before",
-        "enrolment_before",
-        "action",
-        "kind_after",
-    ]
-    frame = frame.sort_values("school_id", kind="stable").reset_index(drop=True)
-    return gpd.GeoDataFrame(
-        frame[SCHOOL_AFTER_COLUMNS + extra],
-        geometry=list(geometry[np.argsort(ids, kind="stable")]),
-        crs=network.kindergartens.crs,
     )

@@ -1,0 +1,289 @@
+"""The regional runner: one programme over every region, on an executor.
+
+It owns what every programme would otherwise repeat: the loop over regions, the "today"
+solve, solve names, the change and school tables, and the KPI roll-up from county to
+prefecture and province. A programme only says what its problems and outcomes are.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass, replace
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from layoutopt.engine import LocationSolution, SolverOptions, solve
+from layoutopt.engine.report import SolveReport
+from layoutopt.programmes.base import (
+    CommonAction,
+    Kpi,
+    KpiSpec,
+    Programme,
+    RegionOutcome,
+    RegionSolves,
+)
+from layoutopt.programmes.registry import REGISTRY
+from layoutopt.programmes.state import PlanState
+from layoutopt.progress import Progress
+from layoutopt.results import (
+    CHANGE_COLUMNS,
+    KPI_COLUMNS,
+    SCHOOL_AFTER_COLUMNS,
+    SCHOOL_REVIEW_COLUMNS,
+    ProgrammeResult,
+)
+from layoutopt.scenario import Scenario
+
+Results = dict[str, tuple[RegionSolves, RegionOutcome]]
+
+
+def solve_region(
+    programme_name: str,
+    region_id: str,
+    region: Any,
+    options: SolverOptions,
+    price: float | None,
+    today: LocationSolution | None,
+) -> tuple[RegionSolves, RegionOutcome]:
+    """One region's solves and outcome (runs in a worker). ``today`` is solved here unless
+    an earlier pass (another project price) already did."""
+    programme = REGISTRY[programme_name]
+    if today is None:
+        name = f"{programme_name}-today:{region_id}"
+        today = solve(programme.today_problem(region), replace(options, name=name))
+    name = f"{programme_name}-plan:{region_id}"
+    if price is not None:
+        name += f"@{price:.0f}"
+    plan = solve(programme.plan_problem(region, today, price), replace(options, name=name))
+    solves = RegionSolves(today, plan)
+    return solves, programme.extract(region, solves)
+
+
+@dataclass
+class RegionalRunner:
+    """Runs programmes region by region on ``executor``; ``solves`` lists every solve that
+    ran, in region order within each pass."""
+
+    executor: Executor
+    scenario: Scenario
+    progress: Progress
+
+    def run(self, programme: Programme, state: PlanState) -> ProgrammeResult:
+        self.progress.say(f"{programme.name}: preparing inputs (students at the horizon, travel)")
+        inputs = programme.prepare(state, self.scenario)
+        regions = programme.split(inputs)
+        options = solver_options(self.scenario)
+        todays: dict[str, LocationSolution] = {}
+        solves: list[SolveReport] = []
+
+        def evaluate(price: float | None, kept: Results) -> Results:
+            todo = {r: region for r, region in regions.items() if r not in kept}
+            label = programme.name if price is None else f"{programme.name} @ {price:,.0f} yuan"
+            done = self._pass(programme.name, label, todo, options, price, todays)
+            for region_id, (region_solves, _) in done.items():
+                if region_id not in todays:
+                    todays[region_id] = region_solves.today
+                    solves.append(region_solves.today.report)
+                solves.append(region_solves.plan.report)
+            return dict(sorted({**kept, **done}.items()))
+
+        final, search = programme.coordinate(inputs, evaluate)
+        outcomes = [final[r][1] for r in sorted(final)]
+        return self._result(programme, inputs, state, outcomes, solves, search)
+
+    def _pass(
+        self,
+        name: str,
+        label: str,
+        regions: dict[str, Any],
+        options: SolverOptions,
+        price: float | None,
+        todays: dict[str, LocationSolution],
+    ) -> Results:
+        futures: dict[str, Future] = {}
+        with self.progress.regions(label, len(regions)) as advance:
+            for region_id, region in regions.items():
+                future = self.executor.submit(
+                    solve_region, name, region_id, region, options, price, todays.get(region_id)
+                )
+                future.add_done_callback(lambda _f: advance())
+                futures[region_id] = future
+            return {region_id: futures[region_id].result() for region_id in sorted(futures)}
+
+    def _result(
+        self,
+        programme: Programme,
+        inputs: Any,
+        state: PlanState,
+        outcomes: list[RegionOutcome],
+        solves: list[SolveReport],
+        search: dict[str, Any],
+    ) -> ProgrammeResult:
+        regions = regions_table(state)
+        schools = schools_after(programme, outcomes, regions, state.dataset.schools.crs)
+        names = schools.set_index("school_id")["name"] if len(schools) else pd.Series(dtype=str)
+        rows = [dict(c, region_id=o.region_id) for o in outcomes for c in o.changes]
+        changes = changes_table(rows, regions, names, programme.name, programme.action_order)
+        finish = programme.finish(inputs, outcomes)
+        return ProgrammeResult(
+            programme=programme.name,
+            title=programme.title,
+            actions=programme.actions,
+            changes=changes,
+            kpis=roll_up(programme, inputs, outcomes, regions),
+            schools_after=_with_headline(schools, changes, programme),
+            solves=solves,
+            summary={**search, **finish.summary},
+            region_layers=finish.region_layers,
+            service_areas=finish.service_areas,
+        )
+
+
+def regions_table(state: PlanState) -> pd.DataFrame:
+    """region_id, county, prefecture_id, prefecture of every county."""
+    regions = pd.DataFrame(state.dataset.regions.drop(columns="geometry"))
+    regions = regions.rename(columns={"name": "county", "prefecture_name": "prefecture"})
+    return regions[["region_id", "county", "prefecture_id", "prefecture"]]
+
+
+def schools_after(
+    programme: Programme, outcomes: list[RegionOutcome], regions: pd.DataFrame, crs: Any
+) -> gpd.GeoDataFrame:
+    """The regions' school rows as one table in school_id order, county and prefecture named
+    (the headline action is added once the change table is known)."""
+    frames = [o.schools for o in outcomes if len(o.schools)]
+    if not frames:
+        return gpd.GeoDataFrame(
+            columns=[*SCHOOL_AFTER_COLUMNS, *SCHOOL_REVIEW_COLUMNS, "geometry"], crs=crs
+        )
+    frame = pd.concat(frames, ignore_index=True)
+    by_region = regions.set_index("region_id")
+    frame["county"] = by_region["county"].reindex(frame["region_id"]).to_numpy()
+    frame["prefecture"] = by_region["prefecture"].reindex(frame["region_id"]).to_numpy()
+    frame = frame.sort_values("school_id", kind="stable").reset_index(drop=True)
+    return gpd.GeoDataFrame(frame, geometry="geometry", crs=crs)
+
+
+def _with_headline(
+    schools: gpd.GeoDataFrame, changes: pd.DataFrame, programme: Programme
+) -> gpd.GeoDataFrame:
+    """Each school's headline action: the first of its change rows in the programme's
+    order; ``keep`` without one, ``closed`` if it closes without one."""
+    order = programme.action_order
+    rows = changes[changes["school_id"] != ""][["school_id", "action"]]
+    rows = rows.assign(order=rows["action"].map(order.index))
+    first = rows.sort_values(["school_id", "order"]).drop_duplicates("school_id")
+    action = first.set_index("school_id")["action"].reindex(schools["school_id"])
+    action = action.fillna(str(CommonAction.KEEP)).to_numpy(dtype=object)
+    closed = ~schools["open"].astype(bool).to_numpy() & (action == CommonAction.KEEP)
+    action[closed] = str(CommonAction.CLOSED)
+    schools = schools.assign(action=action)
+    extra = [c for c in programme.school_columns if c in schools.columns]
+    columns = [*SCHOOL_AFTER_COLUMNS, *SCHOOL_REVIEW_COLUMNS, *extra, "geometry"]
+    return gpd.GeoDataFrame(schools[columns], geometry="geometry", crs=schools.crs)
+
+
+def roll_up(
+    programme: Programme, inputs: Any, outcomes: list[RegionOutcome], regions: pd.DataFrame
+) -> pd.DataFrame:
+    """KPIs for the province, each prefecture and (for county programmes) each county."""
+    ids = [o.region_id for o in outcomes]
+    counts = pd.DataFrame([o.counts for o in outcomes], index=ids)
+    prefecture = regions.set_index("region_id")["prefecture_id"].reindex(ids).astype(str)
+    scopes: list[tuple[str, str, list[int]]] = [("province", "all", list(range(len(ids))))]
+    for pid in sorted(set(prefecture)):
+        scopes.append(("prefecture", pid, list(np.flatnonzero(prefecture.to_numpy() == pid))))
+    if programme.scope == "county":
+        scopes += [("county", rid, [k]) for k, rid in sorted(enumerate(ids), key=lambda x: x[1])]
+    rows = []
+    for scope, scope_id, members in scopes:
+        totals = counts.iloc[members].sum(numeric_only=True)
+        group = [outcomes[k] for k in members]
+        worked_out = {k.name: k for k in programme.indicators(inputs, scope, totals, group)}
+        for spec in programme.kpis:
+            kpi = worked_out.get(spec.name) if spec.planned is None else summed(spec, totals)
+            if kpi is not None:
+                rows.append(_kpi_row(programme.name, scope, scope_id, kpi, spec.digits))
+    return pd.DataFrame(rows, columns=KPI_COLUMNS)
+
+
+def summed(spec: KpiSpec, totals: pd.Series) -> Kpi:
+    """A KPI read off the scope's summed counts."""
+    baseline = float(totals[spec.baseline]) if spec.baseline else None
+    target = baseline if spec.target == "baseline" else spec.target
+    assert spec.planned is not None
+    return Kpi(spec.name, baseline, target, float(totals[spec.planned]), spec.rule)
+
+
+def _kpi_row(programme: str, scope: str, scope_id: str, kpi: Kpi, digits: int) -> dict:
+    return {
+        "programme": programme,
+        "indicator": kpi.name,
+        "scope": scope,
+        "scope_id": scope_id,
+        "baseline": _round(kpi.baseline, digits),
+        "target": _round(kpi.target, digits),
+        "planned": _round(kpi.planned, digits),
+        "met": met(kpi),
+    }
+
+
+def met(kpi: Kpi) -> str:
+    """ "yes" or "no" against the target by the KPI's rule; "" where there is none."""
+    planned, target = kpi.planned, kpi.target
+    if kpi.rule is None or target is None or planned is None or np.isnan(planned):
+        return ""
+    ok = {
+        "at_most": planned <= target + kpi.tolerance,
+        "at_least": planned >= target - kpi.tolerance,
+        "above": planned > target,
+        "equal": abs(planned - target) <= 0.5,
+    }[kpi.rule]
+    return "yes" if ok else "no"
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    return round(float(value), digits)
+
+
+def solver_options(scenario: Scenario) -> SolverOptions:
+    """The engine's options from the scenario's [solver] section."""
+    solver = scenario.solver
+    return SolverOptions(
+        backend=solver.backend,
+        time_limit_s=solver.time_limit_s,
+        mip_gap=solver.mip_gap,
+        threads=solver.threads,
+    )
+
+
+def changes_table(
+    rows: list[dict],
+    regions: pd.DataFrame,
+    names: pd.Series,
+    programme: str,
+    action_order: list[str],
+) -> pd.DataFrame:
+    """A programme's change rows (each with ``region_id`` and ``minutes`` = (before, after))
+    as CHANGE_COLUMNS: names, county and prefecture filled in, whole numbers, stable order."""
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return pd.DataFrame(columns=CHANGE_COLUMNS)
+    by_region = regions.set_index("region_id")
+    frame["programme"] = programme
+    frame["school_name"] = names.reindex(frame["school_id"]).fillna("").to_numpy()
+    frame["target_name"] = names.reindex(frame["target_id"]).fillna("").to_numpy()
+    frame["county"] = by_region["county"].reindex(frame["region_id"]).to_numpy()
+    frame["prefecture"] = by_region["prefecture"].reindex(frame["region_id"]).to_numpy()
+    frame["travel_min_before"] = [round(m[0], 1) for m in frame["minutes"]]
+    frame["travel_min_after"] = [round(m[1], 1) for m in frame["minutes"]]
+    for column in ("students_moved", "beds_added", "streams_before", "streams_after"):
+        frame[column] = frame[column].astype(float).round().astype("Int64")
+    frame["order"] = frame["action"].map(action_order.index)
+    frame = frame.sort_values(["region_id", "order", "school_id"], kind="stable")
+    return frame[CHANGE_COLUMNS].reset_index(drop=True)

@@ -1,0 +1,234 @@
+"""What every programme fills in, and what it hands back to the regional runner.
+
+A programme is a thin policy adapter over the location engine. Its steps are public and
+can be called one by one (as ``layoutopt.plan.runner`` calls them):
+
+1. ``prepare(state, scenario)``: the programme's inputs, from the network as the programmes
+   before it left it (``PlanState``) and its scenario section;
+2. ``split(inputs)``: one picklable input per region (county or prefecture);
+3. ``today_problem(region)`` and ``plan_problem(region, today, price)``: the engine problems;
+4. ``extract(region, solves)``: a ``RegionOutcome`` (change rows, school rows, KPI counts);
+5. ``indicators(inputs, scope, totals, outcomes)``: KPI values for one scope, which the
+   runner calls for the province, each prefecture and each county;
+6. ``finish(inputs, outcomes)``: what goes into the manifest and onto the map.
+
+A programme does not loop over regions, solve, write tables or roll KPIs up: the runner does.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, ClassVar
+
+import pandas as pd
+
+from layoutopt.engine import LocationProblem, LocationSolution
+from layoutopt.programmes.state import PlanState
+from layoutopt.results import ActionSpec
+from layoutopt.scenario import Scenario
+
+
+class Scope(StrEnum):
+    """The region a programme plans on its own."""
+
+    COUNTY = "county"
+    PREFECTURE = "prefecture"
+
+
+class Rule(StrEnum):
+    """How a planned figure is judged against its target in ``kpis.csv``'s ``met``."""
+
+    AT_MOST = "at_most"
+    AT_LEAST = "at_least"
+    ABOVE = "above"
+    EQUAL = "equal"  # within half a unit
+
+
+class CommonAction(StrEnum):
+    """Headline actions of a school that no programme row names."""
+
+    KEEP = "keep"
+    CLOSED = "closed"
+    SHORTFALL = "shortfall"
+
+
+# Shown for every programme after its own actions (the map legend's order).
+COMMON_ACTIONS = (
+    ActionSpec(
+        CommonAction.SHORTFALL,
+        "#000000",
+        "缺口",
+        "shortfall",
+        "a rule of the policy that cannot hold in this region, with its cause and fix",
+    ),
+    ActionSpec(CommonAction.KEEP, "#969696", "不变", "unchanged", "no change proposed"),
+    ActionSpec(CommonAction.CLOSED, "#252525", "关闭", "closed", "closed by the plan"),
+)
+
+
+@dataclass(frozen=True)
+class KpiSpec:
+    """An indicator of ``kpis.csv`` (its unit in its name). ``baseline`` and ``planned``
+    name region counts that the runner sums over each scope; without ``planned`` the
+    programme's ``indicators`` works the row out. ``target`` is a number, or "baseline":
+    not above the baseline."""
+
+    name: str
+    digits: int
+    meaning: str
+    baseline: str | None = None
+    target: float | str | None = None
+    planned: str | None = None
+    rule: Rule | None = None
+
+
+def kpi_table(table: str) -> tuple[KpiSpec, ...]:
+    """Indicators one a line: ``name | digits | baseline | target | planned | rule |
+    meaning``, with ``-`` for none (the programme's indicators, in the order of kpis.csv)."""
+
+    def cell(text: str) -> str | None:
+        return None if text == "-" else text
+
+    specs = []
+    for line in table.strip().splitlines():
+        name, digits, baseline, target, planned, rule, meaning = (
+            c.strip() for c in line.split("|")
+        )
+        goal = cell(target)
+        specs.append(
+            KpiSpec(
+                name,
+                int(digits),
+                meaning,
+                cell(baseline),
+                goal if goal in (None, "baseline") else float(goal),
+                cell(planned),
+                Rule(rule) if cell(rule) else None,
+            )
+        )
+    return tuple(specs)
+
+
+def action_table(codes: type[StrEnum], table: str) -> tuple[ActionSpec, ...]:
+    """A programme's actions one a line: ``code | colour | 中文 | English | meaning``, in the
+    order the change list and the map legend show them."""
+    rows = [[c.strip() for c in line.split("|")] for line in table.strip().splitlines()]
+    return tuple(ActionSpec(codes(code), *rest) for code, *rest in rows)
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """One indicator's figures at one scope; ``tolerance`` is how far off still counts as
+    met."""
+
+    name: str
+    baseline: float | None
+    target: float | None
+    planned: float | None
+    rule: Rule | None = None
+    tolerance: float = 1e-9
+
+
+@dataclass
+class RegionSolves:
+    """The solves of one region: today's network and the plan (at one project price)."""
+
+    today: LocationSolution
+    plan: LocationSolution
+
+
+@dataclass
+class RegionOutcome:
+    """What a region's solves mean, for the runner to assemble.
+
+    ``changes``: change rows (see ``programmes.changes.change_row``); ``schools``: the
+    region's rows of ``schools_after`` (SCHOOL_AFTER_COLUMNS, then ``name``, the
+    programme's extra columns and a WGS-84 point ``geometry``); ``counts``: figures that add
+    up across regions (the KPI roll-up sums them); ``detail``: what the programme's own
+    indicators and summary need besides (flows, say).
+    """
+
+    region_id: str
+    changes: list[dict]
+    schools: pd.DataFrame
+    counts: dict[str, float]
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+# evaluate(price, kept) -> every region's (solves, outcome) at that price; regions in
+# ``kept`` are not solved again.
+Evaluate = Callable[
+    [float | None, dict[str, tuple[RegionSolves, RegionOutcome]]],
+    dict[str, tuple[RegionSolves, RegionOutcome]],
+]
+
+
+class Programme(ABC):
+    """A programme's definition; one instance per programme lives in the registry."""
+
+    name: ClassVar[str]
+    title: ClassVar[str]  # zh and en, for maps and the closing summary
+    scope: ClassVar[Scope] = Scope.COUNTY
+    actions: ClassVar[tuple[ActionSpec, ...]]
+    kpis: ClassVar[tuple[KpiSpec, ...]]
+    # Columns of its own in schools_after, after the shared ones.
+    school_columns: ClassVar[tuple[str, ...]] = ()
+    # The state column its streams_after hands on: "streams" (classes per grade) or "classes".
+    size_column: ClassVar[str] = "streams"
+
+    def section(self, scenario: Scenario) -> Any:
+        """The programme's scenario section (named like the programme)."""
+        return getattr(scenario, self.name)
+
+    @property
+    def action_order(self) -> list[str]:
+        return [str(a.code) for a in (*self.actions, *COMMON_ACTIONS)]
+
+    @abstractmethod
+    def prepare(self, state: PlanState, scenario: Scenario) -> Any: ...
+
+    @abstractmethod
+    def split(self, inputs: Any) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def today_problem(self, region: Any) -> LocationProblem: ...
+
+    @abstractmethod
+    def plan_problem(
+        self, region: Any, today: LocationSolution, price: float | None
+    ) -> LocationProblem: ...
+
+    @abstractmethod
+    def extract(self, region: Any, solves: RegionSolves) -> RegionOutcome: ...
+
+    @abstractmethod
+    def indicators(
+        self, inputs: Any, scope: str, totals: pd.Series, outcomes: list[RegionOutcome]
+    ) -> list[Kpi]: ...
+
+    def coordinate(
+        self, inputs: Any, evaluate: Evaluate
+    ) -> tuple[dict[str, tuple[RegionSolves, RegionOutcome]], dict[str, Any]]:
+        """Regions tied together by a province-wide figure search for it here; by default
+        each region is planned once, on its own."""
+        return evaluate(None, {}), {}
+
+    def finish(self, inputs: Any, outcomes: list[RegionOutcome]) -> Finish:
+        """The manifest's summary of the programme and the map's extras."""
+        return Finish()
+
+    def hand_on(self, state: PlanState, schools_after: pd.DataFrame) -> PlanState:
+        """The network after this programme, for the next one."""
+        return state.after(self.name, schools_after, size_column=self.size_column)
+
+
+@dataclass
+class Finish:
+    """A programme's closing extras: manifest summary, choropleths, service areas."""
+
+    summary: dict[str, Any] = field(default_factory=dict)
+    region_layers: dict[str, pd.Series] = field(default_factory=dict)
+    service_areas: pd.Series | None = None

@@ -1,0 +1,33 @@
+"""The manifest of a run: what went in, how it was solved, what came out."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from layoutopt.data.io import sha256_file
+from layoutopt.results import Plan
+from layoutopt.scenario import resolved
+from layoutopt.versions import software_versions
+
+
+def build_manifest(plan: Plan) -> dict[str, Any]:
+    """Inputs' hashes, the scenario as resolved, versions, the programmes in the order they
+    ran, and every solve that ran (each price of a search included) with its status and
+    gap. Wall-clock figures are kept apart from the reproducible tables."""
+    scenario, dataset = plan.scenario, plan.dataset
+    return {
+        "scenario": resolved(scenario),
+        "scenario_file": str(scenario.source) if scenario.source else None,
+        "inputs": {
+            name: {"file": str(src.path), "layer": src.layer, "sha256": sha256_file(src.path)}
+            for name, src in sorted(dataset.sources.items())
+        },
+        "versions": software_versions(),
+        "programmes_run": plan.programmes,
+        "plan_state_order": list(plan.state.order),
+        "run": {"workers": plan.workers, "seconds": round(plan.seconds, 1)},
+        "solves": [asdict(s) for r in plan.results for s in r.solves],
+        "programmes": {r.programme: r.summary for r in plan.results},
+        "notes": dataset.notes,
+    }

@@ -1,0 +1,76 @@
+"""The closing lines of a run: what a planning officer must look at first, then where the
+outputs are."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from layoutopt.results import Plan
+
+SHOWN = 8  # names listed before "and N more"
+
+
+def closing_lines(plan: Plan, manifest: dict[str, Any], out: Path) -> list[str]:
+    lines = []
+    for result in plan.results:
+        lines += _missed(result.programme, result.kpis)
+        lines += _shortfalls(result.programme, result.changes)
+    lines += _solves(manifest["solves"])
+    lines.append(f"  tables and manifest: {out}/")
+    lines += [f"  map: {path}" for path in manifest["outputs"]["maps"]]
+    return lines
+
+
+def _missed(programme: str, kpis: pd.DataFrame) -> list[str]:
+    if kpis.empty:
+        return []
+    missed = kpis[kpis["met"] == "no"]
+    province = missed[missed["scope"] == "province"]
+    lines = [
+        f"  target missed: {programme} {r.indicator} planned {r.planned} against {r.target}"
+        for r in province.itertuples()
+    ]
+    counties = missed[missed["scope"] == "county"]
+    if len(counties):
+        lines.append(
+            f"  {programme}: {len(counties)} county target(s) missed in "
+            f"{counties['scope_id'].nunique()} counties (kpis.csv, met = no)"
+        )
+    return lines
+
+
+def _shortfalls(programme: str, changes: pd.DataFrame) -> list[str]:
+    if changes.empty:
+        return []
+    rows = changes[changes["action"] == "shortfall"]
+    if rows.empty:
+        return []
+    counties = sorted(set(rows["county"].astype(str)))
+    shown = "、".join(counties[:SHOWN])
+    more = f" and {len(counties) - SHOWN} more" if len(counties) > SHOWN else ""
+    return [
+        f"  {programme}: shortfall rows in {len(counties)} counties: {shown}{more} "
+        "(changes.csv, action = shortfall)"
+    ]
+
+
+def _solves(solves: list[dict]) -> list[str]:
+    if not solves:
+        return []
+    statuses: dict[str, int] = {}
+    for s in solves:
+        statuses[s["status"]] = statuses.get(s["status"], 0) + 1
+    worst = max((s["gap"] or 0.0) for s in solves)
+    seconds = sum(s["seconds"] for s in solves)
+    counts = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
+    lines = [f"  solves: {counts}; largest gap {worst:.2%}; {seconds:.1f} s in the solver"]
+    odd = [s for s in solves if s["status"] != "optimal"]
+    for s in odd[:SHOWN]:
+        gap = "" if s["gap"] is None else f", gap {s['gap']:.2%}"
+        lines.append(f"  not optimal: {s['name']} {s['status']}{gap}")
+    if len(odd) > SHOWN:
+        lines.append(f"  … and {len(odd) - SHOWN} more not optimal (manifest.json, solves)")
+    return lines

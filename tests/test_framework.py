@@ -1,0 +1,141 @@
+"""The programme framework: the registry, the regional runner, the plan state handed on."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import run_plan, write_scenario
+from layoutopt.data.dataset import load_dataset
+from layoutopt.plan import make_plan
+from layoutopt.plan.runner import met
+from layoutopt.programmes.base import COMMON_ACTIONS, Kpi, Rule
+from layoutopt.programmes.highschool.outcome import SPLIT
+from layoutopt.programmes.registry import REGISTRY
+from layoutopt.programmes.state import PlanState
+from layoutopt.scenario import Scenario, load_scenario
+
+CSVS = ("changes.csv", "kpis.csv", "schools_after.csv")
+# Both programmes on the tiny province: its own births, a wide project range so that one
+# project price is enough (a narrower one makes the search below try several).
+TINY = """
+[travel]
+cache_dir = "{cache}"
+[highschool]
+plan_students = 0
+[kindergarten]
+projects = {projects}
+births = {{ "2020" = 9898, "2021" = 8470, "2022" = 8080 }}
+"""
+
+
+def tiny(tmp_path: Path, data: Path, projects: str = "[0, 1000]") -> Scenario:
+    text = TINY.format(cache=(tmp_path / "cache").as_posix(), projects=projects)
+    return load_scenario(write_scenario(tmp_path / "tiny.toml", data, text))
+
+
+def test_outputs_do_not_depend_on_the_number_of_workers(tiny_dataset_dir, tmp_path):
+    scenario = tiny(tmp_path, tiny_dataset_dir)
+    one = run_plan(scenario, tmp_path / "one", workers=1)
+    two = run_plan(scenario, tmp_path / "two", workers=2)
+    assert one["programmes_run"] == two["programmes_run"] == ["highschool", "kindergarten"]
+    assert two["run"]["workers"] == 2
+    for name in CSVS:
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
+    assert [s["name"] for s in one["solves"]] == [s["name"] for s in two["solves"]]
+
+
+def test_programmes_run_in_registry_order_and_hand_on_the_network(tiny_dataset_dir, tmp_path):
+    plan = make_plan(tiny(tmp_path, tiny_dataset_dir), only=["kindergarten", "highschool"])
+    assert plan.programmes == list(REGISTRY) == list(plan.state.order)
+    state = plan.state.schools.set_index("school_id")
+    for result in plan.results:
+        after = result.schools_after.set_index("school_id")
+        whole = after[~after["level"].isin(SPLIT)]
+        # Each school's state is the row its programme left: open, size, capacity.
+        assert (state.loc[whole.index, "open"] == whole["open"]).all()
+        assert (state.loc[after.index, "capacity"] == after["capacity_after"]).all()
+        assert (state.loc[after.index, "changed_by"] == result.programme).all()
+    # New schools join the network; a school's final row is the last programme's.
+    assert set(plan.schools_after["school_id"]) <= set(state.index)
+
+
+def test_a_school_closed_by_one_programme_is_closed_for_the_next(tiny_dataset_dir, tmp_path):
+    scenario = tiny(tmp_path, tiny_dataset_dir)
+    highschool, kindergarten = REGISTRY["highschool"], REGISTRY["kindergarten"]
+    plan = make_plan(scenario, only=["highschool"], workers=1)
+    after = plan.results[0].schools_after
+    closed = after[~after["open"] & ~after["level"].isin(SPLIT)]["school_id"]
+    assert len(closed) > 0, "the tiny province should have a small high school to merge"
+    seen_next = highschool.prepare(plan.state, scenario).schools["school_id"]
+    assert not set(closed) & set(seen_next)
+    # The same for kindergartens: one closed in the state is not the next programme's.
+    start = PlanState.start(load_dataset(scenario.data))
+    kgs = start.open_schools(["kindergarten"])
+    gone = kgs.iloc[[0]].assign(
+        open=False, streams_after=0, capacity_after=0, boarding_beds_after=0, enrolment_after=0
+    )
+    state = start.after("earlier", gone, size_column="classes")
+    seen = kindergarten.prepare(state, scenario).kindergartens["school_id"]
+    assert gone["school_id"].iloc[0] not in set(seen)
+    assert len(seen) == len(kgs) - 1
+
+
+def test_the_manifest_lists_every_solve_of_the_price_search(tiny_dataset_dir, tmp_path):
+    # A narrow range: the search must try more than one price.
+    scenario = tiny(tmp_path, tiny_dataset_dir, projects="[3, 3]")
+    manifest = run_plan(scenario, tmp_path / "out", only=["kindergarten"])
+    trace = [t for t in manifest["programmes"]["kindergarten"]["price_search"] if "price_yuan" in t]
+    assert len(trace) > 1
+    counties = len(load_dataset(scenario.data).regions)
+    names = [s["name"] for s in manifest["solves"]]
+    today = [n for n in names if n.startswith("kindergarten-today:")]
+    plans = [n for n in names if n.startswith("kindergarten-plan:")]
+    assert len(today) == counties  # today's network is solved once, whatever the price
+    assert len(plans) == sum(t["counties_solved"] for t in trace)
+    assert len(set(names)) == len(names)
+
+
+def test_every_action_and_indicator_written_is_in_the_programme_definition(
+    tiny_dataset_dir, tmp_path
+):
+    run_plan(tiny(tmp_path, tiny_dataset_dir), tmp_path / "out")
+    changes = pd.read_csv(tmp_path / "out" / "changes.csv", encoding="utf-8-sig")
+    kpis = pd.read_csv(tmp_path / "out" / "kpis.csv", encoding="utf-8-sig")
+    for name, programme in REGISTRY.items():
+        words = {str(a.code) for a in (*programme.actions, *COMMON_ACTIONS)}
+        assert set(changes.loc[changes["programme"] == name, "action"]) <= words
+        specs = {k.name for k in programme.kpis}
+        assert set(kpis.loc[kpis["programme"] == name, "indicator"]) == specs
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["plan_state_order"] == ["highschool", "kindergarten"]
+
+
+def test_registry_and_scenario_name_the_same_programmes():
+    sections = {
+        name
+        for name, field in Scenario.model_fields.items()
+        if isinstance(field.annotation, type)
+        and hasattr(field.annotation, "model_fields")
+        and "enabled" in field.annotation.model_fields
+    }
+    assert sections == set(REGISTRY)
+
+
+@pytest.mark.parametrize(
+    ("kpi", "expected"),
+    [
+        (Kpi("x", None, 0.965, 0.96495, Rule.AT_LEAST, 5e-5), "yes"),  # within tolerance
+        (Kpi("x", None, 0.965, 0.9649, Rule.AT_LEAST, 5e-5), "no"),
+        (Kpi("x", None, 90.0, 90.1, Rule.AT_MOST), "no"),
+        (Kpi("x", None, 650_000.0, 650_000.4, Rule.EQUAL), "yes"),
+        (Kpi("x", None, 0.6, 0.6, Rule.ABOVE), "no"),
+        (Kpi("x", 1.0, None, 2.0, Rule.AT_MOST), ""),  # no target, no verdict
+        (Kpi("x", 1.0, 2.0, float("nan"), Rule.AT_MOST), ""),
+    ],
+)
+def test_met_follows_the_rule(kpi, expected):
+    assert met(kpi) == expected
