@@ -11,12 +11,12 @@ import pytest
 from conftest import run_plan, write_scenario
 from layoutopt.data.dataset import load_dataset
 from layoutopt.plan import make_plan
+from layoutopt.plan.registry import REGISTRY
 from layoutopt.plan.runner import met
 from layoutopt.programmes.base import COMMON_ACTIONS, Kpi, Rule
 from layoutopt.programmes.highschool.outcome import SPLIT
-from layoutopt.programmes.registry import REGISTRY
-from layoutopt.programmes.state import PlanState
 from layoutopt.scenario import Scenario, load_scenario
+from layoutopt.state import PlanState
 
 CSVS = ("changes.csv", "kpis.csv", "schools_after.csv")
 # Both programmes on the tiny province: its own births, a wide project range so that one
@@ -95,7 +95,7 @@ def test_the_manifest_lists_every_solve_of_the_price_search(tiny_dataset_dir, tm
     today = [n for n in names if n.startswith("kindergarten-today:")]
     plans = [n for n in names if n.startswith("kindergarten-plan:")]
     assert len(today) == counties  # today's network is solved once, whatever the price
-    assert len(plans) == sum(t["counties_solved"] for t in trace)
+    assert len(plans) == sum(t["regions_solved"] for t in trace)
     assert len(set(names)) == len(names)
 
 
@@ -139,3 +139,24 @@ def test_registry_and_scenario_name_the_same_programmes():
 )
 def test_met_follows_the_rule(kpi, expected):
     assert met(kpi) == expected
+
+
+def test_the_command_shows_progress_per_programme_and_a_closing_summary(tiny_dataset_dir, tmp_path):
+    from typer.testing import CliRunner
+
+    from layoutopt.cli import app
+
+    text = TINY.format(cache=(tmp_path / "cache").as_posix(), projects="[0, 1000]")
+    scenario = write_scenario(tmp_path / "tiny.toml", tiny_dataset_dir, text + "max_classes = 1\n")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["plan", str(scenario), "--out", str(out), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    for programme in ("highschool", "kindergarten"):
+        assert f"{programme}: preparing inputs" in result.output
+    assert "4/4 regions" in result.output  # a bar per pass over the counties
+    assert "(1 worker(s)," in result.output
+    # Kindergartens of one class cannot meet the county targets: the summary says where.
+    assert "kindergarten: shortfall rows in" in result.output
+    assert "target missed: kindergarten" in result.output
+    assert f"tables and manifest: {out}/" in result.output
+    assert "solves: " in result.output

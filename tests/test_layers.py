@@ -23,7 +23,7 @@ LAYERS = [
     ("layoutopt.data.build",),
     ("layoutopt.demand",),
     ("layoutopt.engine",),
-    ("layoutopt.results",),
+    ("layoutopt.results", "layoutopt.state"),
     ("layoutopt.programmes",),
     ("layoutopt.plan",),
     ("layoutopt.report",),

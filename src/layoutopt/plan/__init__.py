@@ -11,12 +11,12 @@ import pandas as pd
 
 from layoutopt.data.dataset import load_dataset
 from layoutopt.plan.executors import default_workers, region_executor
+from layoutopt.plan.registry import selected
 from layoutopt.plan.runner import RegionalRunner
-from layoutopt.programmes.registry import selected
-from layoutopt.programmes.state import PlanState
 from layoutopt.progress import Progress
 from layoutopt.results import Plan, ProgrammeResult
 from layoutopt.scenario import Scenario
+from layoutopt.state import PlanState
 
 __all__ = ["Plan", "Progress", "make_plan"]
 

@@ -17,6 +17,8 @@ import pandas as pd
 
 from layoutopt.engine import LocationSolution, SolverOptions, solve
 from layoutopt.engine.report import SolveReport
+from layoutopt.plan.registry import REGISTRY
+from layoutopt.plan.search import Results, search_price
 from layoutopt.programmes.base import (
     CommonAction,
     Kpi,
@@ -25,8 +27,6 @@ from layoutopt.programmes.base import (
     RegionOutcome,
     RegionSolves,
 )
-from layoutopt.programmes.registry import REGISTRY
-from layoutopt.programmes.state import PlanState
 from layoutopt.progress import Progress
 from layoutopt.results import (
     CHANGE_COLUMNS,
@@ -36,8 +36,7 @@ from layoutopt.results import (
     ProgrammeResult,
 )
 from layoutopt.scenario import Scenario
-
-Results = dict[str, tuple[RegionSolves, RegionOutcome]]
+from layoutopt.state import PlanState
 
 
 def solve_region(
@@ -64,8 +63,9 @@ def solve_region(
 
 @dataclass
 class RegionalRunner:
-    """Runs programmes region by region on ``executor``; ``solves`` lists every solve that
-    ran, in region order within each pass."""
+    """Runs a programme region by region on ``executor``. Its result lists every solve that
+    ran (today's once per region, then the plan's at each price tried), in region order
+    within each pass, whatever order the regions finished in."""
 
     executor: Executor
     scenario: Scenario
@@ -90,7 +90,11 @@ class RegionalRunner:
                 solves.append(region_solves.plan.report)
             return dict(sorted({**kept, **done}.items()))
 
-        final, search = programme.coordinate(inputs, evaluate)
+        target = programme.count_target(inputs)
+        if target is None:
+            final, search = evaluate(None, {}), {}
+        else:
+            final, search = search_price(target, evaluate)
         outcomes = [final[r][1] for r in sorted(final)]
         return self._result(programme, inputs, state, outcomes, solves, search)
 

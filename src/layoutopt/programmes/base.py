@@ -18,7 +18,6 @@ A programme does not loop over regions, solve, write tables or roll KPIs up: the
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar
@@ -26,9 +25,9 @@ from typing import Any, ClassVar
 import pandas as pd
 
 from layoutopt.engine import LocationProblem, LocationSolution
-from layoutopt.programmes.state import PlanState
 from layoutopt.results import ActionSpec
 from layoutopt.scenario import Scenario
+from layoutopt.state import PlanState
 
 
 class Scope(StrEnum):
@@ -144,7 +143,7 @@ class RegionSolves:
 class RegionOutcome:
     """What a region's solves mean, for the runner to assemble.
 
-    ``changes``: change rows (see ``programmes.changes.change_row``); ``schools``: the
+    ``changes``: change rows (``programmes.common.change_row``); ``schools``: the
     region's rows of ``schools_after`` (SCHOOL_AFTER_COLUMNS, then ``name``, the
     programme's extra columns and a WGS-84 point ``geometry``); ``counts``: figures that add
     up across regions (the KPI roll-up sums them); ``detail``: what the programme's own
@@ -158,12 +157,20 @@ class RegionOutcome:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
-# evaluate(price, kept) -> every region's (solves, outcome) at that price; regions in
-# ``kept`` are not solved again.
-Evaluate = Callable[
-    [float | None, dict[str, tuple[RegionSolves, RegionOutcome]]],
-    dict[str, tuple[RegionSolves, RegionOutcome]],
-]
+@dataclass(frozen=True)
+class CountTarget:
+    """A province-wide count that ties the regions together (the plan's "about 500"
+    projects, "about 320" schools): the runner searches a price per counted item, added
+    to each one's cost in ``plan_problem``, until the regions' ``counts[count]`` add up to
+    ``lo``-``hi``. ``start`` (yuan) is the first price tried, ``step`` the first move,
+    ``evaluations`` the most prices tried."""
+
+    count: str
+    lo: int
+    hi: int
+    start: float
+    step: float
+    evaluations: int
 
 
 class Programme(ABC):
@@ -209,12 +216,10 @@ class Programme(ABC):
         self, inputs: Any, scope: str, totals: pd.Series, outcomes: list[RegionOutcome]
     ) -> list[Kpi]: ...
 
-    def coordinate(
-        self, inputs: Any, evaluate: Evaluate
-    ) -> tuple[dict[str, tuple[RegionSolves, RegionOutcome]], dict[str, Any]]:
-        """Regions tied together by a province-wide figure search for it here; by default
+    def count_target(self, inputs: Any) -> CountTarget | None:
+        """A province-wide count the regions must meet together; by default none, and
         each region is planned once, on its own."""
-        return evaluate(None, {}), {}
+        return None
 
     def finish(self, inputs: Any, outcomes: list[RegionOutcome]) -> Finish:
         """The manifest's summary of the programme and the map's extras."""

@@ -16,7 +16,8 @@ from layoutopt.scenario import Scenario
 def travel_within_county(
     dataset: Dataset,
     scenario: Scenario,
-    places: gpd.GeoDataFrame,
+    schools: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame,
     *,
     k_nearest: int,
     cutoff_min: float | None = None,
@@ -24,10 +25,14 @@ def travel_within_county(
     """Minutes from each settlement to the ``k_nearest`` places of its own county.
 
     Computed county by county, so that a crowd of places just across a county line never
-    pushes a settlement's own county's schools off its list. ``places`` needs
-    ``place_id``, ``region_id`` and a point geometry. Returns ``place_id, demand_id,
-    minutes, distance_km``, sorted by settlement then minutes.
+    pushes a settlement's own county's schools off its list. The places are ``schools``
+    (by ``school_id``) and candidate ``sites`` (by ``place_id``), each with ``region_id``
+    and a point geometry. Returns ``place_id, demand_id, minutes, distance_km``, sorted by
+    settlement then minutes.
     """
+    columns = ["place_id", "region_id", "geometry"]
+    schools = schools.rename(columns={"school_id": "place_id"})[columns]
+    places = gpd.GeoDataFrame(pd.concat([schools, sites[columns]]), crs=schools.crs)
     cutoff = {"cutoff_min": cutoff_min} if cutoff_min is not None else {}
     settings = TravelQuery(**{**scenario.travel.model_dump(), **cutoff}, k_nearest=k_nearest)
     roads = None

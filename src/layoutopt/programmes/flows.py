@@ -91,3 +91,8 @@ def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> floa
     v, w = values[keep][order], weights[keep][order]
     cumulative = np.cumsum(w)
     return float(v[np.searchsorted(cumulative, q * cumulative[-1] - 1e-9)])
+
+
+def unseated(flows: pd.DataFrame) -> float:
+    """Students (or children) of a flow table without a seat."""
+    return float(flows.loc[flows["place_id"] == NO_SEAT, "students"].sum())

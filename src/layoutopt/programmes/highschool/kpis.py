@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from layoutopt.programmes.base import Kpi, Rule, kpi_table
+from layoutopt.programmes.base import Kpi, RegionOutcome, Rule, kpi_table
+from layoutopt.programmes.flows import FLOW_COLUMNS as FLOWS
 from layoutopt.programmes.flows import NO_SEAT, weighted_quantile
 from layoutopt.scenario import HighSchoolSection
 
@@ -38,13 +39,13 @@ general_high_school_students | 1 | - | - | - | - | register students (baseline),
 def indicators(
     scope: str,
     totals: pd.Series,
-    today: pd.DataFrame,
-    after: pd.DataFrame,
+    outcomes: list[RegionOutcome],
     section: HighSchoolSection,
     enrolled_today: float,
 ) -> list[Kpi]:
-    """The indicators the counts cannot give: travel from the scope's flows (``today`` /
-    ``after``), and the province's students against the plan's figure."""
+    """The indicators the counts cannot give: travel from the flows of the scope's counties,
+    and the province's students against the plan's figure."""
+    today, after = _flows(outcomes, "today"), _flows(outcomes, "after")
     kpis = [
         Kpi(name, _travel(today, stat), target, _travel(after, stat), Rule.AT_MOST)
         for name, stat, target in (
@@ -65,3 +66,8 @@ def _travel(flows: pd.DataFrame, stat: str) -> float:
     if stat == "mean":
         return float((w * v).sum() / w.sum()) if w.sum() > 0 else float("nan")
     return weighted_quantile(v, w, 0.95)
+
+
+def _flows(outcomes: list[RegionOutcome], which: str) -> pd.DataFrame:
+    frames = [o.detail[which] for o in outcomes if len(o.detail[which])]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=FLOWS)

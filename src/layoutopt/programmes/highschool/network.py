@@ -22,8 +22,8 @@ from layoutopt.data.dataset import Dataset
 from layoutopt.demand.cohorts import cohort_at_horizon
 from layoutopt.errors import LayoutoptError
 from layoutopt.programmes.common import round_keeping_total, site_names, travel_within_county
-from layoutopt.programmes.state import PlanState
 from layoutopt.scenario import HighSchoolSection, Scenario
+from layoutopt.state import PlanState
 
 
 @dataclass
@@ -48,19 +48,11 @@ def build_network(state: PlanState, scenario: Scenario) -> Network:
     students, projection = project_students(dataset.demand, scenario)
     demand = _private_share(dataset.demand, schools, students, stream_size)
     sites = _candidate_sites(dataset, section, grades)
-    places = pd.concat(
-        [
-            schools[["school_id", "region_id", "geometry"]].rename(
-                columns={"school_id": "place_id"}
-            ),
-            sites[["place_id", "region_id", "geometry"]],
-        ],
-        ignore_index=True,
-    )
     travel = travel_within_county(
         dataset,
         scenario,
-        gpd.GeoDataFrame(places, crs=schools.crs),
+        schools,
+        sites,
         k_nearest=section.k_nearest,
         cutoff_min=section.travel_cutoff_min,
     )

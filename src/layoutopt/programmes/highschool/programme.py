@@ -10,24 +10,16 @@ import numpy as np
 import pandas as pd
 
 from layoutopt.engine import LocationProblem, LocationSolution
-from layoutopt.programmes.base import (
-    Finish,
-    Kpi,
-    Programme,
-    RegionOutcome,
-    RegionSolves,
-    Scope,
-    action_table,
-)
-from layoutopt.programmes.flows import NO_SEAT
+from layoutopt.programmes import base
+from layoutopt.programmes.flows import NO_SEAT, unseated
 from layoutopt.programmes.highschool import county as problems
 from layoutopt.programmes.highschool.county import CountyInput, county_plan
 from layoutopt.programmes.highschool.greedy import GreedyOutcome, greedy_county
 from layoutopt.programmes.highschool.kpis import KPI_SPECS, indicators
 from layoutopt.programmes.highschool.network import Network, build_network
 from layoutopt.programmes.highschool.outcome import SPLIT, CountyOutcome, county_outcome
-from layoutopt.programmes.state import PlanState
 from layoutopt.scenario import HighSchoolSection, Scenario
+from layoutopt.state import PlanState
 
 
 class Action(StrEnum):
@@ -39,7 +31,7 @@ class Action(StrEnum):
 
 
 # code | colour | 中文 | English | meaning
-ACTIONS = action_table(
+ACTIONS = base.action_table(
     Action,
     """
 merge_into | #d7301f | 合并撤销 | merge into another school | a small school (≤ small_max_streams) closes; its students go to the receiver
@@ -64,12 +56,11 @@ class County:
     names: pd.Series  # school and site names by id
 
 
-class HighSchool(Programme):
+class HighSchool(base.Programme):
     """普通高中布局调整: merge small schools, hold large ones, expand or build (plan 5.(3))."""
 
     name = "highschool"
     title = "普通高中布局调整 High-school consolidation"
-    scope = Scope.COUNTY
     actions = ACTIONS
     kpis = KPI_SPECS
 
@@ -87,12 +78,12 @@ class HighSchool(Programme):
     ) -> LocationProblem:
         return problems.plan_problem(region.problem, today, region.section, region.stream_size)
 
-    def extract(self, region: County, solves: RegionSolves) -> RegionOutcome:
+    def extract(self, region: County, solves: base.RegionSolves) -> base.RegionOutcome:
         section = region.section
         plan = county_plan(region.problem, section, solves.today, solves.plan)
         outcome = county_outcome(plan, section, region.stream_size, region.names)
         greedy = greedy_county(plan, outcome.today, section, region.stream_size)
-        return RegionOutcome(
+        return base.RegionOutcome(
             region_id=outcome.region_id,
             changes=outcome.changes,
             schools=county_schools_after(region, outcome),
@@ -101,25 +92,17 @@ class HighSchool(Programme):
         )
 
     def indicators(
-        self, inputs: Network, scope: str, totals: pd.Series, outcomes: list[RegionOutcome]
-    ) -> list[Kpi]:
-        section = inputs.section
-        return indicators(
-            scope,
-            totals,
-            _flows(outcomes, "today"),
-            _flows(outcomes, "after"),
-            section,
-            float(inputs.schools["senior_enrolment"].sum()),
-        )
+        self, inputs: Network, scope: str, totals: pd.Series, outcomes: list[base.RegionOutcome]
+    ) -> list[base.Kpi]:
+        enrolled_today = float(inputs.schools["senior_enrolment"].sum())
+        return indicators(scope, totals, outcomes, inputs.section, enrolled_today)
 
-    def finish(self, inputs: Network, outcomes: list[RegionOutcome]) -> Finish:
-        counts = pd.DataFrame([o.counts for o in outcomes])
-        return Finish(
+    def finish(self, inputs: Network, outcomes: list[base.RegionOutcome]) -> base.Finish:
+        # The plan against the greedy baseline is in kpis.csv (*_vs_greedy); here, its merges.
+        return base.Finish(
             summary={
                 "projection": inputs.projection,
                 "stream_size_students": inputs.stream_size,
-                "greedy_comparison": _greedy_summary(counts),
                 "greedy_merges": {
                     k: v for o in outcomes for k, v in sorted(o.detail["greedy"].items())
                 },
@@ -196,8 +179,8 @@ def county_counts(region: County, outcome: CountyOutcome, greedy: GreedyOutcome)
         "no_public_after": int(open_public.empty),
         "no_quality_before": int(not quality.any()),
         "no_quality_after": int(not open_quality.any()),
-        "unseated_today": _unseated(outcome.today),
-        "unseated_after": _unseated(outcome.after),
+        "unseated_today": unseated(outcome.today),
+        "unseated_after": unseated(outcome.after),
         "streams_added": streams_added,
         "new_schools": new_schools,
         "beds_added": float(places["beds_added"].sum()),
@@ -216,17 +199,6 @@ def county_counts(region: County, outcome: CountyOutcome, greedy: GreedyOutcome)
 def _travel_sum(flows: pd.DataFrame) -> float:
     seated = flows[flows["place_id"] != NO_SEAT]
     return float((seated["students"] * seated["minutes"]).sum())
-
-
-def _unseated(flows: pd.DataFrame) -> float:
-    return float(flows.loc[flows["place_id"] == NO_SEAT, "students"].sum())
-
-
-def _flows(outcomes: list[RegionOutcome], which: str) -> pd.DataFrame:
-    frames = [o.detail[which] for o in outcomes if len(o.detail[which])]
-    if not frames:
-        return pd.DataFrame(columns=["demand_id", "place_id", "students", "minutes"])
-    return pd.concat(frames, ignore_index=True)
 
 
 def county_schools_after(region: County, outcome: CountyOutcome) -> pd.DataFrame:
@@ -275,20 +247,3 @@ def _new_schools(region: County, places: pd.DataFrame) -> pd.DataFrame:
             "geometry": sites["geometry"].to_numpy(),
         }
     )
-
-
-def _greedy_summary(counties: pd.DataFrame) -> dict:
-    keys = {
-        "small_schools_left": ("small_after", "greedy_small_left"),
-        "streams_added": ("streams_added", "greedy_streams_added"),
-        "expansion_cost_student_min_equiv": ("plan_cost", "greedy_cost"),
-        "added_travel_student_min": ("plan_added_travel", "greedy_added_travel"),
-        "students_without_seat": ("unseated_after", "greedy_unseated"),
-    }
-    return {
-        key: {
-            "plan": round(float(counties[p].sum()), 1),
-            "greedy": round(float(counties[g].sum()), 1),
-        }
-        for key, (p, g) in keys.items()
-    }

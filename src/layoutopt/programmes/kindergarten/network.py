@@ -23,8 +23,8 @@ from layoutopt.data.dataset import Dataset
 from layoutopt.demand.cohorts import children_at_horizon
 from layoutopt.errors import LayoutoptError
 from layoutopt.programmes.common import site_names, travel_within_county
-from layoutopt.programmes.state import PlanState
 from layoutopt.scenario import KindergartenSection, Scenario
+from layoutopt.state import PlanState
 
 PUBLIC, INCLUSIVE_PRIVATE, OTHER_PRIVATE = "public", "inclusive_private", "other_private"
 
@@ -48,16 +48,7 @@ def build_network(state: PlanState, scenario: Scenario) -> KgNetwork:
     kgs = _kindergartens(state)
     demand = _children(dataset, scenario)
     sites = _sites(dataset, section)
-    places = pd.concat(
-        [
-            kgs[["school_id", "region_id", "geometry"]].rename(columns={"school_id": "place_id"}),
-            sites[["place_id", "region_id", "geometry"]],
-        ],
-        ignore_index=True,
-    )
-    travel = travel_within_county(
-        dataset, scenario, gpd.GeoDataFrame(places, crs=kgs.crs), k_nearest=section.k_nearest
-    )
+    travel = travel_within_county(dataset, scenario, kgs, sites, k_nearest=section.k_nearest)
     radius = demand.set_index("demand_id")["kind"].map(section.radius_km)
     within = travel["distance_km"].to_numpy() <= radius.reindex(travel["demand_id"]).to_numpy()
     reach = travel.loc[within, ["place_id", "demand_id", "distance_km", "minutes"]]

@@ -12,31 +12,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from layoutopt.engine import LocationProblem, LocationSolution
-from layoutopt.programmes.base import (
-    Evaluate,
-    Finish,
-    Kpi,
-    Programme,
-    RegionOutcome,
-    RegionSolves,
-    Scope,
-    action_table,
-)
-from layoutopt.programmes.flows import NO_SEAT
+from layoutopt.programmes import base
+from layoutopt.programmes.flows import unseated
 from layoutopt.programmes.kindergarten import county as problems
 from layoutopt.programmes.kindergarten.county import KgCountyInput, KgCountyPlan, option_table
 from layoutopt.programmes.kindergarten.kpis import KPI_SPECS, indicators
 from layoutopt.programmes.kindergarten.network import PUBLIC, KgNetwork, build_network
 from layoutopt.programmes.kindergarten.outcome import KgCountyOutcome, county_outcome
-from layoutopt.programmes.state import PlanState
 from layoutopt.scenario import KindergartenSection, Scenario
+from layoutopt.state import PlanState
 
 
 class Action(StrEnum):
@@ -49,7 +39,7 @@ class Action(StrEnum):
 
 PROJECT_ACTIONS = (Action.NEW_KINDERGARTEN, Action.CONVERT_BUILDING, Action.EXPAND)
 # code | colour | 中文 | English | meaning
-ACTIONS = action_table(
+ACTIONS = base.action_table(
     Action,
     """
 new_kindergarten | #1a9850 | 新建 | new kindergarten | a new public kindergarten at a new-housing or town-centre site
@@ -76,12 +66,11 @@ class KgCounty:
     names: pd.Series
 
 
-class Kindergarten(Programme):
+class Kindergarten(base.Programme):
     """学前教育: about 500 public projects so that every county meets its targets."""
 
     name = "kindergarten"
     title = "学前教育 Kindergarten places"
-    scope = Scope.COUNTY
     actions = ACTIONS
     kpis = KPI_SPECS
     school_columns = ("kind_after",)
@@ -104,33 +93,41 @@ class Kindergarten(Programme):
     ) -> LocationProblem:
         return problems.plan_problem(region.problem, region.section, price or 0.0)
 
-    def extract(self, region: KgCounty, solves: RegionSolves) -> RegionOutcome:
+    def extract(self, region: KgCounty, solves: base.RegionSolves) -> base.RegionOutcome:
         table = option_table(region.problem, region.section)
         plan = KgCountyPlan(region.problem, table, solves.today, solves.plan)
         outcome = county_outcome(plan, region.section, region.names)
-        return RegionOutcome(
+        return base.RegionOutcome(
             region_id=outcome.region_id,
             changes=outcome.changes,
             schools=county_schools_after(region, outcome),
             counts=county_counts(region, outcome, plan),
             detail={
-                "unplaced_today": _unplaced(outcome.today),
-                "unplaced_after": _unplaced(outcome.after),
+                "unplaced_today": unseated(outcome.today),
+                "unplaced_after": unseated(outcome.after),
                 "service_km": _service_areas(region, outcome),
             },
         )
 
     def indicators(
-        self, inputs: KgNetwork, scope: str, totals: pd.Series, outcomes: list[RegionOutcome]
-    ) -> list[Kpi]:
+        self, inputs: KgNetwork, scope: str, totals: pd.Series, outcomes: list[base.RegionOutcome]
+    ) -> list[base.Kpi]:
         return indicators(scope, totals, inputs.section)
 
-    def coordinate(self, inputs: KgNetwork, evaluate: Evaluate):
-        return search_price(inputs.section, evaluate)
+    def count_target(self, inputs: KgNetwork) -> base.CountTarget:
+        # The plan's "about 500" public projects, steered by a price on each project.
+        section = inputs.section
+        return base.CountTarget(
+            "projects",
+            *section.projects,
+            start=section.project_price_start,
+            step=section.price_step,
+            evaluations=section.price_evaluations,
+        )
 
-    def finish(self, inputs: KgNetwork, outcomes: list[RegionOutcome]) -> Finish:
+    def finish(self, inputs: KgNetwork, outcomes: list[base.RegionOutcome]) -> base.Finish:
         service = [o.detail["service_km"] for o in outcomes if len(o.detail["service_km"])]
-        return Finish(
+        return base.Finish(
             summary={
                 "children_at_horizon": round(float(inputs.demand["children"].sum()), 1),
                 "projects": int(sum(o.counts["projects"] for o in outcomes)),
@@ -187,76 +184,24 @@ def county_input(
     )
 
 
-def search_price(
-    section: KindergartenSection, evaluate: Evaluate
-) -> tuple[dict[str, tuple[RegionSolves, RegionOutcome]], dict[str, Any]]:
-    """The project price at which the province's count falls in the range, and its plans.
-
-    Secant steps toward the middle of the range (at most four times the last step) until
-    the count is bracketed, then bisection; the count is a step function of the price,
-    so the search ends as soon as a count falls in the range."""
-    lo, hi = section.projects
-    target = (lo + hi) / 2
-    trace: list[dict] = []
-
-    def run(price: float, reuse: dict) -> tuple[float, int, dict]:
-        plans = evaluate(price, reuse)
-        count = sum(int(o.counts["projects"]) for _, o in plans.values())
-        solved = len(plans) - len(reuse)
-        trace.append({"price_yuan": round(price, 2), "projects": count, "counties_solved": solved})
-        return price, count, plans
-
-    def found(point: tuple[float, int, dict]) -> tuple[dict, dict[str, Any]]:
-        return point[2], {"project_price_yuan": point[0], "price_search": trace}
-
-    points = [run(section.project_price_start, {})]
-    step = section.price_step
-    while len(trace) < section.price_evaluations:
-        price, count, _ = points[-1]
-        if lo <= count <= hi:
-            return found(points[-1])
-        below = [p for p in points if p[1] < lo]
-        above = [p for p in points if p[1] > hi]
-        if below and above:  # bracketed: a higher price gives fewer projects
-            low = max(above, key=lambda p: p[0])  # highest price still above the range
-            high = min(below, key=lambda p: p[0])  # lowest price already below it
-            same = {
-                r: low[2][r]
-                for r in low[2]
-                if np.array_equal(low[2][r][0].plan.is_open, high[2][r][0].plan.is_open)
-            }
-            points.append(run((low[0] + high[0]) / 2, same))
-            continue
-        if len(points) == 1:
-            step = section.price_step if count > hi else -section.price_step
-        elif points[-1][1] != points[-2][1]:
-            (p0, c0, _), (p1, c1, _) = points[-2], points[-1]
-            secant = (target - c1) * (p1 - p0) / (c1 - c0)
-            step = float(np.clip(abs(secant), abs(step), 4 * abs(step))) * np.sign(step)
-        else:
-            step *= 2
-        points.append(run(price + step, {}))
-    best = min(points, key=lambda p: max(lo - p[1], p[1] - hi, 0))
-    trace.append({"note": "evaluation budget spent before the count fell in the range"})
-    return found(best)
-
-
 def county_counts(region: KgCounty, outcome: KgCountyOutcome, plan: KgCountyPlan) -> dict:
     """The county's figures before (register, base year) and after the plan (KPI counts)."""
     b = outcome.buildings
-    base = region.baseline
+    register = region.baseline
     demand = region.demand
     project_rows = b[b["action"].isin(PROJECT_ACTIONS)]
     growth = set(demand.loc[demand["growth_area"], "demand_id"])
     counts = {a.value: int((b["action"] == a).sum()) for a in Action}
     enrolled_after = float(b["enrolment_after"].sum())
     return {
-        "children_before": float(base.get("children", 0.0)),
+        "children_before": float(register.get("children", 0.0)),
         "enrolled_before": float(
-            sum(base.get(k, 0.0) for k in ("public", "inclusive_private", "other_private"))
+            sum(register.get(k, 0.0) for k in ("public", "inclusive_private", "other_private"))
         ),
-        "inclusive_before": float(base.get("public", 0.0) + base.get("inclusive_private", 0.0)),
-        "public_before": float(base.get("public", 0.0)),
+        "inclusive_before": float(
+            register.get("public", 0.0) + register.get("inclusive_private", 0.0)
+        ),
+        "public_before": float(register.get("public", 0.0)),
         "children_after": float(demand["children"].sum()),
         "enrolled_after": enrolled_after,
         "inclusive_after": float(
@@ -273,10 +218,6 @@ def county_counts(region: KgCounty, outcome: KgCountyOutcome, plan: KgCountyPlan
         "projects_growth": int(region.hosts.reindex(project_rows["place_id"]).isin(growth).sum()),
         "shortfall_rows": sum(1 for c in outcome.changes if c["action"] == "shortfall"),
     }
-
-
-def _unplaced(flows: pd.DataFrame) -> float:
-    return float(flows.loc[flows["place_id"] == NO_SEAT, "students"].sum())
 
 
 def _service_areas(region: KgCounty, outcome: KgCountyOutcome) -> pd.Series:
