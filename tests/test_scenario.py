@@ -14,7 +14,8 @@ def test_shanxi_scenario_loads_with_defaults():
     assert scenario.name == "shanxi-2025"
     assert scenario.data == (ROOT / "data" / "shanxi").resolve()
     assert scenario.solver.backend == "highs"
-    assert scenario.norms.students_per_teacher["senior_high"] == 12.5
+    assert scenario.norms.class_size["senior_high"] == 50  # a default (GB 50099-2011)
+    assert scenario.solver.threads == 1 and scenario.highschool.grades == 3
     assert resolved(scenario)["horizon_year"] == 2025
 
 
