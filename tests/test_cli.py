@@ -78,3 +78,12 @@ def test_validate_bundled_shanxi_scenario():
     result = runner.invoke(app, ["validate", str(ROOT / "models" / "shanxi-2025.toml")])
     assert result.exit_code == 0, result.output
     assert "counties: 117" in result.output
+
+
+def test_plan_refuses_zero_workers(tiny_dataset_dir, tmp_path):
+    scenario = write_scenario(tmp_path / "s.toml", tiny_dataset_dir)
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["plan", str(scenario), "--workers", "0", "--out", str(out)])
+    assert result.exit_code == 1
+    assert "workers = 0" in result.output and "fix:" in result.output
+    assert not out.exists()

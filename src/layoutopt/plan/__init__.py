@@ -33,13 +33,14 @@ def make_plan(
     started = time.perf_counter()
     progress = progress or Progress()
     programmes = selected(scenario, only)
-    workers = workers or scenario.solver.workers or default_workers()
-    progress.say(f"loading and checking {scenario.data}")
-    dataset = load_dataset(scenario.data, scenario.validation, scenario.files)
-    state = PlanState.start(dataset)
+    if workers is None:
+        workers = scenario.solver.workers or default_workers()
+    executor = region_executor(workers)  # refuses fewer than one worker before any work
     results: list[ProgrammeResult] = []
-    executor = region_executor(workers)
     try:
+        progress.say(f"loading and checking {scenario.data}")
+        dataset = load_dataset(scenario.data, scenario.validation, scenario.files)
+        state = PlanState.start(dataset)
         runner = RegionalRunner(executor, scenario, progress)
         for programme in programmes:
             result = runner.run(programme, state)

@@ -37,7 +37,9 @@ def region_executor(workers: int) -> Executor:
     """Serial for one worker, else a pool of ``workers`` fresh processes ("spawn": a worker
     never inherits a half-initialised solver from this process)."""
     if workers < 1:
-        raise LayoutoptError(f"workers = {workers} (fix: give 1 or more)")
+        raise LayoutoptError(
+            f"workers = {workers}: no region could be solved (fix: give 1 or more)"
+        )
     if workers == 1:
         return SerialExecutor()
     return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
