@@ -76,7 +76,7 @@ def test_a_school_closed_by_one_programme_is_closed_for_the_next(tiny_dataset_di
     start = PlanState.start(load_dataset(scenario.data))
     kgs = start.open_schools(["kindergarten"])
     gone = kgs.iloc[[0]].assign(
-        open=False, streams_after=0, capacity_after=0, boarding_beds_after=0, enrolment_after=0
+        open=False, size_after=0, capacity_after=0, beds_after=0, students_after=0
     )
     state = start.after("earlier", gone, size_column="classes")
     seen = kindergarten.prepare(state, scenario).kindergartens["school_id"]
@@ -160,3 +160,31 @@ def test_the_command_shows_progress_per_programme_and_a_closing_summary(tiny_dat
     assert "target missed: kindergarten" in result.output
     assert f"tables and manifest: {out}/" in result.output
     assert "solves: " in result.output
+
+
+def test_register_horizon_and_plan_figures_are_kept_apart(tiny_dataset_dir, tmp_path):
+    scenario = tiny(tmp_path, tiny_dataset_dir)
+    plan = make_plan(scenario, workers=1)
+    register = load_dataset(scenario.data).schools.set_index("school_id")
+    register_students = register["senior_enrolment"].fillna(register["enrolment"])
+    register_students[register["level"] == "kindergarten"] = register["enrolment"]
+    for result in plan.results:
+        rows = result.schools_after.set_index("school_id")
+        existing = rows.index.intersection(register.index)
+        assert len(existing) > 0
+        # The register is the data set's, school by school; horizon figures differ from it.
+        assert (rows.loc[existing, "students_register"] == register_students[existing]).all()
+        assert (
+            rows.loc[existing, "size_register"]
+            == register.loc[existing, (result.people == "children" and "classes") or "streams"]
+        ).all()
+        assert (rows["students_horizon_today"] != rows["students_register"]).any()
+        new = rows.index.difference(register.index)
+        assert (rows.loc[new, "students_register"] == 0).all()
+        # Reasons speak of the register and of the horizon after the plan, in words.
+        changes = result.changes[result.changes["school_id"] != ""]
+        assert (
+            changes["reason"]
+            .str.contains(f"{result.people} on the register|expected in 2025 after the plan")
+            .all()
+        )

@@ -108,7 +108,7 @@ def test_exemption_in_the_scenario_keeps_a_small_school_with_its_reason():
     exempt = {
         c["school_id"]: c["reason"] for c in outcome.changes if c["action"] == "keep_small_exempt"
     }
-    assert exempt["B"] == "exempt in the scenario: 民族学校 minority school"
+    assert exempt["B"] == "small, kept: exempt in the scenario: 民族学校 minority school"
 
 
 # A (5 streams, 750 seats) and B (3 streams). Closing B sends its 400 students to A, which
@@ -124,8 +124,10 @@ def test_receiving_school_adds_the_streams_its_new_load_needs():
     _, outcome, _ = run(TWO)
     assert actions(outcome) == {"merge_into": ["B"], "expand": ["A"]}
     expand = next(c for c in outcome.changes if c["action"] == "expand")
-    assert (expand["streams_before"], expand["streams_after"]) == (5, 7)
-    assert outcome.places.set_index("place_id").loc["A", "capacity_after"] == 1050
+    assert expand["reason"].startswith("adds 2 stream(s)")
+    places = outcome.places.set_index("place_id")
+    assert (places.loc["A", "streams"], places.loc["A", "streams_after"]) == (5, 7)
+    assert places.loc["A", "capacity_after"] == 1050
 
 
 def test_stream_cap_that_leaves_no_room_keeps_the_small_school_with_that_reason():
@@ -163,5 +165,6 @@ def test_impossible_policy_comes_back_as_a_priced_shortfall_with_its_cause():
     _, outcome, _ = run(LARGE, allow_new_schools=False)
     shortfall = [c for c in outcome.changes if c["action"] == "shortfall"]
     assert len(shortfall) == 1
-    assert shortfall[0]["students_moved"] == pytest.approx(400)
+    assert shortfall[0]["students_unseated"] == pytest.approx(400)
+    assert shortfall[0]["students_moved"] == 0
     assert "new schools are not allowed" in shortfall[0]["reason"]

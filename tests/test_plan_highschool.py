@@ -35,11 +35,13 @@ def test_no_small_public_school_stays_open_without_an_exemption(shanxi_run: Path
     small_open = schools[
         (schools["ownership"] == "public")
         & (schools["open"].astype(str) == "True")
-        & (schools["streams_after"].astype(int) <= 4)
+        & (schools["size_after"].astype(int) <= 4)
     ]
-    exempt = changes[changes["action"] == "keep_small_exempt"]
-    assert set(small_open["school_id"]) == set(exempt["school_id"])
-    assert (exempt["reason"].str.len() > 10).all()
+    # One headline row per school; a small school kept says why (whatever its headline).
+    assert not changes.duplicated(["programme", "school_id"]).loc[changes["school_id"] != ""].any()
+    kept = changes[changes["reason"].str.contains("small, kept: ")]
+    assert set(small_open["school_id"]) == set(kept["school_id"])
+    assert (kept["reason"].str.len() > 30).all()
     # The policy closed most of Shanxi's 82 small public high schools.
     assert len(small_open) < 10
 
@@ -47,12 +49,12 @@ def test_no_small_public_school_stays_open_without_an_exemption(shanxi_run: Path
 def test_no_school_grows_above_the_cap_and_every_county_keeps_a_public_high_school(shanxi_run):
     schools = read(shanxi_run / "schools_after.csv")
     opened = schools[schools["open"].astype(str) == "True"]
-    above = opened[opened["streams_after"].astype(int) > 20]
-    assert (above["streams_after"].astype(int) <= above["streams_before"].astype(int)).all()
-    assert (above["streams_before"].astype(int) > 20).all()
+    above = opened[opened["size_after"].astype(int) > 20]
+    assert (above["size_after"].astype(int) <= above["size_register"].astype(int)).all()
+    assert (above["size_register"].astype(int) > 20).all()
     public = opened[opened["ownership"] == "public"]
     assert public["region_id"].nunique() == 117
-    assert (opened["enrolment_after"].astype(int) <= opened["capacity_after"].astype(int)).all()
+    assert (opened["students_after"].astype(int) <= opened["capacity_after"].astype(int)).all()
 
 
 def test_students_are_conserved_county_by_county(shanxi_run):
@@ -65,8 +67,8 @@ def test_students_are_conserved_county_by_county(shanxi_run):
     expected = students.groupby(dataset.demand.set_index("demand_id")["region_id"]).sum()
     schools = read(shanxi_run / "schools_after.csv")
     changes = read(shanxi_run / "changes.csv")
-    seated = schools.groupby("region_id")["enrolment_after"].sum()
-    short = changes[changes["action"] == "shortfall"].groupby("region_id")["students_moved"]
+    seated = schools.groupby("region_id")["students_after"].sum()
+    short = changes[changes["action"] == "shortfall"].groupby("region_id")["students_unseated"]
     placed = seated.add(short.sum().astype(int), fill_value=0)
     counts = schools.groupby("region_id").size()
     gap = (placed.reindex(expected.index).fillna(0) - expected).abs()

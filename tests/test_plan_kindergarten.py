@@ -69,7 +69,7 @@ def test_tiny_plan_writes_kindergarten_changes_kpis_and_map(tiny_dataset_dir, tm
     schools = read(out / "schools_after.csv")
     assert (schools["level"] == "kindergarten").all()
     assert (
-        schools["enrolment_after"].astype(int) <= schools["capacity_after"].astype(int) + 1
+        schools["students_after"].astype(int) <= schools["capacity_after"].astype(int) + 1
     ).all()
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert all(s["status"] == "optimal" or s["gap"] <= 0.005 for s in manifest["solves"])

@@ -14,6 +14,9 @@ from layoutopt.engine.report import SolveReport
 from layoutopt.scenario import Scenario
 
 # Columns of the shared review tables; every programme fills these (and may add after them).
+# Columns of the shared review tables. Three kinds of figure are kept apart in their
+# names: ``_register`` (the data set as it is today), ``_horizon_today`` (the horizon's
+# students placed in today's network) and ``_after`` (the plan's result, at the horizon).
 CHANGE_COLUMNS = [
     "programme",
     "action",
@@ -24,9 +27,14 @@ CHANGE_COLUMNS = [
     "prefecture",
     "target_id",
     "target_name",
+    "students_register",
+    "students_horizon_today",
+    "students_after",
     "students_moved",
-    "streams_before",
-    "streams_after",
+    "students_unseated",
+    "size_unit",
+    "size_register",
+    "size_after",
     "beds_added",
     "travel_min_before",
     "travel_min_after",
@@ -37,11 +45,20 @@ SCHOOL_AFTER_COLUMNS = [
     "level",
     "region_id",
     "open",
-    "streams_after",
-    "enrolment_after",
+    "students_register",
+    "students_horizon_today",
+    "students_after",
+    "size_unit",
+    "size_register",
+    "size_after",
+    "capacity_register",
     "capacity_after",
-    "boarding_beds_after",
+    "beds_register",
+    "beds_after",
 ]
+# After SCHOOL_AFTER_COLUMNS, every programme's schools_after has these review columns,
+# then its own extra columns, then the geometry.
+SCHOOL_REVIEW_COLUMNS = ["name", "county", "prefecture", "ownership", "quality_tier", "action"]
 KPI_COLUMNS = [
     "programme",
     "indicator",
@@ -51,20 +68,6 @@ KPI_COLUMNS = [
     "target",
     "planned",
     "met",
-]
-
-
-# After SCHOOL_AFTER_COLUMNS, every programme's schools_after has these review columns,
-# then its own extra columns, then the geometry.
-SCHOOL_REVIEW_COLUMNS = [
-    "name",
-    "county",
-    "prefecture",
-    "ownership",
-    "quality_tier",
-    "streams_before",
-    "enrolment_before",
-    "action",
 ]
 
 
@@ -95,6 +98,7 @@ class ProgrammeResult:
 
     programme: str
     title: str = ""
+    people: str = "students"  # whom the programme places: students, children
     actions: tuple[ActionSpec, ...] = ()
     changes: pd.DataFrame = field(default_factory=pd.DataFrame)
     kpis: pd.DataFrame = field(default_factory=pd.DataFrame)

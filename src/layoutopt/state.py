@@ -21,8 +21,8 @@ from layoutopt.data.dataset import Dataset
 HANDED_ON = {
     "open": "open",
     "capacity": "capacity_after",
-    "boarding_beds": "boarding_beds_after",
-    "students_horizon": "enrolment_after",
+    "boarding_beds": "beds_after",
+    "students_horizon": "students_after",
 }
 
 
@@ -59,12 +59,12 @@ class PlanState:
         size_column: str = "streams",
         changes: pd.DataFrame | None = None,
     ) -> PlanState:
-        """A new state with ``schools_after``'s rows written in (``streams_after`` goes to
+        """A new state with ``schools_after``'s rows written in (``size_after`` goes to
         ``size_column``: streams or classes) and its new schools added."""
         schools = self.schools.set_index("school_id")
         rows = schools_after.set_index("school_id")
         known = rows.index.intersection(schools.index)
-        for state_col, row_col in {**HANDED_ON, size_column: "streams_after"}.items():
+        for state_col, row_col in {**HANDED_ON, size_column: "size_after"}.items():
             values = rows.loc[known, row_col]
             if values.isna().any() or not pd.api.types.is_integer_dtype(values):
                 schools[state_col] = schools[state_col].astype(
@@ -80,7 +80,7 @@ class PlanState:
                     "level": new["level"],
                     "ownership": new.get("ownership", "public"),
                     "region_id": new["region_id"],
-                    size_column: new["streams_after"],
+                    size_column: new["size_after"],
                     "changed_by": programme,
                     **{state: new[row] for state, row in HANDED_ON.items()},
                     "geometry": new["geometry"],

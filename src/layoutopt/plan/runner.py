@@ -128,13 +128,13 @@ class RegionalRunner:
     ) -> ProgrammeResult:
         regions = regions_table(state)
         schools = schools_after(programme, outcomes, regions, state.dataset.schools.crs)
-        names = schools.set_index("school_id")["name"] if len(schools) else pd.Series(dtype=str)
         rows = [dict(c, region_id=o.region_id) for o in outcomes for c in o.changes]
-        changes = changes_table(rows, regions, names, programme.name, programme.action_order)
+        changes = changes_table(rows, regions, schools, programme, self.scenario.horizon_year)
         finish = programme.finish(inputs, outcomes)
         return ProgrammeResult(
             programme=programme.name,
             title=programme.title,
+            people=programme.people,
             actions=programme.actions,
             changes=changes,
             kpis=roll_up(programme, inputs, outcomes, regions),
@@ -266,28 +266,68 @@ def solver_options(scenario: Scenario) -> SolverOptions:
     )
 
 
+REGISTER_COLUMNS = [
+    "students_register",
+    "students_horizon_today",
+    "students_after",
+    "size_unit",
+    "size_register",
+    "size_after",
+]
+WHOLE = ["students_moved", "students_unseated", "beds_added", *REGISTER_COLUMNS[:3]]
+WHOLE += ["size_register", "size_after"]
+
+
 def changes_table(
     rows: list[dict],
     regions: pd.DataFrame,
-    names: pd.Series,
-    programme: str,
-    action_order: list[str],
+    schools: pd.DataFrame,
+    programme: Programme,
+    horizon_year: int,
 ) -> pd.DataFrame:
     """A programme's change rows (each with ``region_id`` and ``minutes`` = (before, after))
-    as CHANGE_COLUMNS: names, county and prefecture filled in, whole numbers, stable order."""
+    as CHANGE_COLUMNS: names, county and prefecture, the school's register and after
+    figures (also said in its reason), whole numbers, stable order."""
     frame = pd.DataFrame(rows)
     if frame.empty:
         return pd.DataFrame(columns=CHANGE_COLUMNS)
     by_region = regions.set_index("region_id")
-    frame["programme"] = programme
-    frame["school_name"] = names.reindex(frame["school_id"]).fillna("").to_numpy()
-    frame["target_name"] = names.reindex(frame["target_id"]).fillna("").to_numpy()
+    by_school = schools.set_index("school_id")
+    frame["programme"] = programme.name
+    frame["school_name"] = by_school["name"].reindex(frame["school_id"]).fillna("").to_numpy()
+    frame["target_name"] = by_school["name"].reindex(frame["target_id"]).fillna("").to_numpy()
     frame["county"] = by_region["county"].reindex(frame["region_id"]).to_numpy()
     frame["prefecture"] = by_region["prefecture"].reindex(frame["region_id"]).to_numpy()
+    for column in REGISTER_COLUMNS:
+        frame[column] = by_school[column].reindex(frame["school_id"]).to_numpy()
+    frame["size_unit"] = frame["size_unit"].fillna("")
     frame["travel_min_before"] = [round(m[0], 1) for m in frame["minutes"]]
     frame["travel_min_after"] = [round(m[1], 1) for m in frame["minutes"]]
-    for column in ("students_moved", "beds_added", "streams_before", "streams_after"):
+    for column in WHOLE:
         frame[column] = frame[column].astype(float).round().astype("Int64")
-    frame["order"] = frame["action"].map(action_order.index)
+    frame["reason"] = [
+        _with_figures(r, programme.people, horizon_year) for r in frame.itertuples(index=False)
+    ]
+    frame["order"] = frame["action"].map(programme.action_order.index)
     frame = frame.sort_values(["region_id", "order", "school_id"], kind="stable")
     return frame[CHANGE_COLUMNS].reset_index(drop=True)
+
+
+def _with_figures(row: Any, people: str, horizon_year: int) -> str:
+    """The reason, then the school's register and plan figures in words."""
+    if pd.isna(row.students_register):
+        return str(row.reason)
+    unit = row.size_unit
+    parts = []
+    if row.students_register or row.size_register:
+        parts.append(
+            f"{row.students_register} {people} on the register ({row.size_register} {unit})"
+        )
+    if row.size_after:
+        parts.append(
+            f"{row.students_after} expected in {horizon_year} after the plan "
+            f"({row.size_after} {unit})"
+        )
+    else:
+        parts.append("closed after the plan")
+    return "; ".join([str(row.reason), *parts]) if row.reason else "; ".join(parts)

@@ -178,12 +178,13 @@ class Programme(ABC):
 
     name: ClassVar[str]
     title: ClassVar[str]  # zh and en, for maps and the closing summary
+    people: ClassVar[str] = "students"  # whom it places, as reasons and popups say it
     scope: ClassVar[Scope] = Scope.COUNTY
     actions: ClassVar[tuple[ActionSpec, ...]]
     kpis: ClassVar[tuple[KpiSpec, ...]]
     # Columns of its own in schools_after, after the shared ones.
     school_columns: ClassVar[tuple[str, ...]] = ()
-    # The state column its streams_after hands on: "streams" (classes per grade) or "classes".
+    # The state column its size_after hands on: "streams" (classes per grade) or "classes".
     size_column: ClassVar[str] = "streams"
 
     def section(self, scenario: Scenario) -> Any:

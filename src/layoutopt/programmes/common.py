@@ -78,20 +78,21 @@ def change_row(
     *,
     target: str = "",
     students: float = 0.0,
-    streams: tuple[float, float] = (np.nan, np.nan),
+    unseated_students: float = 0.0,
     beds: float = 0.0,
     minutes: tuple[float, float] = (np.nan, np.nan),
     reason: str = "",
 ) -> dict:
-    """A change row as the runner's change table reads it (``minutes``: mean trip of the
-    students concerned before and after; nan where none is known)."""
+    """A change row as the runner's change table reads it: ``students`` moved by the
+    action, ``unseated_students`` a shortfall leaves without a seat, ``minutes`` the mean
+    trip of the students moved before and after (nan where none is known). The runner adds
+    the school's register, horizon and after figures."""
     return {
         "action": action,
         "school_id": school_id,
         "target_id": target,
         "students_moved": students,
-        "streams_before": streams[0],
-        "streams_after": streams[1],
+        "students_unseated": unseated_students,
         "beds_added": beds,
         "minutes": minutes,
         "reason": reason,

@@ -29,15 +29,25 @@ from layoutopt.results import ProgrammeResult
 OTHER = ("#bdbdbd", "other")
 MERGE_COLOUR = "#d7301f"
 LINE_ACTIONS = ("merge_into",)  # actions drawn as a line to their target
-POPUP_LABELS = [
-    ("school", "学校 school"),
-    ("kind", "level / ownership"),
-    ("action", "action"),
-    ("streams", "streams 轨 (today → after)"),
-    ("students", "students 学生 (today → after)"),
-    ("capacity", "capacity after"),
-    ("beds", "boarding beds after 床位"),
-]
+ZH = {"students": "学生", "children": "幼儿", "streams": "轨", "classes": "班"}
+
+
+def popup_labels(people: str, unit: str, beds: bool) -> list[tuple[str, str]]:
+    """Popup rows in the programme's own words: whom it places and how it counts size."""
+    labels = [
+        ("school", "学校 school"),
+        ("county", "县 county"),
+        ("kind", "level / ownership"),
+        ("action", "措施 action"),
+        ("register", f"{ZH.get(people, '')} {people} on the register"),
+        ("horizon", f"{people} expected at the horizon, today's network"),
+        ("after", f"{people} expected at the horizon, after the plan"),
+        ("size", f"{unit} {ZH.get(unit, '')} (register → after)"),
+        ("capacity", "places (register → after)"),
+    ]
+    return labels + ([("beds", "boarding beds 床位 (register → after)")] if beds else [])
+
+
 BOUNDARY_TOLERANCE_DEG = 0.005  # about 500 m: enough for a province-wide review map
 
 
@@ -153,11 +163,13 @@ class SchoolCluster(JSCSSMixin, folium.map.Layer):
     default_js: ClassVar[list[tuple[str, str]]] = MarkerCluster.default_js
     default_css: ClassVar[list[tuple[str, str]]] = MarkerCluster.default_css
 
-    def __init__(self, rows: list[dict], *, name: str, show: bool = True) -> None:
+    def __init__(
+        self, rows: list[dict], labels: list[tuple[str, str]], *, name: str, show: bool = True
+    ) -> None:
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "SchoolCluster"
         keys = list(rows[0]) if rows else []
-        data = {"keys": keys, "labels": POPUP_LABELS, "rows": [list(r.values()) for r in rows]}
+        data = {"keys": keys, "labels": labels, "rows": [list(r.values()) for r in rows]}
         # Chinese stays as UTF-8 (a third the size of \u escapes); "</" cannot end the script.
         self.payload = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace(
             "</", "<\\/"
@@ -180,9 +192,12 @@ def review_map(result: ProgrammeResult, regions: gpd.GeoDataFrame, heading: str)
     _boundaries(regions).add_to(page)
     reasons = _reasons(result.changes)
     colours = action_colours(result)
-    after = _school_layer(schools, reasons, colours, "规划后 after the plan", before=False)
+    unit = str(schools["size_unit"].iloc[0])
+    labels = popup_labels(result.people, unit, bool((schools["beds_after"] > 0).any()))
+    layer = dict(reasons=reasons, colours=colours, labels=labels)
+    after = _school_layer(schools, name="规划后 after the plan", before=False, **layer)
     after.add_to(page)
-    _school_layer(schools, reasons, colours, "现状 today", before=True, show=False).add_to(page)
+    _school_layer(schools, name="现状 today", before=True, show=False, **layer).add_to(page)
     _merge_lines(result.changes, schools).add_to(page)
     for k, (label, values) in enumerate(result.region_layers.items()):
         _choropleth(regions, values, label, show=k == 0).add_to(page)
@@ -291,16 +306,17 @@ def _reasons(changes: pd.DataFrame) -> dict[str, list[str]]:
 
 def _school_layer(
     schools: gpd.GeoDataFrame,
+    *,
     reasons: dict[str, list[str]],
     colours: dict[str, tuple[str, str]],
+    labels: list[tuple[str, str]],
     name: str,
-    *,
     before: bool,
     show: bool = True,
 ) -> SchoolCluster:
     rows = []
     for school in schools.itertuples():
-        if before and school.streams_before == 0 and school.enrolment_before == 0:
+        if before and school.size_register == 0 and school.students_register == 0:
             continue  # a new school did not exist today
         action = "keep" if before else school.action
         rows.append(
@@ -311,16 +327,19 @@ def _school_layer(
                 "colour": colours.get(action, OTHER)[0],
                 "opacity": 1.0 if school.open or before else 0.55,
                 "school": f"{school.name} ({school.school_id})",
+                "county": str(school.county),
                 "kind": f"{school.level} / {school.ownership}",
-                "action": action,
-                "streams": f"{school.streams_before} → {school.streams_after}",
-                "students": f"{school.enrolment_before} → {school.enrolment_after}",
-                "capacity": int(school.capacity_after),
-                "beds": int(school.boarding_beds_after),
+                "action": colours.get(action, OTHER)[1],
+                "register": int(school.students_register),
+                "horizon": int(school.students_horizon_today),
+                "after": int(school.students_after),
+                "size": f"{school.size_register} → {school.size_after}",
+                "capacity": f"{school.capacity_register} → {school.capacity_after}",
+                "beds": f"{school.beds_register} → {school.beds_after}",
                 "reasons": [] if before else reasons.get(school.school_id, []),
             }
         )
-    return SchoolCluster(rows, name=name, show=show)
+    return SchoolCluster(rows, labels, name=name, show=show)
 
 
 def _merge_lines(changes: pd.DataFrame, schools: gpd.GeoDataFrame) -> folium.FeatureGroup:

@@ -76,18 +76,19 @@ def _changes(
     names: pd.Series,
     stream_size: int,
 ) -> list[dict]:
+    """One headline row per school that changes, then the county's shortfall row."""
     rows: list[dict] = []
     levels = plan.county.schools.set_index("school_id").get("level", pd.Series(dtype=str))
     merged_beds = _merge_rows(places, moved, section, names, levels, rows)
-    for place in places.itertuples():
-        if place.kind == "school" and place.open:
-            _school_rows(plan, place, places, moved, merged_beds, section, rows)
-        elif place.kind == "site" and place.open:
-            rows.append(_new_schoolchange_row(place, moved, section))
-    shortfall = _shortfallchange_row(plan, places, moved, section, stream_size)
-    if shortfall:
-        rows.append(shortfall)
-    return rows
+    for place in places[places["open"]].itertuples():
+        incoming = moved[moved["to_id"] == place.place_id]
+        if place.kind == "site":
+            rows.append(_new_school_row(place, incoming, section))
+        else:
+            row = _school_row(plan, place, places, incoming, merged_beds, section)
+            rows += [row] if row else []
+    shortfall = _shortfall_row(plan, places, moved, section, stream_size)
+    return rows + ([shortfall] if shortfall else [])
 
 
 def _merge_rows(places, moved, section, names, levels, rows) -> pd.Series:
@@ -114,67 +115,36 @@ def _merge_rows(places, moved, section, names, levels, rows) -> pd.Series:
             reason += f"; {round(others)} go to other schools nearer their homes"
         if beds >= 0.5:
             reason += f"; {round(beds)} need a bed (trip over {section.boarding_travel_min:g} min)"
-        rows.append(
-            change_row(
-                "merge_into",
-                place.place_id,
-                target=target,
-                students=students,
-                streams=(place.streams, 0),
-                beds=beds,
-                minutes=(mean_minutes(out, "minutes_before"), mean_minutes(out, "minutes_after")),
-                reason=reason,
-            )
-        )
+        rows.append(_moving_row("merge_into", place.place_id, out, section, reason, target, beds))
     return from_closed[from_closed["needs_bed"]].groupby("to_id")["students"].sum()
 
 
-def _school_rows(plan, place, places, moved, merged_beds, section, rows) -> None:
-    incoming = moved[(moved["to_id"] == place.place_id)]
+def _school_row(plan, place, places, incoming, merged_beds, section) -> dict | None:
+    """The headline row of an open school: held above the cap, expanded, given beds, or
+    kept although small (a reason for each that applies, in one row)."""
     beds = float(place.beds_added) - float(merged_beds.get(place.place_id, 0.0))
-    minutes = (
-        mean_minutes(incoming, "minutes_before"),
-        mean_minutes(incoming, "minutes_after"),
-    )
+    kept_small = place.small and place.streams_after <= section.small_max_streams
+    reasons = []
     if place.streams > section.max_streams:
-        rows.append(
-            change_row(
-                "hold_large",
-                place.place_id,
-                students=float(incoming["students"].sum()),
-                streams=(place.streams, place.streams_after),
-                beds=beds,
-                minutes=minutes,
-                reason=(
-                    f"{place.streams} streams, above the {section.max_streams}-stream cap: "
-                    f"held, may not grow; {int(place.enrolment_after)} students after the plan "
-                    f"({int(place.enrolment_today)} today)"
-                ),
-            )
+        action = "hold_large"
+        reasons.append(
+            f"{place.streams} streams, above the {section.max_streams}-stream cap: held, "
+            "may not grow"
         )
-    elif place.modules > 0 or beds >= 0.5:
-        reason = f"adds {place.modules} stream(s)" if place.modules > 0 else "adds beds only"
-        reason += f" for {int(place.enrolment_after)} students ({int(place.enrolment_today)} today)"
-        rows.append(
-            change_row(
-                "expand",
-                place.place_id,
-                students=float(incoming["students"].sum()),
-                streams=(place.streams, place.streams_after),
-                beds=beds,
-                minutes=minutes,
-                reason=reason,
-            )
-        )
-    if place.small and place.streams_after <= section.small_max_streams:
-        rows.append(
-            change_row(
-                "keep_small_exempt",
-                place.place_id,
-                streams=(place.streams, place.streams_after),
-                reason=_exemption(plan, place, places, section),
-            )
-        )
+    elif place.modules > 0:
+        action = "expand"
+        reasons.append(f"adds {place.modules} stream(s)")
+    elif beds >= 0.5:
+        action = "add_beds"
+        reasons.append(f"adds {round(beds)} boarding bed(s) for students it receives")
+    elif kept_small:
+        action = "keep_small_exempt"
+    else:
+        return None
+    if kept_small:
+        reasons.append(f"small, kept: {_exemption(plan, place, places, section)}")
+    reason = "; ".join(reasons)
+    return _moving_row(action, place.place_id, incoming, section, reason, beds=beds)
 
 
 def _exemption(plan: CountyPlan, place, places, section: HighSchoolSection) -> str:
@@ -206,26 +176,51 @@ def _exemption(plan: CountyPlan, place, places, section: HighSchoolSection) -> s
     )
 
 
-def _new_schoolchange_row(place, moved: pd.DataFrame, section: HighSchoolSection) -> dict:
-    incoming = moved[moved["to_id"] == place.place_id]
-    return change_row(
-        "new_school",
-        place.place_id,
-        students=float(incoming["students"].sum()),
-        streams=(0, place.streams_after),
-        beds=float(place.beds_added),
-        minutes=(
-            mean_minutes(incoming, "minutes_before"),
-            mean_minutes(incoming, "minutes_after"),
-        ),
-        reason=(
-            f"new school of {place.streams_after} streams for {int(place.enrolment_after)} "
-            "students the existing schools cannot seat within the cap and the travel limit"
-        ),
+def _new_school_row(place, incoming: pd.DataFrame, section: HighSchoolSection) -> dict:
+    reason = (
+        f"new school of {place.streams_after} streams for students the existing schools "
+        "cannot seat within the cap and the travel limit"
+    )
+    return _moving_row(
+        "new_school", place.place_id, incoming, section, reason, beds=float(place.beds_added)
     )
 
 
-def _shortfallchange_row(
+def _moving_row(action, school_id, moved, section, reason, target="", beds=0.0) -> dict:
+    """A change row for ``moved`` students (leaving or arriving), with their mean trips
+    and why a trip may exceed the limit or have no before-figure."""
+    minutes = (mean_minutes(moved, "minutes_before"), mean_minutes(moved, "minutes_after"))
+    return change_row(
+        action,
+        school_id,
+        target=target,
+        students=float(moved["students"].sum()),
+        beds=beds,
+        minutes=minutes,
+        reason=reason + _trip_notes(moved, section),
+    )
+
+
+def _trip_notes(moved: pd.DataFrame, section: HighSchoolSection) -> str:
+    """Why travel_min_after may exceed the limit, and why travel_min_before may be blank."""
+    notes = ""
+    far = moved[moved["minutes_after"] > section.max_travel_min]
+    if far["students"].sum() >= 0.5:
+        notes += (
+            f"; {round(far['students'].sum())} students travel more than "
+            f"{section.max_travel_min:g} min (up to {far['minutes_after'].max():.0f}): no "
+            "school is nearer their homes, today's nearest being as far"
+        )
+    new = moved[moved["from_id"] == NO_SEAT]
+    if new["students"].sum() >= 0.5:
+        notes += (
+            f"; {round(new['students'].sum())} had no seat in today's network at the horizon "
+            "(no trip before)"
+        )
+    return notes
+
+
+def _shortfall_row(
     plan: CountyPlan, places, moved, section: HighSchoolSection, stream_size: int
 ) -> dict | None:
     unseated = moved[moved["to_id"] == NO_SEAT]
@@ -235,31 +230,23 @@ def _shortfallchange_row(
     students = float(plan.county.demand["students"].sum())
     seats = float(places.loc[places["kind"] == "school", "limit"].sum() * stream_size)
     unreachable = unseated[~unseated["demand_id"].isin(plan.county.travel["demand_id"])]
+    cause = f"{round(left)} of {round(students)} students at the horizon cannot be seated: "
     if len(unreachable):
-        row = change_row(
-            "shortfall",
-            "",
-            students=left,
-            reason=(
-                f"{round(left)} of {round(students)} students cannot be seated: "
-                f"{unreachable['demand_id'].nunique()} settlement(s) have no public high "
-                f"school or candidate site of their county within "
-                f"{section.travel_cutoff_min:g} min "
-                "(fix: raise highschool.travel_cutoff_min or add a candidate site)"
-            ),
+        cause += (
+            f"{unreachable['demand_id'].nunique()} settlement(s) have no public high "
+            f"school or candidate site of their county within "
+            f"{section.travel_cutoff_min:g} min "
+            "(fix: raise highschool.travel_cutoff_min or add a candidate site)"
         )
-        row["minutes"] = (np.nan, np.nan)
-        return row
-    cause = (
-        f"{round(left)} of {round(students)} students cannot be seated: the county's public "
-        f"schools hold at most {seats:.0f} seats at the {section.max_streams}-stream cap"
-    )
-    if not section.allow_new_schools:
-        cause += " and new schools are not allowed (fix: allow_new_schools = true)"
-    elif not (places["kind"] == "site").any():
-        cause += " and the county has no candidate site for a new school (fix: add sites)"
     else:
-        cause += " and no candidate site is within the travel limit of enough students"
-    row = change_row("shortfall", "", students=left, reason=cause)
-    row["minutes"] = (mean_minutes(unseated, "minutes_before"), np.nan)
-    return row
+        cause += (
+            f"the county's public schools hold at most {seats:.0f} seats at the "
+            f"{section.max_streams}-stream cap"
+        )
+        if not section.allow_new_schools:
+            cause += " and new schools are not allowed (fix: allow_new_schools = true)"
+        elif not (places["kind"] == "site").any():
+            cause += " and the county has no candidate site for a new school (fix: add sites)"
+        else:
+            cause += " and no candidate site is within the travel limit of enough students"
+    return change_row("shortfall", unseated_students=left, reason=cause)

@@ -26,6 +26,7 @@ class Action(StrEnum):
     MERGE_INTO = "merge_into"
     NEW_SCHOOL = "new_school"
     EXPAND = "expand"
+    ADD_BEDS = "add_beds"
     HOLD_LARGE = "hold_large"
     KEEP_SMALL_EXEMPT = "keep_small_exempt"
 
@@ -36,7 +37,8 @@ ACTIONS = base.action_table(
     """
 merge_into | #d7301f | 合并撤销 | merge into another school | a small school (≤ small_max_streams) closes; its students go to the receiver
 new_school | #1a9850 | 新建 | new school | a new public high school at a candidate site, for students no school can seat
-expand | #2c7fb8 | 扩建 | expand | a school adds streams (up to max_streams) or beds for the students it receives
+expand | #2c7fb8 | 扩建 | expand | a school adds streams (up to max_streams) for the students it receives
+add_beds | #74a9cf | 增加床位 | add boarding beds | a school adds beds only: students it receives live beyond boarding_travel_min
 hold_large | #7b3294 | 控制规模 | above the cap, held | a school already above max_streams: held at its size, never grown
 keep_small_exempt | #fdae61 | 保留小规模 | small, kept (exempt) | a small school the plan keeps, with the reason it may not merge
 """,
@@ -202,28 +204,36 @@ def _travel_sum(flows: pd.DataFrame) -> float:
 
 
 def county_schools_after(region: County, outcome: CountyOutcome) -> pd.DataFrame:
-    """The county's high schools after the plan, and each new school (rows of
-    schools_after; a private school keeps its share of students and its streams)."""
+    """The county's high schools and each new school, as rows of schools_after: the
+    register (senior section), the horizon's students in today's network, and the plan. A
+    private school keeps its share of the county's students and its streams."""
     places = outcome.places.set_index("place_id")
     schools = pd.DataFrame(region.schools)  # plain: the runner sets the geometry and CRS
     public = (schools["ownership"] == "public").to_numpy()
     at = places.reindex(schools["school_id"])
-    schools["open"] = np.where(public, at["open"].fillna(False).astype(bool), True)
-    schools["streams_after"] = np.where(public, at["streams_after"], schools["streams"])
     private_after = schools["enrolment_private_after"].to_numpy()
-    schools["enrolment_after"] = np.where(public, at["enrolment_after"], private_after)
-    schools["enrolment_before"] = np.where(public, at["enrolment_today"], private_after)
+    schools["open"] = np.where(public, at["open"].fillna(False).astype(bool), True)
+    schools["students_register"] = schools["senior_enrolment"]
+    schools["students_horizon_today"] = np.where(public, at["enrolment_today"], private_after)
+    schools["students_after"] = np.where(public, at["enrolment_after"], private_after)
+    schools["size_register"] = schools["streams"]
+    schools["size_after"] = np.where(public, at["streams_after"], schools["streams"])
+    schools["beds_register"] = schools["boarding_beds"]
     beds = schools["boarding_beds"] + np.where(public, at["beds_added"].fillna(0), 0)
-    schools["boarding_beds_after"] = np.where(schools["open"], beds, 0)
+    schools["beds_after"] = np.where(schools["open"], beds, 0)
     new = _new_schools(region, places)
     frame = pd.concat([schools, new], ignore_index=True) if len(new) else schools
-    frame["streams_after"] = frame["streams_after"].fillna(0).astype(np.int64)
-    frame["capacity_after"] = frame["streams_after"] * region.stream_size
-    frame["streams_before"] = frame["streams"].astype(np.int64)
-    for column in ("enrolment_after", "enrolment_before", "boarding_beds_after"):
+    frame["size_unit"] = "streams"
+    for column in SIZES:
         frame[column] = frame[column].fillna(0).round().astype(np.int64)
+    frame["capacity_register"] = frame["size_register"] * region.stream_size
+    frame["capacity_after"] = frame["size_after"] * region.stream_size
     frame["open"] = frame["open"].astype(bool)
     return frame
+
+
+SIZES = ("students_register", "students_horizon_today", "students_after", "size_register")
+SIZES += ("size_after", "beds_register", "beds_after")
 
 
 def _new_schools(region: County, places: pd.DataFrame) -> pd.DataFrame:
@@ -238,12 +248,13 @@ def _new_schools(region: County, places: pd.DataFrame) -> pd.DataFrame:
             "quality_tier": "standard",
             "region_id": sites["region_id"].to_numpy(),
             "open": True,
-            "streams": 0,
-            "streams_after": opened["streams_after"].to_numpy(),
-            "enrolment_after": opened["enrolment_after"].to_numpy(),
-            "enrolment_before": 0,
-            "boarding_beds": 0,
-            "boarding_beds_after": opened["beds_added"].to_numpy(),
+            "students_register": 0,
+            "students_horizon_today": 0,
+            "students_after": opened["enrolment_after"].to_numpy(),
+            "size_register": 0,
+            "size_after": opened["streams_after"].to_numpy(),
+            "beds_register": 0,
+            "beds_after": opened["beds_added"].to_numpy(),
             "geometry": sites["geometry"].to_numpy(),
         }
     )

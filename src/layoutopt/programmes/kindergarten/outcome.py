@@ -117,7 +117,6 @@ def _changes(plan, buildings, moved, section, names, unreachable) -> list[dict]:
             b.action,
             b.place_id,
             students=float(incoming["students"].sum()),
-            streams=(b.classes_before, b.classes_after),
             minutes=(
                 mean_minutes(incoming, "minutes_before"),
                 mean_minutes(incoming, "minutes_after"),
@@ -137,10 +136,7 @@ def _changes(plan, buildings, moved, section, names, unreachable) -> list[dict]:
                 f"{names.get(target, target) or 'nearby kindergartens'}",
             )
         elif b.action == "expand":
-            row["reason"] = (
-                f"public: adds {b.classes_after - b.classes_before} class(es) for "
-                f"{round(b.enrolment_after)} children ({round(b.enrolment_before)} today)"
-            )
+            row["reason"] = f"public: adds {b.classes_after - b.classes_before} class(es)"
         elif b.action == "recognise_inclusive":
             row["reason"] = (
                 f"private kindergarten recognised as inclusive (普惠) for "
@@ -153,9 +149,7 @@ def _changes(plan, buildings, moved, section, names, unreachable) -> list[dict]:
                 if b.action == "new_kindergarten"
                 else ("empty building converted to a public kindergarten")
             )
-            row["reason"] = (
-                f"{what} of {b.classes_after} classes for {round(b.enrolment_after)} children"
-            )
+            row["reason"] = f"{what} of {b.classes_after} classes"
         rows.append(row)
     rows += _shortfall_rows(plan, section, unreachable)
     return rows
@@ -178,14 +172,13 @@ def _shortfall_rows(plan: KgCountyPlan, section, unreachable: float) -> list[dic
             )
         else:
             cause += "; the places within reach are full and no project fits"
-        rows.append(_shortfall("enrolment_rate", short["enrolment"], cause))
+        rows.append(_shortfall("enrolment_rate", cause, unplaced=short["enrolment"]))
     for rule in ("public", "inclusive"):
         if short.get(rule, 0.0) >= 0.5:
             target = section.public_share if rule == "public" else section.inclusive_share
             rows.append(
                 _shortfall(
                     f"{rule}_share",
-                    short[rule],
                     f"{rule} places short of {target:.1%} of enrolled children by "
                     f"{round(short[rule])}: no project or recognition within reach closes the gap",
                 )
@@ -193,5 +186,5 @@ def _shortfall_rows(plan: KgCountyPlan, section, unreachable: float) -> list[dic
     return rows
 
 
-def _shortfall(target: str, places: float, reason: str) -> dict:
-    return change_row("shortfall", students=places, reason=f"{target}: {reason}")
+def _shortfall(target: str, reason: str, unplaced: float = 0.0) -> dict:
+    return change_row("shortfall", unseated_students=unplaced, reason=f"{target}: {reason}")

@@ -73,6 +73,7 @@ class Kindergarten(base.Programme):
     title = "学前教育 Kindergarten places"
     actions = ACTIONS
     kpis = KPI_SPECS
+    people = "children"
     school_columns = ("kind_after",)
     size_column = "classes"
 
@@ -229,7 +230,8 @@ def _service_areas(region: KgCounty, outcome: KgCountyOutcome) -> pd.Series:
 
 
 def county_schools_after(region: KgCounty, outcome: KgCountyOutcome) -> pd.DataFrame:
-    """The county's kindergartens and opened sites after the plan (schools_after rows)."""
+    """The county's kindergartens and opened sites, as rows of schools_after: the register,
+    the horizon's children in today's network, and the plan."""
     b = outcome.buildings
     if b.empty:
         return pd.DataFrame()
@@ -239,26 +241,32 @@ def county_schools_after(region: KgCounty, outcome: KgCountyOutcome) -> pd.DataF
     existing = b["existing"].to_numpy(bool)
     ids = b.index.to_numpy()
 
-    def pick(column: str) -> np.ndarray:
-        return np.where(
-            existing, kgs[column].reindex(ids).to_numpy(), sites[column].reindex(ids).to_numpy()
-        )
+    def pick(column: str, site_value: object = None) -> np.ndarray:
+        at_site = sites[column].reindex(ids).to_numpy() if site_value is None else site_value
+        return np.where(existing, kgs[column].reindex(ids).to_numpy(), at_site)
 
+    whole = {
+        "students_register": pick("enrolment", 0),
+        "students_horizon_today": b["enrolment_before"],
+        "students_after": b["enrolment_after"],
+        "size_register": b["classes_before"],
+        "size_after": b["classes_after"],
+        "capacity_register": b["capacity_before"],
+        "capacity_after": b["capacity_after"],
+    }
     return pd.DataFrame(
         {
             "school_id": ids,
             "level": "kindergarten",
             "region_id": pick("region_id"),
             "open": b["open"].to_numpy(bool),
-            "streams_after": b["classes_after"].astype(np.int64).to_numpy(),
-            "enrolment_after": b["enrolment_after"].round().astype(np.int64).to_numpy(),
-            "capacity_after": b["capacity_after"].round().astype(np.int64).to_numpy(),
-            "boarding_beds_after": 0,
+            **{k: np.round(np.asarray(v, float)).astype(np.int64) for k, v in whole.items()},
+            "size_unit": "classes",
+            "beds_register": 0,
+            "beds_after": 0,
             "name": pick("name"),
             "ownership": np.where(b["kind_after"] == PUBLIC, "public", "private"),
             "quality_tier": "",
-            "streams_before": b["classes_before"].astype(np.int64).to_numpy(),
-            "enrolment_before": b["enrolment_before"].round().astype(np.int64).to_numpy(),
             "kind_after": b["kind_after"].to_numpy(),
             "geometry": pick("geometry"),
         }
