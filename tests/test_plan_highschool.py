@@ -90,11 +90,26 @@ def test_plan_beats_the_greedy_baseline(shanxi_run):
     small = province.loc["small_schools_left_vs_greedy"]
     assert float(small["planned"]) <= float(small["baseline"])
     travel = province.loc["added_travel_student_min_vs_greedy"]
-    cost = province.loc["expansion_cost_vs_greedy"]
+    cost = province.loc["capital_cost_yuan_streams_vs_greedy"]
     assert float(travel["planned"]) < float(travel["baseline"]) or float(cost["planned"]) < float(
         cost["baseline"]
     )
     assert set(kpis["scope"]) == {"province", "prefecture", "county"}
+
+
+def test_costs_are_in_yuan_and_weights_never_look_like_money(shanxi_run):
+    kpis = read(shanxi_run / "kpis.csv")
+    province = kpis[kpis["scope"] == "province"].set_index("indicator")["planned"].astype(float)
+    parts = ("streams", "new_schools", "beds")
+    total = sum(province[f"capital_cost_yuan_{p}"] for p in parts)
+    assert province["capital_cost_yuan_total"] == total > 0
+    assert province["capital_cost_yuan_streams"] == 6_000_000 * province["streams_added"]
+    assert (
+        not kpis["indicator"]
+        .str.contains("cost")
+        .loc[~kpis["indicator"].str.contains("yuan")]
+        .any()
+    )
 
 
 def test_csvs_carry_a_bom_and_ids_stay_text(shanxi_run):

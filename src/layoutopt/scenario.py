@@ -172,6 +172,25 @@ class HighSchoolSection(ProgrammeSection):
         "students whose school is not closing (keeps the plan from reshuffling students "
         "between equally good schools).",
     )
+    stream_capital_yuan: float = Field(
+        6_000_000.0,
+        ge=0,
+        description="Capital cost of one added stream, yuan: three classrooms of 50 with their "
+        "share of laboratories and offices (assumption: about 2,400 m² at 2,500 yuan/m²; "
+        "no provincial unit cost was found).",
+    )
+    new_school_capital_yuan: float = Field(
+        60_000_000.0,
+        ge=0,
+        description="Capital cost of a new school besides its streams (site works, sports "
+        "ground, shared buildings), yuan (assumption).",
+    )
+    bed_capital_yuan: float = Field(
+        30_000.0,
+        ge=0,
+        description="Capital cost of one boarding bed, yuan (assumption: dormitory space of at "
+        "least 3 m² per boarder, FACTS.md, with its share of washrooms and furnishing).",
+    )
     allow_new_schools: bool = Field(True, description="Candidate sites may open a new school.")
     new_school_min_streams: int = Field(
         6, ge=1, description="Smallest new school: 18 classes (standard sizes 18/24/30/36)."
@@ -292,10 +311,26 @@ class KindergartenSection(ProgrammeSection):
         default_factory=lambda: ["vacant_school"],
         description="Candidate-site kinds that are buildings to convert (emptied schools).",
     )
-    new_cost: float = Field(3_000_000.0, ge=0, description="Cost of a new kindergarten, yuan.")
-    convert_cost: float = Field(800_000.0, ge=0, description="Cost of converting a building.")
-    expand_cost: float = Field(300_000.0, ge=0, description="Fixed cost of an expansion, yuan.")
-    class_cost: float = Field(250_000.0, ge=0, description="Cost per class built or added.")
+    new_cost: float = Field(
+        3_000_000.0,
+        ge=0,
+        description="Capital cost of a new kindergarten besides its classes, yuan (assumption).",
+    )
+    convert_cost: float = Field(
+        800_000.0,
+        ge=0,
+        description="Capital cost of converting an emptied building, besides its classes, "
+        "yuan (assumption).",
+    )
+    expand_cost: float = Field(
+        300_000.0, ge=0, description="Fixed capital cost of an expansion, yuan (assumption)."
+    )
+    class_cost: float = Field(
+        250_000.0,
+        ge=0,
+        description="Capital cost per class built or added, yuan (assumption). The objective "
+        "weighs these costs by outside_growth_cost_factor; kpis.csv reports them unweighted.",
+    )
     recognise_cost_per_child: float = Field(
         1_000.0,
         ge=0,

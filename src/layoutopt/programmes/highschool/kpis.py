@@ -27,12 +27,16 @@ new_schools | 1 | - | - | new_schools | - | new schools opened
 boarding_beds_added | 1 | - | - | beds_added | - | beds for moved students whose trip exceeds boarding_travel_min
 small_schools_left_vs_greedy | 1 | greedy_small_left | baseline | small_after | at_most | baseline: the greedy plan
 streams_added_vs_greedy | 1 | greedy_streams_added | - | streams_added | - | baseline: the greedy plan
-expansion_cost_vs_greedy | 1 | greedy_cost | - | plan_cost | - | objective weights in student-minute equivalents, not money
+capital_cost_yuan_streams_vs_greedy | 0 | greedy_capital_yuan_streams | - | capital_yuan_streams | - | yuan for the streams added (stream_capital_yuan, assumption); baseline: the greedy plan
 added_travel_student_min_vs_greedy | 1 | greedy_added_travel | - | plan_added_travel | - | student-minutes a day, one way
 students_without_seat_vs_greedy | 1 | greedy_unseated | baseline | unseated_after | at_most | baseline: the greedy plan
 mean_travel_min | 1 | - | - | - | - | mean trip of seated horizon students, minutes
 p95_travel_min | 1 | - | - | - | - | 95th percentile trip, minutes, against max_travel_min
 general_high_school_students | 1 | - | - | - | - | register students (baseline), plan_students (target), placed (planned)
+capital_cost_yuan_streams | 0 | - | - | capital_yuan_streams | - | streams added × stream_capital_yuan (assumption)
+capital_cost_yuan_new_schools | 0 | - | - | capital_yuan_new_schools | - | new schools × new_school_capital_yuan, besides their streams (assumption)
+capital_cost_yuan_beds | 0 | - | - | capital_yuan_beds | - | boarding beds added × bed_capital_yuan (assumption)
+capital_cost_yuan_total | 0 | - | - | capital_yuan_total | - | the three above
 """)
 
 

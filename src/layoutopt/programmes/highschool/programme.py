@@ -166,6 +166,11 @@ def county_counts(region: County, outcome: CountyOutcome, greedy: GreedyOutcome)
     new_schools = int((places["open"] & (places["kind"] == "site")).sum())
     streams_added = int(places.loc[places["open"], "modules"].sum())
     today_travel = _travel_sum(outcome.today)
+    capital = {  # yuan, at the scenario's unit costs (never the objective's weights)
+        "capital_yuan_streams": streams_added * section.stream_capital_yuan,
+        "capital_yuan_new_schools": new_schools * section.new_school_capital_yuan,
+        "capital_yuan_beds": float(places["beds_added"].sum()) * section.bed_capital_yuan,
+    }
     return {
         "students": region.students,
         "small_before": int((public["streams"] <= small).sum()),
@@ -186,13 +191,12 @@ def county_counts(region: County, outcome: CountyOutcome, greedy: GreedyOutcome)
         "streams_added": streams_added,
         "new_schools": new_schools,
         "beds_added": float(places["beds_added"].sum()),
-        "plan_cost": float(
-            streams_added * section.stream_cost + new_schools * section.new_school_cost
-        ),
+        **capital,
+        "capital_yuan_total": sum(capital.values()),
         "plan_added_travel": _travel_sum(outcome.after) - today_travel,
         "greedy_small_left": greedy.small_schools_left,
         "greedy_streams_added": greedy.streams_added,
-        "greedy_cost": greedy.streams_added * section.stream_cost,
+        "greedy_capital_yuan_streams": greedy.streams_added * section.stream_capital_yuan,
         "greedy_added_travel": greedy.travel_student_min - today_travel,
         "greedy_unseated": greedy.unseated,
     }

@@ -70,4 +70,9 @@ merge_into_count | 0 | - | - | merge_into | - | kindergartens with this action
 children_without_place | 0 | - | - | unenrolled | - | horizon children without a place after the plan
 projects_in_growth_or_migrant_areas_share | 4 | - | - | - | - | projects there / all projects, against those areas' share of children
 targets_short_rows | 0 | - | 0 | shortfall_rows | at_most | shortfall rows: county targets that cannot be met
+capital_cost_yuan_new_kindergarten | 0 | - | - | capital_yuan_new_kindergarten | - | new kindergartens: new_cost + classes × class_cost (assumptions)
+capital_cost_yuan_convert_building | 0 | - | - | capital_yuan_convert_building | - | conversions: convert_cost + classes × class_cost (assumptions)
+capital_cost_yuan_expand | 0 | - | - | capital_yuan_expand | - | expansions: expand_cost + classes added × class_cost (assumptions)
+capital_cost_yuan_recognise_inclusive | 0 | - | - | capital_yuan_recognise_inclusive | - | recognition subsidy: places × recognise_cost_per_child (assumption)
+capital_cost_yuan_total | 0 | - | - | capital_yuan_total | - | the four above
 """)

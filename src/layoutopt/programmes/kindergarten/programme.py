@@ -194,7 +194,10 @@ def county_counts(region: KgCounty, outcome: KgCountyOutcome, plan: KgCountyPlan
     growth = set(demand.loc[demand["growth_area"], "demand_id"])
     counts = {a.value: int((b["action"] == a).sum()) for a in Action}
     enrolled_after = float(b["enrolment_after"].sum())
+    capital = capital_yuan(b, region.section)
     return {
+        **capital,
+        "capital_yuan_total": sum(capital.values()),
         "children_before": float(register.get("children", 0.0)),
         "enrolled_before": float(
             sum(register.get(k, 0.0) for k in ("public", "inclusive_private", "other_private"))
@@ -219,6 +222,26 @@ def county_counts(region: KgCounty, outcome: KgCountyOutcome, plan: KgCountyPlan
         "projects_growth": int(region.hosts.reindex(project_rows["place_id"]).isin(growth).sum()),
         "shortfall_rows": sum(1 for c in outcome.changes if c["action"] == "shortfall"),
     }
+
+
+def capital_yuan(b: pd.DataFrame, section: KindergartenSection) -> dict[str, float]:
+    """Capital cost by kind of project, yuan, at the scenario's unit costs (unweighted: the
+    objective's priority factor and project price are weights, not money)."""
+    added = (b["classes_after"] - b["classes_before"]).clip(lower=0) * section.class_cost
+    fixed = {
+        Action.NEW_KINDERGARTEN: section.new_cost,
+        Action.CONVERT_BUILDING: section.convert_cost,
+        Action.EXPAND: section.expand_cost,
+    }
+    out = {
+        f"capital_yuan_{action}": float(((b["action"] == action) * (cost + added)).sum())
+        for action, cost in fixed.items()
+    }
+    recognised = b["action"] == Action.RECOGNISE_INCLUSIVE
+    out["capital_yuan_recognise_inclusive"] = float(
+        (b.loc[recognised, "capacity_before"] * section.recognise_cost_per_child).sum()
+    )
+    return out
 
 
 def _service_areas(region: KgCounty, outcome: KgCountyOutcome) -> pd.Series:
