@@ -188,3 +188,38 @@ def test_register_horizon_and_plan_figures_are_kept_apart(tiny_dataset_dir, tmp_
             .str.contains(f"{result.people} on the register|expected in 2025 after the plan")
             .all()
         )
+
+
+def test_the_review_workbook_has_its_sheets_headers_filters_and_print_setup(
+    tiny_dataset_dir, tmp_path
+):
+    from openpyxl import load_workbook
+
+    run_plan(tiny(tmp_path, tiny_dataset_dir), tmp_path / "out")
+    book = load_workbook(tmp_path / "out" / "plan.xlsx")
+    assert book.sheetnames == [
+        "说明 read me",
+        "highschool 调整",
+        "kindergarten 调整",
+        "指标 KPIs",
+        "县汇总 counties",
+    ]
+    readme = {row[0]: row[1] for row in book["说明 read me"].iter_rows(values_only=True)}
+    assert len(readme["方案哈希 scenario sha256 (as resolved)"]) == 64
+    for name in book.sheetnames[1:]:
+        sheet = book[name]
+        assert sheet.freeze_panes == "A2"
+        assert sheet.auto_filter.ref.startswith("A1:")
+        assert sheet.page_setup.orientation == "landscape"
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage and sheet.page_setup.fitToWidth == 1
+    changes = book["kindergarten 调整"]
+    headers = [c.value for c in changes[1]]
+    assert "措施\naction" in headers and "学校名称\nschool_name" in headers
+    assert "措施说明\naction_label" in headers
+    assert changes.cell(2, headers.index("学校代码\nschool_id") + 1).number_format == "@"
+    kpis = book["指标 KPIs"]
+    header = [c.value for c in kpis[1]]
+    first = dict(zip(header, next(kpis.iter_rows(min_row=2, values_only=True)), strict=True))
+    assert first["指标名称\nindicator_zh"] and first["范围名称\nscope_name"] == "全省 province"
+    counties = book["县汇总 counties"]
+    assert counties.max_row == 1 + 4  # the tiny province's four counties

@@ -25,7 +25,8 @@ def browser() -> str:
 
 
 def render_offline(page: Path, profile: Path) -> tuple[str, str]:
-    """The page's DOM after its scripts ran, and the browser's log, with no network."""
+    """The page's DOM after its scripts ran, and the browser's log, with no network (the
+    page's own folder, with background.js, is on disk)."""
     command = [
         browser(),
         "--headless",
@@ -50,6 +51,14 @@ def render_offline(page: Path, profile: Path) -> tuple[str, str]:
     return done.stdout, done.stderr
 
 
+def markers(dom: str, pane: str) -> int:
+    """Schools drawn in one pane (``today`` or ``after``), alone or inside a cluster."""
+    clustered = re.findall(
+        rf'layoutopt-cluster-{pane}[^>]*><div class="layoutopt-cluster">(\d+)<', dom
+    )
+    return sum(map(int, clustered)) + dom.count(f'class="layoutopt-school layoutopt-{pane}"')
+
+
 def test_highschool_map_shows_every_school_the_legend_and_controls_offline(
     shanxi_run: Path, tmp_path: Path
 ):
@@ -57,20 +66,20 @@ def test_highschool_map_shows_every_school_the_legend_and_controls_offline(
     html = page.read_text(encoding="utf-8")
     assert not re.search(r"<script[^>]+src=\"https?:", html)
     assert not re.search(r"<link[^>]+href=\"https?:", html)
+    assert page.stat().st_size < 3_000_000
     dom, log = render_offline(page, tmp_path / "profile")
     errors = [line for line in log.splitlines() if "Uncaught" in line]
     assert not errors, errors
     assert 'id="layoutopt-legend"' in dom
     assert "leaflet-control-search" in dom
     assert "leaflet-control-layers-overlays" in dom
-    # Every school of the 'after' layer is on the map, alone or inside a cluster.
-    clustered = re.findall(
-        r"marker-cluster-(?:small|medium|large)[^>]*><div><span[^>]*>(\d+)<", dom
-    )
-    alone = dom.count('class="layoutopt-school" style="background:#')  # not the script's
+    assert "leaflet-control-scale-line" in dom and " mi<" not in dom  # metric only
+    # Both panes: every school of the plan on the right, today's (no new school) on the left.
     schools = pd.read_csv(shanxi_run / "schools_after.csv", encoding="utf-8-sig")
-    assert sum(map(int, clustered)) + alone == len(schools)
-    assert len(clustered) > 0
+    assert markers(dom, "after") == len(schools)
+    assert markers(dom, "today") == int((schools["size_register"] > 0).sum())
+    # The offline background: main roads of the data set in each pane, with no network.
+    assert dom.count('class="layoutopt-road"') > 1000
 
 
 def test_external_assets_are_inlined_or_refused():
@@ -100,10 +109,64 @@ def test_kindergarten_map_has_its_choropleths_and_service_areas_offline(
     assert 'id="layoutopt-legend"' in dom
     assert "children without a place, today" in dom
     assert "children without a place, after the plan" in dom
+    assert "340 – 453" in dom or "–" in dom.split('id="layoutopt-legend"')[1]  # class ranges
     assert "service areas of projects" in dom
-    clustered = re.findall(
-        r"marker-cluster-(?:small|medium|large)[^>]*><div><span[^>]*>(\d+)<", dom
-    )
-    alone = dom.count('class="layoutopt-school" style="background:#')
     schools = pd.read_csv(out / "schools_after.csv", encoding="utf-8-sig")
-    assert sum(map(int, clustered)) + alone == len(schools)
+    assert markers(dom, "after") == len(schools)
+    assert (
+        "classes 班" in html_text(page)
+        and "streams" not in html_text(page).split("layoutopt_schools = ")[1].split("</script>")[0]
+    )
+
+
+def html_text(page: Path) -> str:
+    return page.read_text(encoding="utf-8")
+
+
+# Opens every popup and tooltip and searches, so that names reach the page as the user sees
+# them; an alert turns the title into ALERT.
+PROBE = """<script>window.alert = function() { document.title = 'ALERT'; };
+window.addEventListener('load', function() { setTimeout(function() {
+  Object.values(window).forEach(function(v) {
+    if (v instanceof L.MarkerClusterGroup) {
+      v.eachLayer(function(m) {
+        var p = m.getPopup().getContent(), t = m.getTooltip().getContent();
+        document.body.appendChild(typeof p === 'function' ? p(m) : p);
+        document.body.appendChild(t);
+      });
+    }
+    if (L.Control.Search && v instanceof L.Control.Search) { v.searchText('<'); }
+  });
+}, 500); });</script>"""
+HOSTILE = ["<img src=x onerror=alert(1)>", "<!--<script>", "</script><b>x</b>"]
+
+
+def test_hostile_names_show_as_text_and_the_page_still_draws(tiny_copy: Path, tmp_path: Path):
+    import geopandas as gpd
+    from typer.testing import CliRunner
+
+    from conftest import write_scenario
+    from layoutopt.cli import app
+    from test_plan_kindergarten import TINY
+
+    schools = gpd.read_file(tiny_copy / "schools.gpkg")
+    kgs = schools.index[schools["level"] == "kindergarten"][: len(HOSTILE)]
+    schools.loc[kgs, "name"] = HOSTILE
+    schools.to_file(tiny_copy / "schools.gpkg", driver="GPKG")
+    text = TINY.format(cache=(tmp_path / "cache").as_posix())
+    scenario = write_scenario(tmp_path / "s.toml", tiny_copy, text)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["plan", str(scenario), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    page = out / "maps" / "kindergarten.html"
+    probed = page.with_name("probed.html")
+    probed.write_text(html_text(page).replace("<head>", "<head>" + PROBE, 1), encoding="utf-8")
+    dom, log = render_offline(probed, tmp_path / "profile")
+    assert not [line for line in log.splitlines() if "Uncaught" in line]
+    assert "<title>ALERT</title>" not in dom and '<img src="x"' not in dom
+    for name in HOSTILE:  # shown as text in popups, tooltips and search tips
+        escaped = name.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        assert dom.count(escaped) >= 2, name
+    schools_after = pd.read_csv(out / "schools_after.csv", encoding="utf-8-sig")
+    assert markers(dom, "after") == len(schools_after)  # the page still draws
+    assert dom.count('class="layoutopt-road"') > 0

@@ -120,7 +120,7 @@ def test_csvs_carry_a_bom_and_ids_stay_text(shanxi_run):
     changes = read(shanxi_run / "changes.csv")
     assert list(changes.columns)[:3] == ["programme", "action", "school_id"]
     assert changes["region_id"].str.fullmatch(r"\d{6}").all()
-    assert (shanxi_run / "changes.xlsx").stat().st_size > 0
+    assert (shanxi_run / "plan.xlsx").stat().st_size > 0
     assert (shanxi_run / "schools_after.gpkg").stat().st_size > 0
 
 

@@ -100,6 +100,7 @@ class ProgrammeResult:
     title: str = ""
     people: str = "students"  # whom the programme places: students, children
     actions: tuple[ActionSpec, ...] = ()
+    kpi_labels: dict[str, tuple[str, str]] = field(default_factory=dict)  # name: (中文, meaning)
     changes: pd.DataFrame = field(default_factory=pd.DataFrame)
     kpis: pd.DataFrame = field(default_factory=pd.DataFrame)
     schools_after: gpd.GeoDataFrame | None = None

@@ -8,6 +8,7 @@ prefecture and province. A programme only says what its problems and outcomes ar
 from __future__ import annotations
 
 from concurrent.futures import Executor, Future
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -17,6 +18,7 @@ import pandas as pd
 
 from layoutopt.engine import LocationSolution, SolverOptions, solve
 from layoutopt.engine.report import SolveReport
+from layoutopt.errors import LayoutoptError
 from layoutopt.plan.registry import REGISTRY
 from layoutopt.plan.search import Results, search_price
 from layoutopt.programmes.base import (
@@ -115,7 +117,15 @@ class RegionalRunner:
                 )
                 future.add_done_callback(lambda _f: advance())
                 futures[region_id] = future
-            return {region_id: futures[region_id].result() for region_id in sorted(futures)}
+            try:
+                return {region_id: futures[region_id].result() for region_id in sorted(futures)}
+            except BrokenProcessPool:
+                raise LayoutoptError(
+                    f"{name}: a worker process stopped before its regions were solved (out "
+                    "of memory, killed, or a script that calls make_plan without "
+                    "`if __name__ == '__main__':`) (fix: run again with --workers 1, or guard "
+                    "the script's entry point)"
+                ) from None
 
     def _result(
         self,
@@ -136,6 +146,7 @@ class RegionalRunner:
             title=programme.title,
             people=programme.people,
             actions=programme.actions,
+            kpi_labels={k.name: (k.zh, k.meaning) for k in programme.kpis},
             changes=changes,
             kpis=roll_up(programme, inputs, outcomes, regions),
             schools_after=_with_headline(schools, changes, programme),

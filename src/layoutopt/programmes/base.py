@@ -78,6 +78,7 @@ class KpiSpec:
     name: str
     digits: int
     meaning: str
+    zh: str = ""
     baseline: str | None = None
     target: float | str | None = None
     planned: str | None = None
@@ -85,7 +86,7 @@ class KpiSpec:
 
 
 def kpi_table(table: str) -> tuple[KpiSpec, ...]:
-    """Indicators one a line: ``name | digits | baseline | target | planned | rule |
+    """Indicators one a line: ``name | digits | baseline | target | planned | rule | 中文 |
     meaning``, with ``-`` for none (the programme's indicators, in the order of kpis.csv)."""
 
     def cell(text: str) -> str | None:
@@ -93,7 +94,7 @@ def kpi_table(table: str) -> tuple[KpiSpec, ...]:
 
     specs = []
     for line in table.strip().splitlines():
-        name, digits, baseline, target, planned, rule, meaning = (
+        name, digits, baseline, target, planned, rule, zh, meaning = (
             c.strip() for c in line.split("|")
         )
         goal = cell(target)
@@ -102,6 +103,7 @@ def kpi_table(table: str) -> tuple[KpiSpec, ...]:
                 name,
                 int(digits),
                 meaning,
+                zh,
                 cell(baseline),
                 goal if goal in (None, "baseline") else float(goal),
                 cell(planned),

@@ -24,6 +24,8 @@ BUNDLED: dict[str, str | None] = {
     "MarkerCluster.Default.css": "MarkerCluster.Default.css",
     "leaflet-search.min.js": "leaflet-search.min.js",
     "leaflet-search.min.css": "leaflet-search.min.css",
+    # folium's DualMap links the Leaflet.Sync plugin; layoutopt's own small sync stands in.
+    "L.Map.Sync.min.js": "leaflet-sync.js",
     # Not used by the review maps (no Bootstrap widgets, no icon fonts, no jQuery code).
     "jquery-3.7.1.min.js": None,
     "bootstrap.bundle.min.js": None,

@@ -10,9 +10,12 @@ from typing import Any
 import pandas as pd
 
 from layoutopt.data.io import atomic_write_text, replace_folder, write_layer
+from layoutopt.report.background import FILE as BACKGROUND_FILE
+from layoutopt.report.background import background_js
 from layoutopt.report.manifest import build_manifest
 from layoutopt.report.maps import review_map
-from layoutopt.report.tables import csv_text, xlsx_bytes
+from layoutopt.report.tables import csv_text
+from layoutopt.report.workbook import plan_workbook
 from layoutopt.results import (
     CHANGE_COLUMNS,
     KPI_COLUMNS,
@@ -52,12 +55,15 @@ def write_run(
     results, regions = plan.results, plan.dataset.regions
     maps = {f"{r.programme}.html": r for r in results if r.schools_after is not None}
     manifest["outputs"] = {
-        "tables": ["changes.csv", "changes.xlsx", "kpis.csv", "manifest.json"]
+        "tables": ["changes.csv", "kpis.csv", "plan.xlsx", "manifest.json"]
         + (["schools_after.csv", "schools_after.gpkg"] if maps else []),
         "maps": [str(maps_dir / name) for name in sorted(maps)],
     }
 
     def fill_maps(folder: Path) -> None:
+        if maps:
+            say("drawing the offline background of the maps")
+            atomic_write_text(folder / BACKGROUND_FILE, background_js(plan.dataset))
         for name, result in maps.items():
             say(f"drawing map {name}")
             title = f"{heading} · {result.title}"
@@ -67,8 +73,8 @@ def write_run(
         changes = combined(results, "changes", CHANGE_COLUMNS)
         kpis = combined(results, "kpis", KPI_COLUMNS)
         atomic_write_text(folder / "changes.csv", csv_text(changes), bom=True)
-        (folder / "changes.xlsx").write_bytes(xlsx_bytes({"changes": changes}))
         atomic_write_text(folder / "kpis.csv", csv_text(kpis), bom=True)
+        (folder / "plan.xlsx").write_bytes(plan_workbook(plan, kpis, manifest))
         schools = plan.schools_after
         if schools is not None:
             table = pd.DataFrame(schools.drop(columns="geometry"))

@@ -52,27 +52,27 @@ def _half_child(children: float) -> float:
 
 
 TOLERANCE = 5e-5  # half the last digit shown
-# name | digits | baseline | target | planned | rule | meaning
+# name | digits | baseline | target | planned | rule | 中文 | meaning
 KPI_SPECS = kpi_table("""
-enrolment_rate | 4 | - | - | - | - | children placed / children aged 3-5 (register 2020; plan at the horizon)
-inclusive_coverage | 4 | - | - | - | - | children in inclusive (普惠) places / children placed
-public_share | 4 | - | - | - | - | children in public kindergartens / children placed
-children_aged_3_5 | 0 | children_before | - | children_after | - | children: census (baseline), horizon projection (planned)
-places_added | 0 | - | - | places_added | - | places built or added by projects
-public_projects | 0 | - | - | projects | - | new, converted and expanded public kindergartens
-public_projects_at_least | 0 | - | - | - | - | the province's project range, lower end
-public_projects_at_most | 0 | - | - | - | - | the province's project range, upper end
-new_kindergarten_count | 0 | - | - | new_kindergarten | - | kindergartens with this action
-convert_building_count | 0 | - | - | convert_building | - | kindergartens with this action
-expand_count | 0 | - | - | expand | - | kindergartens with this action
-recognise_inclusive_count | 0 | - | - | recognise_inclusive | - | kindergartens with this action
-merge_into_count | 0 | - | - | merge_into | - | kindergartens with this action
-children_without_place | 0 | - | - | unenrolled | - | horizon children without a place after the plan
-projects_in_growth_or_migrant_areas_share | 4 | - | - | - | - | projects there / all projects, against those areas' share of children
-targets_short_rows | 0 | - | 0 | shortfall_rows | at_most | shortfall rows: county targets that cannot be met
-capital_cost_yuan_new_kindergarten | 0 | - | - | capital_yuan_new_kindergarten | - | new kindergartens: new_cost + classes × class_cost (assumptions)
-capital_cost_yuan_convert_building | 0 | - | - | capital_yuan_convert_building | - | conversions: convert_cost + classes × class_cost (assumptions)
-capital_cost_yuan_expand | 0 | - | - | capital_yuan_expand | - | expansions: expand_cost + classes added × class_cost (assumptions)
-capital_cost_yuan_recognise_inclusive | 0 | - | - | capital_yuan_recognise_inclusive | - | recognition subsidy: places × recognise_cost_per_child (assumption)
-capital_cost_yuan_total | 0 | - | - | capital_yuan_total | - | the four above
+enrolment_rate | 4 | - | - | - | - | 学前三年毛入园率 | children placed / children aged 3-5 (register 2020; plan at the horizon)
+inclusive_coverage | 4 | - | - | - | - | 普惠性幼儿园覆盖率 | children in inclusive (普惠) places / children placed
+public_share | 4 | - | - | - | - | 公办园在园幼儿占比 | children in public kindergartens / children placed
+children_aged_3_5 | 0 | children_before | - | children_after | - | 3-5岁儿童数 | children: census (baseline), horizon projection (planned)
+places_added | 0 | - | - | places_added | - | 新增学位 | places built or added by projects
+public_projects | 0 | - | - | projects | - | 公办园项目数 | new, converted and expanded public kindergartens
+public_projects_at_least | 0 | - | - | - | - | 公办园项目数（下限） | the province's project range, lower end
+public_projects_at_most | 0 | - | - | - | - | 公办园项目数（上限） | the province's project range, upper end
+new_kindergarten_count | 0 | - | - | new_kindergarten | - | 新建园数 | kindergartens with this action
+convert_building_count | 0 | - | - | convert_building | - | 改建园数 | kindergartens with this action
+expand_count | 0 | - | - | expand | - | 扩建园数 | kindergartens with this action
+recognise_inclusive_count | 0 | - | - | recognise_inclusive | - | 认定普惠园数 | kindergartens with this action
+merge_into_count | 0 | - | - | merge_into | - | 撤并园数 | kindergartens with this action
+children_without_place | 0 | - | - | unenrolled | - | 未入园儿童数 | horizon children without a place after the plan
+projects_in_growth_or_migrant_areas_share | 4 | - | - | - | - | 增长及流动人口区项目占比 | projects there / all projects, against those areas' share of children
+targets_short_rows | 0 | - | 0 | shortfall_rows | at_most | 未达标缺口行数 | shortfall rows: county targets that cannot be met
+capital_cost_yuan_new_kindergarten | 0 | - | - | capital_yuan_new_kindergarten | - | 新建园投资（元） | new kindergartens: new_cost + classes × class_cost (assumptions)
+capital_cost_yuan_convert_building | 0 | - | - | capital_yuan_convert_building | - | 改建园投资（元） | conversions: convert_cost + classes × class_cost (assumptions)
+capital_cost_yuan_expand | 0 | - | - | capital_yuan_expand | - | 扩建投资（元） | expansions: expand_cost + classes added × class_cost (assumptions)
+capital_cost_yuan_recognise_inclusive | 0 | - | - | capital_yuan_recognise_inclusive | - | 普惠认定补助（元） | recognition subsidy: places × recognise_cost_per_child (assumption)
+capital_cost_yuan_total | 0 | - | - | capital_yuan_total | - | 投资合计（元） | the four above
 """)

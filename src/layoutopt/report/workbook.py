@@ -1,0 +1,217 @@
+"""``plan.xlsx``: the review workbook a planning meeting works from.
+
+Sheets: a read-me (scenario, its hash, units and sources), one sheet of changes per
+programme (Chinese and English headers, action labels, filter, frozen header, widths,
+landscape printing fitted to the page width), the KPIs with place names and Chinese
+labels, and one row per county with today's and the plan's figures.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from typing import Any
+
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from layoutopt import __version__
+from layoutopt.report.tables import ID_COLUMNS, cell_value
+from layoutopt.results import Plan, ProgrammeResult
+
+# Column -> Chinese label (the English name stays beside it).
+ZH = {
+    "programme": "规划项目",
+    "action": "措施",
+    "action_label": "措施说明",
+    "school_id": "学校代码",
+    "school_name": "学校名称",
+    "region_id": "县级代码",
+    "county": "县（市、区）",
+    "prefecture": "市",
+    "target_id": "接收学校代码",
+    "target_name": "接收学校",
+    "students_register": "现有在校生（名册）",
+    "students_horizon_today": "规划年学生（现状布局）",
+    "students_after": "规划年学生（规划后）",
+    "students_moved": "调整学生数",
+    "students_unseated": "无学位学生数",
+    "size_unit": "规模单位",
+    "size_register": "现有规模",
+    "size_after": "规划后规模",
+    "beds_added": "新增床位",
+    "travel_min_before": "调整前通学时间（分钟）",
+    "travel_min_after": "调整后通学时间（分钟）",
+    "reason": "原因",
+    "indicator": "指标",
+    "indicator_zh": "指标名称",
+    "scope": "范围",
+    "scope_id": "范围代码",
+    "scope_name": "范围名称",
+    "baseline": "基期值",
+    "target": "目标值",
+    "planned": "规划值",
+    "met": "是否达标",
+    "meaning": "说明",
+}
+HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+WIDE = {"reason": 80, "meaning": 50, "action_label": 28, "school_name": 26, "target_name": 26}
+
+
+def plan_workbook(plan: Plan, kpis: pd.DataFrame, manifest: dict[str, Any]) -> bytes:
+    book = Workbook()
+    book.remove(book.active)
+    _read_me(book.create_sheet("说明 read me"), plan, manifest)
+    for result in plan.results:
+        _table(book.create_sheet(f"{result.programme} 调整"), _changes(result))
+    _table(book.create_sheet("指标 KPIs"), _kpis(plan, kpis))
+    _table(book.create_sheet("县汇总 counties"), county_summary(plan, kpis))
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def scenario_hash(manifest: dict[str, Any]) -> str:
+    """sha256 of the scenario as resolved (every default filled in)."""
+    text = json.dumps(manifest["scenario"], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _read_me(sheet: Worksheet, plan: Plan, manifest: dict[str, Any]) -> None:
+    scenario = plan.scenario
+    rows = [
+        ("规划方案 scenario", scenario.name),
+        ("标题 title", scenario.title),
+        ("方案文件 file", manifest.get("scenario_file") or ""),
+        ("方案哈希 scenario sha256 (as resolved)", scenario_hash(manifest)),
+        ("数据 data set", str(scenario.data)),
+        ("基期 base year", scenario.base_year),
+        ("规划年 horizon year", scenario.horizon_year),
+        ("规划项目 programmes, in order", ", ".join(plan.programmes)),
+        ("软件 layoutopt", __version__),
+        ("", ""),
+        ("三类数字 three kinds of figure", ""),
+        ("…_register", "名册: the data set as it is today (base year)"),
+        ("…_horizon_today", "现状布局: the horizon year's students placed in today's network"),
+        ("…_after", "规划后: the plan's result at the horizon"),
+        ("", ""),
+        ("单位 units", ""),
+        (
+            "students / children",
+            "persons; size_unit says streams (轨, classes per grade) or classes (班)",
+        ),
+        ("travel_min_*", "minutes, one way, mean over the students moved by the row"),
+        (
+            "*_yuan",
+            "yuan at the scenario's unit costs (assumptions, see the scenario's "
+            "documented defaults); objective weights never appear as money",
+        ),
+        (
+            "来源 sources",
+            "targets and norms: FACTS.md of the project (14th Five-Year Plan, "
+            "national standards); schools, settlements and roads of the bundled data set are "
+            "synthetic (data/shanxi/README.md)",
+        ),
+    ]
+    for row in rows:
+        sheet.append(list(row))
+    sheet.column_dimensions["A"].width = 38
+    sheet.column_dimensions["B"].width = 100
+    for cell in sheet["A"]:
+        cell.font = Font(bold=True)
+    _print_setup(sheet)
+
+
+def _changes(result: ProgrammeResult) -> pd.DataFrame:
+    labels = {str(a.code): a.label for a in result.actions}
+    frame = result.changes.copy()
+    frame.insert(2, "action_label", frame["action"].map(labels).fillna(frame["action"]))
+    return frame.drop(columns=["programme"])
+
+
+def _kpis(plan: Plan, kpis: pd.DataFrame) -> pd.DataFrame:
+    labels = {k: v for r in plan.results for k, v in r.kpi_labels.items()}
+    names = _scope_names(plan)
+    frame = kpis.copy()
+    frame.insert(2, "indicator_zh", frame["indicator"].map(lambda k: labels.get(k, ("", ""))[0]))
+    scope_name = [
+        names.get((s, i), "") for s, i in zip(frame["scope"], frame["scope_id"], strict=True)
+    ]
+    frame.insert(5, "scope_name", scope_name)
+    frame["meaning"] = frame["indicator"].map(lambda k: labels.get(k, ("", ""))[1])
+    return frame
+
+
+def _scope_names(plan: Plan) -> dict[tuple[str, str], str]:
+    regions = plan.dataset.regions
+    names = {("province", "all"): "全省 province"}
+    names |= {("county", r): n for r, n in zip(regions["region_id"], regions["name"], strict=True)}
+    prefectures = zip(regions["prefecture_id"].astype(str), regions["prefecture_name"], strict=True)
+    return names | {("prefecture", p): n for p, n in prefectures}
+
+
+def county_summary(plan: Plan, kpis: pd.DataFrame) -> pd.DataFrame:
+    """One row per county: schools and students on the register and after the plan, by
+    programme, with beds added, projects, targets missed and shortfall rows."""
+    regions = pd.DataFrame(plan.dataset.regions.drop(columns="geometry"))
+    frame = regions[["region_id", "name", "prefecture_name"]].rename(
+        columns={"name": "county", "prefecture_name": "prefecture"}
+    )
+    frame = frame.sort_values("region_id").set_index("region_id")
+    for result in plan.results:
+        schools = result.schools_after
+        if schools is None:
+            continue
+        p = result.programme
+        by = schools.groupby("region_id")
+        frame[f"{p}_schools_register"] = by.apply(
+            lambda g: int(((g["size_register"] > 0) | (g["students_register"] > 0)).sum()),
+            include_groups=False,
+        )
+        frame[f"{p}_schools_after"] = by["open"].sum()
+        frame[f"{p}_{result.people}_register"] = by["students_register"].sum()
+        frame[f"{p}_{result.people}_after"] = by["students_after"].sum()
+        changes = result.changes
+        frame[f"{p}_beds_added"] = changes.groupby("region_id")["beds_added"].sum()
+        county = kpis[(kpis["programme"] == p) & (kpis["scope"] == "county")]
+        frame[f"{p}_targets_missed"] = county[county["met"] == "no"].groupby("scope_id").size()
+        short = changes[changes["action"] == "shortfall"]
+        frame[f"{p}_shortfall_rows"] = short.groupby("region_id").size()
+    return frame.fillna(0).reset_index()
+
+
+def _table(sheet: Worksheet, frame: pd.DataFrame) -> None:
+    columns = list(frame.columns)
+    sheet.append([f"{ZH[c]}\n{c}" if c in ZH else c for c in columns])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+        cell.fill = HEADER_FILL
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    for row in frame.itertuples(index=False):
+        sheet.append([cell_value(v) for v in row])
+    for j, column in enumerate(columns, 1):
+        letter = get_column_letter(j)
+        if column in ID_COLUMNS:
+            for cell in sheet[letter][1:]:
+                cell.number_format = "@"
+        sample = [len(str(v)) for v in frame[column].head(200)]
+        width = WIDE.get(column, min(30, max([len(ZH.get(column, column)) * 2, *sample]) + 2))
+        sheet.column_dimensions[letter].width = width
+    sheet.row_dimensions[1].height = 32
+    sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{max(len(frame) + 1, 2)}"
+    _print_setup(sheet)
+
+
+def _print_setup(sheet: Worksheet) -> None:
+    """Landscape, fitted to one page wide, the header row on every page."""
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.print_title_rows = "1:1"
