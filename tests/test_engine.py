@@ -553,3 +553,18 @@ def test_from_frames_refuses_an_arc_to_an_unknown_site():
     arcs = pd.DataFrame({"demand_id": ["a"], "site_id": ["x"], "cost": [1.0]})
     with pytest.raises(LayoutoptError, match="1 arc"):
         LocationProblem.from_frames(demand, sites, arcs)
+
+
+def test_a_site_may_open_only_if_the_site_it_implies_is_open():
+    # One village: A is cheap to open and near, B dear and far. Alone A wins (1 + 1 = 2);
+    # if A may open only with B, opening both (1 + 10 + 1 = 12) beats B alone (10 + 5).
+    costs = np.array([[1.0, 5.0]])
+    plain = LocationProblem.from_cost_matrix(costs, fixed_cost=[1.0, 10.0])
+    ruled = LocationProblem.from_cost_matrix(costs, fixed_cost=[1.0, 10.0], open_implies=[[0, 1]])
+    exact = SolverOptions(mip_gap=0.0)
+    assert solve(plain, exact).is_open.tolist() == [True, False]
+    solution = solve(ruled, exact)
+    assert solution.is_open.tolist() == [True, True]
+    assert solution.report.objective == pytest.approx(12.0)
+    with pytest.raises(LayoutoptError, match="open_implies"):
+        LocationProblem.from_cost_matrix(costs, open_implies=[[0, 2]])

@@ -62,7 +62,7 @@ COUNTY = KgCountyInput(
 def plan_county(county: KgCountyInput, section, options, price: float = 0.0) -> KgCountyPlan:
     """Today's solve, then the plan's, as the regional runner does them."""
     today = solve(today_problem(county, section), options)
-    plan = solve(plan_problem(county, section, price), options)
+    plan = solve(plan_problem(county, section, price, today), options)
     return KgCountyPlan(county, option_table(county, section), today, plan)
 
 
@@ -74,17 +74,21 @@ def solve_county(**policy):
 
 
 def test_the_growing_settlement_gets_a_new_public_kindergarten_of_the_minimum_size():
+    # Public places must reach 55% of ~300 children: P holds s's 100, so g needs a new
+    # public kindergarten of at least 6 classes, which opens with the fewest children it
+    # may (5 × 30 + 1 = 151): O, private, keeps as many of its children as the rules let it
+    # (49), and is recognised as inclusive to meet 86.5% (cheaper than moving children).
     plan, outcome = solve_county()
     assert plan.plan.report.status == "optimal"
     b = outcome.buildings.set_index("place_id")
     assert b.loc["N1", "action"] == "new_kindergarten"
     assert b.loc["N1", "classes_after"] == 6
     assert "N2" not in b.index and "C" not in b.index  # not opened
-    assert b.loc["P", "action"] == "keep" and b.loc["O", "action"] == "keep"
-    assert b.loc["N1", "enrolment_after"] == pytest.approx(180)
+    assert b.loc["P", "action"] == "keep" and b.loc["O", "action"] == "recognise_inclusive"
+    assert b.loc["N1", "enrolment_after"] == pytest.approx(151)
     assert b.loc["P", "enrolment_after"] == pytest.approx(100)
-    assert b.loc["O", "enrolment_after"] == pytest.approx(20)
-    assert [c["action"] for c in outcome.changes] == ["new_kindergarten"]
+    assert b.loc["O", "enrolment_after"] == pytest.approx(49)
+    assert [c["action"] for c in outcome.changes] == ["new_kindergarten", "recognise_inclusive"]
 
 
 def test_the_three_targets_are_met():
@@ -126,3 +130,78 @@ def test_without_candidate_sites_the_county_reports_its_shortfalls():
     assert actions == {"O": "recognise_inclusive"}
     assert np.isclose(plan.plan.share_shortfall["enrolment"], 289.5 - 280, atol=1e-6)
     assert np.isclose(plan.plan.share_shortfall["public"], 0.55 * 280 - 100, atol=1e-6)
+
+
+def one_settlement(kgs, sites=(), floors=None) -> KgCountyInput:
+    """100 children in settlement g; kgs: (id, kind, capacity, classes, register); sites:
+    (id, action, max_classes); private kindergartens 0.5 km from g (so today's network
+    fills them first), the rest 1 km."""
+    kg_frame = pd.DataFrame(kgs, columns=["school_id", "kind", "capacity", "classes", "enrolment"])
+    site_frame = pd.DataFrame(list(sites), columns=["place_id", "action", "max_classes"])
+    places = list(kg_frame["school_id"]) + list(site_frame["place_id"])
+    private = set(kg_frame.loc[kg_frame["kind"] != "public", "school_id"])
+    return KgCountyInput(
+        region_id="990101",
+        class_size=30,
+        kgs=kg_frame.assign(demand_id="g"),
+        sites=site_frame.assign(demand_id="g"),
+        demand=pd.DataFrame([("g", 100.0)], columns=["demand_id", "children"]),
+        reach=pd.DataFrame(
+            [(p, "g", 0.5 if p in private else 1.0, 3.0) for p in places],
+            columns=["place_id", "demand_id", "distance_km", "minutes"],
+        ),
+        floors=floors or {},
+    )
+
+
+def loads(county: KgCountyInput, **policy) -> tuple[dict, dict]:
+    section = KindergartenSection(**policy)
+    plan = plan_county(county, section, EXACT)
+    outcome = county_outcome(plan, section, pd.Series(dtype=str))
+    b = outcome.buildings.set_index("place_id")
+    return b["enrolment_after"].to_dict(), b["action"].to_dict()
+
+
+NO_TARGETS = {"public_share": 0.0, "inclusive_share": 0.0}
+
+
+def test_a_public_kindergarten_never_merges_into_a_private_one():
+    # P (public, 2 classes) may merge for its saving; O (private) has room for all 100
+    # children but 60 on its register. With the rule O takes no more than 60, so P stays
+    # for the other 40 (96.5% must be placed); without it P merges into O.
+    county = one_settlement([("P", "public", 60, 2, 40), ("O", "other_private", 200, 7, 60)])
+    placed, actions = loads(county, **NO_TARGETS)
+    assert actions["P"] == "keep" and placed["O"] == pytest.approx(60)
+    assert placed["P"] == pytest.approx(40)
+    placed, actions = loads(county, private_keep_register=False, **NO_TARGETS)
+    assert actions["P"] in ("merge_into", "close") and placed["O"] == pytest.approx(100)
+
+
+def test_private_kindergartens_keep_their_register_children_first():
+    # Two kindergartens with room for all: the private one (which today's network fills)
+    # keeps its 50 register children, and no more: parents chose it.
+    county = one_settlement([("P", "public", 150, 5, 60), ("O", "other_private", 150, 5, 50)])
+    placed, _ = loads(county, **NO_TARGETS)
+    assert placed["O"] == pytest.approx(50) and placed["P"] == pytest.approx(50)
+
+
+def test_a_county_share_may_not_fall_below_its_register_value():
+    # Register: 70% public. The private kindergarten would keep 50 of 100 children, leaving
+    # public at 50%; the 55% target moves 5 of them, the register floor moves 20.
+    county = one_settlement(
+        [("P", "public", 150, 5, 70), ("O", "other_private", 150, 5, 50)], floors={"public": 0.7}
+    )
+    placed, _ = loads(county, inclusive_share=0.0)
+    assert placed["P"] == pytest.approx(70) and placed["O"] == pytest.approx(30)
+    placed, _ = loads(county, inclusive_share=0.0, allow_decrease=True)
+    assert placed["P"] == pytest.approx(55) and placed["O"] == pytest.approx(45)
+
+
+def test_no_merge_beside_a_new_building_of_the_same_settlement():
+    # P (small, public) is cheaper to merge away and replace by a new building N, the
+    # receiver; the rule forbids merging and building in one settlement, so P stays.
+    county = one_settlement([("P", "public", 60, 2, 60)], sites=[("N", "new_kindergarten", 6)])
+    policy = {**NO_TARGETS, "new_min_classes": 1, "merge_saving": 5_000_000.0}
+    _, actions = loads(county, **policy)
+    assert not (actions.get("P") in ("merge_into", "close") and "N" in actions)
+    assert actions["P"] in ("keep", "expand")

@@ -337,6 +337,29 @@ class KindergartenSection(ProgrammeSection):
         description="Subsidy to recognise a private kindergarten as inclusive, "
         "per place, yuan (over the plan period, assumption).",
     )
+    merge_into_private: bool = Field(
+        False,
+        description="A public kindergarten may merge into an inclusive private one (which "
+        "may then take more children than its register). Never into a non-inclusive one.",
+    )
+    private_keep_register: bool = Field(
+        True,
+        description="Private kindergartens keep their children up to today's register and "
+        "take no more: parents chose them, and the plan cannot empty or fill them.",
+    )
+    private_keep_weight: float = Field(
+        100_000.0,
+        ge=0,
+        description="Objective weight per child that fills a private kindergarten's "
+        "register places first (a weight in yuan-equivalents, not a cost); below "
+        "shortfall_penalty, so the county targets and floors still come first.",
+    )
+    allow_decrease: bool = Field(
+        False,
+        description="A county's public share, inclusive share and enrolment rate may fall "
+        "below their register values (false: each is at least its register value, or the "
+        "county gets a shortfall row).",
+    )
     merge_max_classes: int = Field(
         3,
         ge=0,

@@ -23,6 +23,7 @@ def applicable(problem: LocationProblem) -> bool:
         and not (problem.max_modules > 0).any()
         and not problem.region_open
         and not problem.group_open
+        and not len(problem.open_implies)
         and not problem.load_shares
         and not problem.served_shares
     )

@@ -14,6 +14,7 @@ Variables (column blocks):
 
 Rows: ``serve`` (each demand served once), ``link`` (assign ≤ open), ``capacity``,
 ``module_limit``, ``min_load``, ``open_count``, ``region_open``, ``group_open``,
+``open_implies``,
 ``load_share``, ``served_share`` and ``cover``.
 """
 
@@ -428,11 +429,31 @@ def _group_rows(b: _Builder, p: LocationProblem) -> None:
     )
 
 
+def _implies_rows(b: _Builder, p: LocationProblem) -> None:
+    """open[a] − open[b] ≤ 0 for each pair (a, b): a opens only if b is open."""
+    pairs = p.open_implies
+    if not len(pairs):
+        return
+    k = np.arange(len(pairs))
+    start = b.columns["open"].start
+    b.add_rows(
+        "open_implies",
+        np.r_[k, k],
+        np.r_[start + pairs[:, 0], start + pairs[:, 1]],
+        np.r_[np.ones(len(pairs)), -np.ones(len(pairs))],
+        -INF,
+        0,
+        len(pairs),
+        labels=[f"{p.site_ids[a]}->{p.site_ids[c]}" for a, c in pairs],
+    )
+
+
 def _finish(
     b: _Builder, p: LocationProblem, arcs, overflow_demand, module_sites, maximise: bool = False
 ) -> MatrixModel:
     _count_rows(b, p)
     _group_rows(b, p)
+    _implies_rows(b, p)
     offset = -float(p.close_saving[p.status == CLOSABLE].sum()) if p.objective == "cost" else 0.0
     return MatrixModel(
         cost=np.concatenate(b.cost),

@@ -98,6 +98,8 @@ class LocationProblem:
     region_open: dict[str, Bounds] = field(default_factory=dict)
     # Named sets of sites (indices) with bounds on how many of them are open.
     group_open: dict[str, tuple[NDArray, Bounds]] = field(default_factory=dict)
+    # Pairs (a, b) of site indices: site a may open only if site b is open.
+    open_implies: NDArray = field(default_factory=lambda: np.zeros((0, 2), dtype=np.int64))
     load_shares: tuple[LoadShare, ...] = ()
     served_shares: tuple[ServedShare, ...] = ()
     objective: Literal["cost", "coverage"] = "cost"
@@ -142,6 +144,7 @@ class LocationProblem:
         open_count: Bounds = (None, None),
         region_open: dict[str, Bounds] | None = None,
         group_open: dict[str, tuple[ArrayLike, Bounds]] | None = None,
+        open_implies: ArrayLike | None = None,
         load_shares: list[LoadShare] | tuple[LoadShare, ...] = (),
         served_shares: list[ServedShare] | tuple[ServedShare, ...] = (),
         objective: Literal["cost", "coverage"] = "cost",
@@ -179,6 +182,9 @@ class LocationProblem:
                 name: (np.asarray(sites, dtype=np.int64), bounds)
                 for name, (sites, bounds) in (group_open or {}).items()
             },
+            open_implies=np.asarray(
+                [] if open_implies is None else open_implies, dtype=np.int64
+            ).reshape(-1, 2),
             load_shares=tuple(load_shares),
             served_shares=tuple(served_shares),
             objective=objective,
@@ -217,6 +223,9 @@ class LocationProblem:
         for name, (sites, _) in self.group_open.items():
             if len(sites) and (sites.min() < 0 or sites.max() >= m):
                 problems.append(f"group {name} refers to sites outside 0..m-1")
+        pairs = self.open_implies
+        if len(pairs) and (pairs.min() < 0 or pairs.max() >= m):
+            problems.append("open_implies refers to sites outside 0..m-1")
         for rule in self.load_shares:
             for sites in (rule.sites, rule.of_sites):
                 if len(sites) and (np.min(sites) < 0 or np.max(sites) >= m):

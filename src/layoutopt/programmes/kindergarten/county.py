@@ -16,7 +16,7 @@ province's number of projects falls in the plan's range (see ``programme``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -31,9 +31,12 @@ PROJECTS = ("expand", "new_kindergarten", "convert_building")
 
 @dataclass(frozen=True)
 class KgCountyInput:
-    """``kgs``: school_id, kind, capacity, classes; ``sites``: place_id, action,
-    max_classes; ``demand``: demand_id, places; ``reach``: place_id, demand_id, distance_km;
-    ``class_size``: children per class (norms.class_size["kindergarten"])."""
+    """``kgs``: school_id, kind, capacity, classes (and optionally enrolment, the register,
+    and demand_id, the settlement it stands in); ``sites``: place_id, action, max_classes
+    (and optionally demand_id); ``demand``: demand_id, children; ``reach``: place_id,
+    demand_id, distance_km; ``class_size``: children per class; ``floors``: the county's
+    register shares ("public", "inclusive", "enrolment") that the plan may not fall below
+    unless the scenario allows it."""
 
     region_id: str
     class_size: int
@@ -42,6 +45,7 @@ class KgCountyInput:
     demand: pd.DataFrame
     reach: pd.DataFrame
     growth_places: frozenset[str] = frozenset()
+    floors: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -54,7 +58,7 @@ class KgCountyPlan:
 
 def option_table(county: KgCountyInput, section: KindergartenSection) -> pd.DataFrame:
     """Every choice the plan has, one engine site each, with the groups it counts in."""
-    kgs = county.kgs
+    kgs = county.kgs.assign(enrolment=county.kgs.get("enrolment", county.kgs["capacity"]))
     rows: list[dict] = []
     for kg in kgs.itertuples():
         public = kg.kind == PUBLIC
@@ -66,6 +70,7 @@ def option_table(county: KgCountyInput, section: KindergartenSection) -> pd.Data
                 kg.kind,
                 CLOSABLE if small or kg.kind == OTHER_PRIVATE else MUST_KEEP,
                 capacity=kg.capacity,
+                register=kg.enrolment,
                 saving=section.merge_saving if small else 0.0,
                 public=public,
                 inclusive=kg.kind != OTHER_PRIVATE,
@@ -95,6 +100,7 @@ def option_table(county: KgCountyInput, section: KindergartenSection) -> pd.Data
                     "recognise_inclusive",
                     CANDIDATE,
                     capacity=kg.capacity,
+                    register=kg.enrolment,
                     fixed=section.recognise_cost_per_child * kg.capacity,
                     public=False,
                     inclusive=True,
@@ -125,6 +131,7 @@ def _option(
     status,
     *,
     capacity=0.0,
+    register=0.0,
     modules=0,
     fixed=0.0,
     saving=0.0,
@@ -138,6 +145,7 @@ def _option(
         "role": role,
         "status": status,
         "capacity": float(capacity),
+        "register": float(register),
         "modules": int(modules),
         "fixed": float(fixed),
         "saving": float(saving),
@@ -181,9 +189,14 @@ def today_problem(county: KgCountyInput, section: KindergartenSection) -> Locati
 
 
 def plan_problem(
-    county: KgCountyInput, section: KindergartenSection, project_price: float
+    county: KgCountyInput,
+    section: KindergartenSection,
+    project_price: float,
+    today: LocationSolution | None = None,
 ) -> LocationProblem:
-    """The plan's choices, each project carrying ``project_price`` on top of its cost."""
+    """The plan's choices, each project carrying ``project_price`` on top of its cost, under
+    the county's targets and floors and the rules on private kindergartens and merges.
+    ``today`` (today's network at the horizon) bounds what a private kindergarten keeps."""
     table = option_table(county, section)
     every = np.arange(len(table))
     # Projects outside growth or migrant settlements weigh more: the plan's priority.
@@ -196,28 +209,28 @@ def plan_problem(
             table["base_id"].isin(table.loc[table["role"] == "recognise_inclusive", "base_id"])
         ].groupby("base_id")
     }
+    capacity, keep = _private_places(table, section, _today_loads(table, today))
+    arcs = _arcs(county, table, section)
+    # Private kindergartens are filled first, up to their register: parents chose them.
+    arcs["arc_cost"] = arcs["arc_cost"] - keep[arcs["arc_site"]] * section.private_keep_weight
+    floor = county.floors if not section.allow_decrease else {}
+    targets = {"public": section.public_share, "inclusive": section.inclusive_share}
     shares = [
         LoadShare(
-            "public",
-            np.flatnonzero(table["public"]),
+            rule,
+            np.flatnonzero(table[rule]),
             every,
-            section.public_share,
+            max(target, floor.get(rule, 0.0)),
             section.shortfall_penalty,
-        ),
-        LoadShare(
-            "inclusive",
-            np.flatnonzero(table["inclusive"]),
-            every,
-            section.inclusive_share,
-            section.shortfall_penalty,
-        ),
+        )
+        for rule, target in targets.items()
     ]
     return LocationProblem.build(
         demand_ids=county.demand["demand_id"],
         weight=county.demand["children"].to_numpy(float),
         site_ids=table["site_id"],
         status=table["status"].to_numpy(),
-        capacity=table["capacity"].to_numpy(float),
+        capacity=capacity,
         fixed_cost=fixed,
         close_saving=table["saving"].to_numpy(float),
         min_load=np.maximum(table["min_classes"] - 1, 0) * county.class_size
@@ -228,14 +241,61 @@ def plan_problem(
         unmet_penalty=section.unenrolled_cost,
         demand_region=county.region_id,
         group_open=pairs,
+        open_implies=_no_merge_beside_a_build(county, table),
         load_shares=shares,
         served_shares=[
             ServedShare(
                 "enrolment",
                 np.arange(len(county.demand)),
-                section.enrolment_rate,
+                min(1.0, max(section.enrolment_rate, floor.get("enrolment", 0.0))),
                 section.shortfall_penalty,
             )
         ],
-        **_arcs(county, table, section),
+        **arcs,
     )
+
+
+PRIVATE_ROLES = (INCLUSIVE_PRIVATE, OTHER_PRIVATE, "recognise_inclusive")
+
+
+def _private_places(table: pd.DataFrame, section: KindergartenSection, today: np.ndarray):
+    """Each option's places in the plan, and which are private places kept for their own
+    children. A private kindergarten keeps its children up to its register, and takes no
+    more than it has in today's network at the horizon (so no public kindergarten merges
+    into it), unless the scenario lets public ones merge into inclusive private ones
+    (``merge_into_private``)."""
+    capacity = table["capacity"].to_numpy(float)
+    private = table["role"].isin(PRIVATE_ROLES).to_numpy() & section.private_keep_register
+    grows = table["role"].isin([INCLUSIVE_PRIVATE, "recognise_inclusive"]).to_numpy()
+    capped = private & ~(grows & section.merge_into_private)
+    own = np.minimum(table["register"].to_numpy(float), today)
+    places = np.where(capped, np.minimum(capacity, own), capacity)
+    return places, capped.astype(float)
+
+
+def _today_loads(table: pd.DataFrame, today: LocationSolution | None) -> np.ndarray:
+    """Children each option's building holds in today's network (inf without it)."""
+    if today is None:
+        return np.full(len(table), np.inf)
+    load = today.assignment.groupby("site_id")["weight"].sum()
+    return load.reindex(table["base_id"]).fillna(0.0).to_numpy(float)
+
+
+def _no_merge_beside_a_build(county: KgCountyInput, table: pd.DataFrame) -> np.ndarray:
+    """Pairs (new building, small public kindergarten) of one settlement: the building may
+    open only if the kindergarten stays open, so the plan never merges one away while
+    building beside it."""
+    if "demand_id" not in county.kgs or "demand_id" not in county.sites:
+        return np.zeros((0, 2), dtype=np.int64)
+    host = pd.concat(
+        [
+            county.kgs.set_index("school_id")["demand_id"],
+            county.sites.set_index("place_id")["demand_id"],
+        ]
+    ).astype(str)
+    where = host.reindex(table["base_id"]).to_numpy()
+    closable = np.flatnonzero((table["status"] == CLOSABLE) & (table["role"] == PUBLIC))
+    builds = np.flatnonzero(table["role"].isin(["new_kindergarten", "convert_building"]))
+    return np.array(
+        [[b, k] for b in builds for k in closable if where[b] == where[k]], dtype=np.int64
+    ).reshape(-1, 2)

@@ -20,17 +20,14 @@ def indicators(scope: str, s: pd.Series, section: KindergartenSection) -> list[K
         ("inclusive_coverage", "inclusive", "enrolled", section.inclusive_share),
         ("public_share", "public", "enrolled", section.public_share),
     ]
-    kpis = [
-        Kpi(
-            name,
-            _ratio(s[f"{part}_before"], s[f"{whole}_before"]),
-            target,
-            _ratio(s[f"{part}_after"], s[f"{whole}_after"]),
-            Rule.AT_LEAST,
-            _half_child(s[f"{whole}_after"]),
-        )
-        for name, part, whole, target in rates
-    ]
+    kpis = []
+    for name, part, whole, target in rates:
+        register = _ratio(s[f"{part}_before"], s[f"{whole}_before"])
+        if scope == "county" and not section.allow_decrease and register is not None:
+            target = max(target, min(1.0, register))  # a county's value may not fall
+        after = _ratio(s[f"{part}_after"], s[f"{whole}_after"])
+        tolerance = _half_child(s[f"{whole}_after"])
+        kpis.append(Kpi(name, register, target, after, Rule.AT_LEAST, tolerance))
     if scope == "province":
         lo, hi = section.projects
         kpis.append(Kpi("public_projects_at_least", None, lo, s.projects, Rule.AT_LEAST, TOLERANCE))
@@ -67,6 +64,7 @@ convert_building_count | 0 | - | - | convert_building | - | 改建园数 | kinde
 expand_count | 0 | - | - | expand | - | 扩建园数 | kindergartens with this action
 recognise_inclusive_count | 0 | - | - | recognise_inclusive | - | 认定普惠园数 | kindergartens with this action
 merge_into_count | 0 | - | - | merge_into | - | 撤并园数 | kindergartens with this action
+close_count | 0 | - | - | close | - | 关闭园数 | kindergartens with this action
 children_without_place | 0 | - | - | unenrolled | - | 未入园儿童数 | horizon children without a place after the plan
 projects_in_growth_or_migrant_areas_share | 4 | - | - | - | - | 增长及流动人口区项目占比 | projects there / all projects, against those areas' share of children
 targets_short_rows | 0 | - | 0 | shortfall_rows | at_most | 未达标缺口行数 | shortfall rows: county targets that cannot be met

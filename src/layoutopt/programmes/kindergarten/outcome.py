@@ -34,6 +34,10 @@ def county_outcome(
     after = _by_building(solution_flows(plan.plan), base_of)
     moved = moves_with_minutes(today, after, plan.county.reach)
     buildings = _buildings(plan, options, today, after, section)
+    # A kindergarten closed with no child to move does not merge: it closes.
+    leaving = moved.groupby("from_id")["students"].sum()
+    empty = buildings["place_id"].map(leaving).fillna(0.0) < 0.5
+    buildings.loc[(buildings["action"] == "merge_into") & empty, "action"] = "close"
     reached = set(plan.county.reach["demand_id"])
     demand = plan.county.demand
     unreachable = float(demand.loc[~demand["demand_id"].isin(reached), "children"].sum())
@@ -123,8 +127,10 @@ def _changes(plan, buildings, moved, section, names, unreachable) -> list[dict]:
             ),
         )
         if b.action == "merge_into":
-            by_target = outgoing.groupby("to_id")["students"].sum().sort_index()
-            target = str(by_target.idxmax()) if len(by_target) else ""
+            by_target = outgoing.groupby("to_id")["students"].sum()
+            by_target = by_target[by_target >= 0.5].sort_values(ascending=False, kind="stable")
+            target = str(by_target.index[0]) if len(by_target) else ""
+            where = ", ".join(f"{names.get(t, t) or t} ({round(n)})" for t, n in by_target.items())
             row.update(
                 target_id=target,
                 students_moved=float(outgoing["students"].sum()),
@@ -132,8 +138,13 @@ def _changes(plan, buildings, moved, section, names, unreachable) -> list[dict]:
                     mean_minutes(outgoing, "minutes_before"),
                     mean_minutes(outgoing, "minutes_after"),
                 ),
-                reason=f"{b.classes_before} classes with places to spare nearby: merges into "
-                f"{names.get(target, target) or 'nearby kindergartens'}",
+                reason=f"{b.classes_before} classes with places to spare nearby: its children "
+                f"expected at the horizon go to {where}",
+            )
+        elif b.action == "close":
+            row["reason"] = (
+                f"{b.classes_before} classes: no child expected within reach at the horizon "
+                "in today's network; closes"
             )
         elif b.action == "expand":
             row["reason"] = f"public: adds {b.classes_after - b.classes_before} class(es)"
@@ -156,13 +167,15 @@ def _changes(plan, buildings, moved, section, names, unreachable) -> list[dict]:
 
 
 def _shortfall_rows(plan: KgCountyPlan, section, unreachable: float) -> list[dict]:
-    """A row per county target the plan cannot meet, with its cause."""
+    """A row per county rule the plan cannot keep (a target, or a register value it may
+    not fall below), with its cause."""
     rows = []
     short = plan.plan.share_shortfall
+    bounds = _bounds(plan, section)
     if short.get("enrolment", 0.0) >= 0.5:
         cause = (
             f"{round(short['enrolment'])} more children would need a place to reach "
-            f"{section.enrolment_rate:.1%}"
+            f"{bounds['enrolment']}"
         )
         if unreachable >= 0.5:
             cause += (
@@ -175,15 +188,35 @@ def _shortfall_rows(plan: KgCountyPlan, section, unreachable: float) -> list[dic
         rows.append(_shortfall("enrolment_rate", cause, unplaced=short["enrolment"]))
     for rule in ("public", "inclusive"):
         if short.get(rule, 0.0) >= 0.5:
-            target = section.public_share if rule == "public" else section.inclusive_share
             rows.append(
                 _shortfall(
                     f"{rule}_share",
-                    f"{rule} places short of {target:.1%} of enrolled children by "
-                    f"{round(short[rule])}: no project or recognition within reach closes the gap",
+                    f"{rule} places short of {bounds[rule]} of enrolled children by "
+                    f"{round(short[rule])}: no project or recognition within reach closes the "
+                    "gap, and private kindergartens keep their register children",
                 )
             )
     return rows
+
+
+def _bounds(plan: KgCountyPlan, section) -> dict[str, str]:
+    """Each rule's bound in words: the plan's target, or the county's register value
+    where that is higher (and may not fall)."""
+    floors = {} if section.allow_decrease else plan.county.floors
+    targets = {
+        "enrolment": section.enrolment_rate,
+        "public": section.public_share,
+        "inclusive": section.inclusive_share,
+    }
+    out = {}
+    for rule, target in targets.items():
+        floor = min(1.0, floors.get(rule, 0.0))
+        out[rule] = (
+            f"{floor:.1%} (the county's register value, which may not fall; target {target:.1%})"
+            if floor > target
+            else f"{target:.1%}"
+        )
+    return out
 
 
 def _shortfall(target: str, reason: str, unplaced: float = 0.0) -> dict:

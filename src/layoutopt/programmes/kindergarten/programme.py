@@ -35,6 +35,7 @@ class Action(StrEnum):
     EXPAND = "expand"
     RECOGNISE_INCLUSIVE = "recognise_inclusive"
     MERGE_INTO = "merge_into"
+    CLOSE = "close"
 
 
 PROJECT_ACTIONS = (Action.NEW_KINDERGARTEN, Action.CONVERT_BUILDING, Action.EXPAND)
@@ -46,7 +47,8 @@ new_kindergarten | #1a9850 | 新建 | new kindergarten | a new public kindergart
 convert_building | #66bd63 | 改建 | convert a building | an emptied school building converted to a public kindergarten
 expand | #2c7fb8 | 扩建 | expand | a public kindergarten adds classes (up to max_classes)
 recognise_inclusive | #80cdc1 | 认定普惠 | recognise as inclusive | a private kindergarten recognised as inclusive (普惠) for a subsidy per place
-merge_into | #d7301f | 合并撤销 | merge into another kindergarten | a small public kindergarten closes where places nearby are spare
+merge_into | #d7301f | 合并撤销 | merge into another kindergarten | a small public kindergarten closes where places nearby are spare; its children go to the receivers named
+close | #67001f | 关闭 | close (no children) | a small public kindergarten with no child expected within reach at the horizon closes
 """,
 )
 
@@ -92,7 +94,7 @@ class Kindergarten(base.Programme):
     def plan_problem(
         self, region: KgCounty, today: LocationSolution, price: float | None
     ) -> LocationProblem:
-        return problems.plan_problem(region.problem, region.section, price or 0.0)
+        return problems.plan_problem(region.problem, region.section, price or 0.0, today)
 
     def extract(self, region: KgCounty, solves: base.RegionSolves) -> base.RegionOutcome:
         table = option_table(region.problem, region.section)
@@ -165,11 +167,16 @@ def county_input(
     problem = KgCountyInput(
         region_id=region_id,
         class_size=network.class_size,
-        kgs=kgs[["school_id", "kind", "capacity", "classes"]].reset_index(drop=True),
-        sites=sites[["place_id", "action", "max_classes"]].reset_index(drop=True),
+        kgs=kgs[["school_id", "kind", "capacity", "classes", "enrolment", "demand_id"]]
+        .astype({"demand_id": str})
+        .reset_index(drop=True),
+        sites=sites[["place_id", "action", "max_classes", "demand_id"]]
+        .astype({"demand_id": str})
+        .reset_index(drop=True),
         demand=children.reset_index(drop=True),
         reach=reach.reset_index(drop=True),
         growth_places=frozenset(places[hosts.reindex(places).isin(growth).to_numpy()]),
+        floors=register_shares(network.baseline.get(region_id, {})),
     )
     names = pd.concat([kgs.set_index("school_id")["name"], sites.set_index("place_id")["name"]])
     return KgCounty(
@@ -221,6 +228,21 @@ def county_counts(region: KgCounty, outcome: KgCountyOutcome, plan: KgCountyPlan
         "children_growth": float(demand.loc[demand["growth_area"], "children"].sum()),
         "projects_growth": int(region.hosts.reindex(project_rows["place_id"]).isin(growth).sum()),
         "shortfall_rows": sum(1 for c in outcome.changes if c["action"] == "shortfall"),
+    }
+
+
+def register_shares(register: dict[str, float]) -> dict[str, float]:
+    """The county's register (base-year) shares: public and inclusive places among the
+    children enrolled, and the children enrolled among those aged 3-5."""
+    enrolled = sum(register.get(k, 0.0) for k in ("public", "inclusive_private", "other_private"))
+    if not enrolled:
+        return {}
+    inclusive = register.get("public", 0.0) + register.get("inclusive_private", 0.0)
+    children = register.get("children", 0.0)
+    return {
+        "public": register.get("public", 0.0) / enrolled,
+        "inclusive": inclusive / enrolled,
+        "enrolment": enrolled / children if children else 0.0,
     }
 
 
