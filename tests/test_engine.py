@@ -568,3 +568,14 @@ def test_a_site_may_open_only_if_the_site_it_implies_is_open():
     assert solution.report.objective == pytest.approx(12.0)
     with pytest.raises(LayoutoptError, match="open_implies"):
         LocationProblem.from_cost_matrix(costs, open_implies=[[0, 2]])
+
+
+def test_an_arc_carries_no_more_than_its_largest_share():
+    # Ten people, two sites at cost 1 and 3: all take the cheap one unless its arc may carry
+    # only 40%; then 4 go there and 6 to the dear one: 4 × 1 + 6 × 3 = 22.
+    costs = np.array([[1.0, 3.0]])
+    problem = LocationProblem.from_cost_matrix(costs, weight=[10.0], arc_max_share=[0.4, 1.0])
+    solution = solve(problem, SolverOptions(mip_gap=0.0))
+    assert solution.report.objective == pytest.approx(22.0)
+    with pytest.raises(LayoutoptError, match="arc_max_share"):
+        LocationProblem.from_cost_matrix(costs, arc_max_share=[1.5, 1.0])

@@ -12,8 +12,9 @@ from pathlib import Path
 import pandas as pd
 from typer.testing import CliRunner
 
-from conftest import plan_shanxi, write_scenario
+from conftest import ROOT, plan_shanxi, write_scenario
 from layoutopt.cli import app
+from layoutopt.data.dataset import load_dataset
 
 runner = CliRunner()
 
@@ -109,6 +110,20 @@ def test_shanxi_kindergarten_plan_meets_the_plan(tmp_path):
     assert set(county.loc[county["met"] == "no", "scope_id"]) <= short
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert all(s["status"] == "optimal" or s["gap"] <= 0.005 for s in manifest["solves"])
+    # County values never fall below the register without a shortfall row naming the cause.
+    below = county[county["planned"].astype(float) < county["baseline"].astype(float) - 5e-5]
+    assert set(below["scope_id"]) <= short
+    # Merges follow policy: every merge names its receivers, none is a private kindergarten.
+    schools = read(out / "schools_after.csv").set_index("school_id")
+    merges = changes[changes["action"] == "merge_into"]
+    assert (merges["target_id"] != "").all()
+    assert (schools.loc[merges["target_id"], "kind_after"] == "public").all()
+    assert not changes.loc[changes["school_id"] != "", "school_id"].duplicated().any()
+    # The register is the data set's; the page stays light.
+    register = load_dataset(ROOT / "data" / "shanxi").schools.set_index("school_id")
+    existing = schools.index.intersection(register.index)
+    assert (schools.loc[existing, "students_register"] == register.loc[existing, "enrolment"]).all()
+    assert (out / "maps" / "kindergarten.html").stat().st_size < 3_000_000
 
 
 def test_births_of_another_province_are_refused(tiny_dataset_dir, tmp_path):

@@ -24,6 +24,7 @@ def applicable(problem: LocationProblem) -> bool:
         and not problem.region_open
         and not problem.group_open
         and not len(problem.open_implies)
+        and problem.arc_max_share is None
         and not problem.load_shares
         and not problem.served_shares
     )

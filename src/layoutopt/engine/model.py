@@ -148,8 +148,9 @@ def build_model(problem: LocationProblem, arcs: NDArray, overflow_cost: NDArray)
         return _finish(b, p, arcs[:0], np.array([], dtype=int), module_sites, maximise=True)
     d, s = p.arc_demand[arcs], p.arc_site[arcs]
     pairs = np.char.add(np.char.add(p.demand_ids[d], ","), p.site_ids[s])
+    most = 1.0 if p.arc_max_share is None else p.arc_max_share[arcs]
     assign = b.add_columns(
-        "assign", p.weight[d] * p.arc_cost[arcs], 0, 1, p.single_source, labels=pairs
+        "assign", p.weight[d] * p.arc_cost[arcs], 0, most, p.single_source, labels=pairs
     )
     served_by_penalty = np.flatnonzero(np.isfinite(p.unmet_penalty))
     unmet = b.add_columns(

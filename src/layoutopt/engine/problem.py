@@ -100,6 +100,8 @@ class LocationProblem:
     group_open: dict[str, tuple[NDArray, Bounds]] = field(default_factory=dict)
     # Pairs (a, b) of site indices: site a may open only if site b is open.
     open_implies: NDArray = field(default_factory=lambda: np.zeros((0, 2), dtype=np.int64))
+    # Largest share of its demand point's weight an arc may carry (None: any, up to all).
+    arc_max_share: NDArray | None = None
     load_shares: tuple[LoadShare, ...] = ()
     served_shares: tuple[ServedShare, ...] = ()
     objective: Literal["cost", "coverage"] = "cost"
@@ -145,6 +147,7 @@ class LocationProblem:
         region_open: dict[str, Bounds] | None = None,
         group_open: dict[str, tuple[ArrayLike, Bounds]] | None = None,
         open_implies: ArrayLike | None = None,
+        arc_max_share: ArrayLike | None = None,
         load_shares: list[LoadShare] | tuple[LoadShare, ...] = (),
         served_shares: list[ServedShare] | tuple[ServedShare, ...] = (),
         objective: Literal["cost", "coverage"] = "cost",
@@ -185,6 +188,7 @@ class LocationProblem:
             open_implies=np.asarray(
                 [] if open_implies is None else open_implies, dtype=np.int64
             ).reshape(-1, 2),
+            arc_max_share=None if arc_max_share is None else np.asarray(arc_max_share, dtype=float),
             load_shares=tuple(load_shares),
             served_shares=tuple(served_shares),
             objective=objective,
@@ -223,6 +227,9 @@ class LocationProblem:
         for name, (sites, _) in self.group_open.items():
             if len(sites) and (sites.min() < 0 or sites.max() >= m):
                 problems.append(f"group {name} refers to sites outside 0..m-1")
+        share = self.arc_max_share
+        if share is not None and (len(share) != a or (share < 0).any() or (share > 1).any()):
+            problems.append("arc_max_share needs one share within 0..1 per arc")
         pairs = self.open_implies
         if len(pairs) and (pairs.min() < 0 or pairs.max() >= m):
             problems.append("open_implies refers to sites outside 0..m-1")

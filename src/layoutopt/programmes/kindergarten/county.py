@@ -211,6 +211,11 @@ def plan_problem(
     }
     capacity, keep = _private_places(table, section, _today_loads(table, today))
     arcs = _arcs(county, table, section)
+    # Nor does a private kindergarten gain a settlement's children over today's network:
+    # no public kindergarten's children are sent to it.
+    arcs["arc_max_share"] = np.where(
+        keep[arcs["arc_site"]] > 0, _today_shares(county, table, today, arcs), 1.0
+    )
     # Private kindergartens are filled first, up to their register: parents chose them.
     arcs["arc_cost"] = arcs["arc_cost"] - keep[arcs["arc_site"]] * section.private_keep_weight
     floor = county.floors if not section.allow_decrease else {}
@@ -271,6 +276,19 @@ def _private_places(table: pd.DataFrame, section: KindergartenSection, today: np
     own = np.minimum(table["register"].to_numpy(float), today)
     places = np.where(capped, np.minimum(capacity, own), capacity)
     return places, capped.astype(float)
+
+
+def _today_shares(
+    county: KgCountyInput, table: pd.DataFrame, today: LocationSolution | None, arcs: dict
+) -> np.ndarray:
+    """Each arc's share of its settlement's children in today's network (1 without it)."""
+    if today is None:
+        return np.ones(len(arcs["arc_site"]))
+    share = today.assignment.groupby(["demand_id", "site_id"])["share"].sum()
+    demand = county.demand["demand_id"].to_numpy()[arcs["arc_demand"]]
+    base = table["base_id"].to_numpy()[arcs["arc_site"]]
+    pairs = pd.MultiIndex.from_arrays([demand, base])
+    return np.clip(share.reindex(pairs).fillna(0.0).to_numpy(float), 0.0, 1.0)
 
 
 def _today_loads(table: pd.DataFrame, today: LocationSolution | None) -> np.ndarray:
