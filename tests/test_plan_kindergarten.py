@@ -61,6 +61,7 @@ def test_tiny_plan_writes_kindergarten_changes_kpis_and_map(tiny_dataset_dir, tm
         "expand",
         "recognise_inclusive",
         "merge_into",
+        "close",
         "shortfall",
     }
     kpis = read(out / "kpis.csv")

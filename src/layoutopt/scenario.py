@@ -378,8 +378,9 @@ class KindergartenSection(ProgrammeSection):
     unenrolled_cost: float = Field(
         10_000.0,
         ge=0,
-        description="Cost of a child left without a place, yuan: above it a place is not "
-        "worth providing (the county's enrolment target still binds).",
+        description="Objective weight of a child left without a place, in yuan-equivalents "
+        "(a valuation, not a cost): above it a place is not worth providing (the county's "
+        "enrolment target still binds). Not reported as money.",
     )
     shortfall_penalty: float = Field(
         1_000_000.0, gt=0, description="Cost per place short of a target: the last resort."
