@@ -161,7 +161,8 @@ def county_counts(region: County, outcome: CountyOutcome, greedy: GreedyOutcome)
     quality = public["quality_tier"].isin(section.quality_tiers)
     open_quality = open_public["place_id"].isin(public.index[quality])
     small = section.small_max_streams
-    exempt = sum(1 for c in outcome.changes if c["action"] == Action.KEEP_SMALL_EXEMPT)
+    # Every small school kept says why in its headline row, whatever that row's action.
+    exempt = sum(1 for c in outcome.changes if "small, kept: " in c["reason"])
     large = section.max_streams
     new_schools = int((places["open"] & (places["kind"] == "site")).sum())
     streams_added = int(places.loc[places["open"], "modules"].sum())
