@@ -17,6 +17,15 @@ from layoutopt.scenario import Scenario
 # Columns of the shared review tables. Three kinds of figure are kept apart in their
 # names: ``_register`` (the data set as it is today), ``_horizon_today`` (the horizon's
 # students placed in today's network) and ``_after`` (the plan's result, at the horizon).
+# A school's figures that the change list repeats beside each of its rows.
+SCHOOL_FIGURES = [
+    "students_register",
+    "students_horizon_today",
+    "students_after",
+    "size_unit",
+    "size_register",
+    "size_after",
+]
 CHANGE_COLUMNS = [
     "programme",
     "action",
@@ -27,14 +36,10 @@ CHANGE_COLUMNS = [
     "prefecture",
     "target_id",
     "target_name",
-    "students_register",
-    "students_horizon_today",
-    "students_after",
+    *SCHOOL_FIGURES[:3],
     "students_moved",
     "students_unseated",
-    "size_unit",
-    "size_register",
-    "size_after",
+    *SCHOOL_FIGURES[3:],
     "beds_added",
     "travel_min_before",
     "travel_min_after",
@@ -45,12 +50,7 @@ SCHOOL_AFTER_COLUMNS = [
     "level",
     "region_id",
     "open",
-    "students_register",
-    "students_horizon_today",
-    "students_after",
-    "size_unit",
-    "size_register",
-    "size_after",
+    *SCHOOL_FIGURES,
     "capacity_register",
     "capacity_after",
     "beds_register",

@@ -34,6 +34,7 @@ from layoutopt.results import (
     CHANGE_COLUMNS,
     KPI_COLUMNS,
     SCHOOL_AFTER_COLUMNS,
+    SCHOOL_FIGURES,
     SCHOOL_REVIEW_COLUMNS,
     ProgrammeResult,
 )
@@ -277,16 +278,8 @@ def solver_options(scenario: Scenario) -> SolverOptions:
     )
 
 
-REGISTER_COLUMNS = [
-    "students_register",
-    "students_horizon_today",
-    "students_after",
-    "size_unit",
-    "size_register",
-    "size_after",
-]
-WHOLE = ["students_moved", "students_unseated", "beds_added", *REGISTER_COLUMNS[:3]]
-WHOLE += ["size_register", "size_after"]
+WHOLE = ["students_moved", "students_unseated", "beds_added"]
+WHOLE += [c for c in SCHOOL_FIGURES if c != "size_unit"]
 
 
 def changes_table(
@@ -309,7 +302,7 @@ def changes_table(
     frame["target_name"] = by_school["name"].reindex(frame["target_id"]).fillna("").to_numpy()
     frame["county"] = by_region["county"].reindex(frame["region_id"]).to_numpy()
     frame["prefecture"] = by_region["prefecture"].reindex(frame["region_id"]).to_numpy()
-    for column in REGISTER_COLUMNS:
+    for column in SCHOOL_FIGURES:
         frame[column] = by_school[column].reindex(frame["school_id"]).to_numpy()
     frame["size_unit"] = frame["size_unit"].fillna("")
     frame["travel_min_before"] = [round(m[0], 1) for m in frame["minutes"]]
