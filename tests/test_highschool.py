@@ -84,7 +84,7 @@ def test_small_school_merges_into_its_neighbour_and_the_remote_one_stays_exempt(
     exempt = next(c for c in outcome.changes if c["action"] == "keep_small_exempt")
     assert "90-min limit" in exempt["reason"]
     places = outcome.places.set_index("place_id")
-    assert places.loc["A", "enrolment_after"] == 450
+    assert places.loc["A", "students_after"] == 450
     assert not places.loc["B", "open"]
 
 
@@ -157,8 +157,8 @@ def test_school_above_the_cap_is_held_and_a_new_school_takes_the_rest():
     # 400 students do not fit in A; a new school opens with at least 6 streams
     # (751+ students), so it takes 751 and A keeps 3,249.
     assert places.loc["S", "streams_after"] == 6
-    assert places.loc["S", "enrolment_after"] == 751
-    assert places.loc["A", "enrolment_after"] == 3249
+    assert places.loc["S", "students_after"] == 751
+    assert places.loc["A", "students_after"] == 3249
 
 
 def test_impossible_policy_comes_back_as_a_priced_shortfall_with_its_cause():

@@ -85,26 +85,26 @@ def test_the_growing_settlement_gets_a_new_public_kindergarten_of_the_minimum_si
     assert b.loc["N1", "classes_after"] == 6
     assert "N2" not in b.index and "C" not in b.index  # not opened
     assert b.loc["P", "action"] == "keep" and b.loc["O", "action"] == "recognise_inclusive"
-    assert b.loc["N1", "enrolment_after"] == pytest.approx(151)
-    assert b.loc["P", "enrolment_after"] == pytest.approx(100)
-    assert b.loc["O", "enrolment_after"] == pytest.approx(49)
+    assert b.loc["N1", "children_after"] == pytest.approx(151)
+    assert b.loc["P", "children_after"] == pytest.approx(100)
+    assert b.loc["O", "children_after"] == pytest.approx(49)
     assert [c["action"] for c in outcome.changes] == ["new_kindergarten", "recognise_inclusive"]
 
 
 def test_the_three_targets_are_met():
     plan, outcome = solve_county()
     b = outcome.buildings
-    enrolled = b["enrolment_after"].sum()
+    enrolled = b["children_after"].sum()
     assert enrolled / 300 >= 0.965
-    assert b.loc[b["kind_after"] == "public", "enrolment_after"].sum() / enrolled >= 0.55
-    inclusive = b.loc[b["kind_after"] != "other_private", "enrolment_after"].sum()
+    assert b.loc[b["kind_after"] == "public", "children_after"].sum() / enrolled >= 0.55
+    inclusive = b.loc[b["kind_after"] != "other_private", "children_after"].sum()
     assert inclusive / enrolled >= 0.865
     assert all(v < 1e-6 for v in plan.plan.share_shortfall.values())
 
 
 def test_today_falls_short_of_the_targets():
     _, outcome = solve_county()
-    today = outcome.buildings.set_index("place_id")["enrolment_before"]
+    today = outcome.buildings.set_index("place_id")["children_horizon_today"]
     assert today["P"] == pytest.approx(100)  # all of s
     assert today["O"] == pytest.approx(180)  # full: 20 of g's children have no place
 
@@ -159,7 +159,7 @@ def loads(county: KgCountyInput, **policy) -> tuple[dict, dict]:
     plan = plan_county(county, section, EXACT)
     outcome = county_outcome(plan, section, pd.Series(dtype=str))
     b = outcome.buildings.set_index("place_id")
-    return b["enrolment_after"].to_dict(), b["action"].to_dict()
+    return b["children_after"].to_dict(), b["action"].to_dict()
 
 
 NO_TARGETS = {"public_share": 0.0, "inclusive_share": 0.0}

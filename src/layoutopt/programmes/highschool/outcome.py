@@ -55,8 +55,8 @@ def _places_after(plan: CountyPlan, today, after, moved, stream_size: int) -> pd
     places["open"] = plan.plan.is_open
     places["modules"] = plan.plan.modules
     places["streams_after"] = np.where(places["open"], places["streams"] + places["modules"], 0)
-    places["enrolment_today"] = _load(today, places)
-    places["enrolment_after"] = _load(after, places)
+    places["students_horizon_today"] = _load(today, places)
+    places["students_after"] = _load(after, places)
     places["capacity_after"] = places["streams_after"] * stream_size
     beds = moved[moved["needs_bed"]].groupby("to_id")["students"].sum()
     places["beds_added"] = np.round(beds.reindex(places["place_id"]).fillna(0.0).to_numpy(float))

@@ -219,8 +219,8 @@ def county_schools_after(region: County, outcome: CountyOutcome) -> pd.DataFrame
     private_after = schools["enrolment_private_after"].to_numpy()
     schools["open"] = np.where(public, at["open"].fillna(False).astype(bool), True)
     schools["students_register"] = schools["senior_enrolment"]
-    schools["students_horizon_today"] = np.where(public, at["enrolment_today"], private_after)
-    schools["students_after"] = np.where(public, at["enrolment_after"], private_after)
+    schools["students_horizon_today"] = np.where(public, at["students_horizon_today"], private_after)
+    schools["students_after"] = np.where(public, at["students_after"], private_after)
     schools["size_register"] = schools["streams"]
     schools["size_after"] = np.where(public, at["streams_after"], schools["streams"])
     schools["beds_register"] = schools["boarding_beds"]
@@ -255,7 +255,7 @@ def _new_schools(region: County, places: pd.DataFrame) -> pd.DataFrame:
             "open": True,
             "students_register": 0,
             "students_horizon_today": 0,
-            "students_after": opened["enrolment_after"].to_numpy(),
+            "students_after": opened["students_after"].to_numpy(),
             "size_register": 0,
             "size_after": opened["streams_after"].to_numpy(),
             "beds_register": 0,

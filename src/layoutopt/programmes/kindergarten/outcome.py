@@ -89,8 +89,8 @@ def _buildings(plan: KgCountyPlan, options, today, after, section) -> pd.DataFra
                 + added * plan.county.class_size
                 if is_open
                 else 0.0,
-                "enrolment_before": _load(today, base),
-                "enrolment_after": _load(after, base),
+                "children_horizon_today": _load(today, base),
+                "children_after": _load(after, base),
             }
         )
     return pd.DataFrame(rows)

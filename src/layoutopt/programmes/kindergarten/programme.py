@@ -200,7 +200,7 @@ def county_counts(region: KgCounty, outcome: KgCountyOutcome, plan: KgCountyPlan
     project_rows = b[b["action"].isin(PROJECT_ACTIONS)]
     growth = set(demand.loc[demand["growth_area"], "demand_id"])
     counts = {a.value: int((b["action"] == a).sum()) for a in Action}
-    enrolled_after = float(b["enrolment_after"].sum())
+    enrolled_after = float(b["children_after"].sum())
     capital = capital_yuan(b, region.section)
     return {
         **capital,
@@ -216,9 +216,9 @@ def county_counts(region: KgCounty, outcome: KgCountyOutcome, plan: KgCountyPlan
         "children_after": float(demand["children"].sum()),
         "enrolled_after": enrolled_after,
         "inclusive_after": float(
-            b.loc[b["kind_after"] != "other_private", "enrolment_after"].sum()
+            b.loc[b["kind_after"] != "other_private", "children_after"].sum()
         ),
-        "public_after": float(b.loc[b["kind_after"] == PUBLIC, "enrolment_after"].sum()),
+        "public_after": float(b.loc[b["kind_after"] == PUBLIC, "children_after"].sum()),
         "places_added": float(
             (project_rows["capacity_after"] - project_rows["capacity_before"]).sum()
         ),
@@ -292,8 +292,8 @@ def county_schools_after(region: KgCounty, outcome: KgCountyOutcome) -> pd.DataF
 
     whole = {
         "students_register": pick("enrolment", 0),
-        "students_horizon_today": b["enrolment_before"],
-        "students_after": b["enrolment_after"],
+        "students_horizon_today": b["children_horizon_today"],
+        "students_after": b["children_after"],
         "size_register": b["classes_before"],
         "size_after": b["classes_after"],
         "capacity_register": b["capacity_before"],
