@@ -579,3 +579,12 @@ def test_an_arc_carries_no_more_than_its_largest_share():
     assert solution.report.objective == pytest.approx(22.0)
     with pytest.raises(LayoutoptError, match="arc_max_share"):
         LocationProblem.from_cost_matrix(costs, arc_max_share=[1.5, 1.0])
+
+
+def test_a_solve_reports_the_time_limit_it_used():
+    costs = np.array([[1.0, 3.0], [2.0, 1.0]])
+    problem = LocationProblem.from_cost_matrix(costs, fixed_cost=[1.0, 1.0])
+    asked = solve(problem, SolverOptions(time_limit_s=30.0, site_fixing=False)).report
+    assert asked.time_limit_s == 30.0
+    tiny = solve(problem, SolverOptions(time_limit_s=0.001, site_fixing=False)).report
+    assert tiny.time_limit_s is not None and tiny.time_limit_s >= 1.0  # never hidden

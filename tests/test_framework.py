@@ -223,3 +223,35 @@ def test_the_review_workbook_has_its_sheets_headers_filters_and_print_setup(
     assert first["指标名称\nindicator_zh"] and first["范围名称\nscope_name"] == "全省 province"
     counties = book["县汇总 counties"]
     assert counties.max_row == 1 + 4  # the tiny province's four counties
+
+
+def test_a_region_whose_solve_did_not_finish_infers_no_shortfall():
+    from types import SimpleNamespace
+
+    from layoutopt.engine.report import SolveReport, SolveStatus
+    from layoutopt.plan.runner import provisional
+    from layoutopt.programmes.base import RegionOutcome, RegionSolves
+    from layoutopt.programmes.common import change_row
+
+    def solved(name: str, status: SolveStatus, gap: float | None) -> SimpleNamespace:
+        return SimpleNamespace(report=SolveReport(name, status, 1.0, 0.2, gap, 1.0, "highs"))
+
+    rows = [
+        change_row("expand", "S1", reason="adds 1 stream(s)"),
+        change_row("shortfall", unseated_students=40, reason="no candidate site"),
+    ]
+    outcome = RegionOutcome("990102", rows, pd.DataFrame(), {})
+    finished = RegionSolves(
+        solved("t", SolveStatus.OPTIMAL, 0.0), solved("p", SolveStatus.OPTIMAL, 0.001)
+    )
+    assert provisional(finished, outcome) is outcome
+    stopped = RegionSolves(
+        solved("t", SolveStatus.OPTIMAL, 0.0),
+        solved("highschool-plan:990102", SolveStatus.FEASIBLE_TIME_LIMIT, 0.79),
+    )
+    marked = provisional(stopped, outcome).changes
+    assert [r["action"] for r in marked] == ["expand", "unfinished_solve"]
+    assert marked[0]["reason"].startswith(
+        "provisional (highschool-plan:990102 feasible_time_limit, gap 79.0%)"
+    )
+    assert "no shortfall is inferred" in marked[1]["reason"]

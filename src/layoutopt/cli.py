@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 import traceback
 from collections.abc import Callable, Iterator
@@ -30,8 +31,17 @@ app.add_typer(data_app, name="data")
 console = Console(highlight=False, soft_wrap=True, width=max(Console().width, 140))
 
 
+def _interrupt(signum: int, _frame: Any) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
 def _guarded(action: Callable[[], Any], *, debug: bool = False) -> Any:
-    """Run a command: a user error is one clear message and exit 1, never a traceback."""
+    """Run a command: a user error is one clear message and exit 1, never a traceback.
+    SIGTERM is handled like Ctrl-C: staging folders are removed on the way out."""
+    try:
+        previous = signal.signal(signal.SIGTERM, _interrupt)
+    except ValueError:  # not the main thread: leave signals alone
+        previous = None
     try:
         return action()
     except LayoutoptError as exc:
@@ -49,6 +59,9 @@ def _guarded(action: Callable[[], Any], *, debug: bool = False) -> Any:
             file=sys.stderr,
         )
         raise typer.Exit(2) from None
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _progress() -> Callable[[str], None]:

@@ -180,13 +180,22 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+OWNER = ".layoutopt-owner"  # the pid of the run filling a staging folder
+
+
 def replace_folder(out: Path, fill: Callable[[Path], None]) -> Path:
-    """Fill a staging folder beside ``out``, then swap it in: ``out`` is whole or untouched."""
+    """Fill a staging folder beside ``out``, then swap it in: ``out`` is whole or untouched.
+
+    Staging folders left by runs that were killed outright (their owner is no longer
+    running) are swept first; an interrupted run removes its own on the way out."""
     out.parent.mkdir(parents=True, exist_ok=True)
+    sweep_stale_staging(out)
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
     staging.chmod(0o755)  # mkdtemp makes a private folder; outputs are for sharing
     try:
+        (staging / OWNER).write_text(str(os.getpid()), encoding="utf-8")
         fill(staging)
+        (staging / OWNER).unlink()
         if out.exists():
             shutil.rmtree(out)
         staging.rename(out)
@@ -194,3 +203,30 @@ def replace_folder(out: Path, fill: Callable[[Path], None]) -> Path:
         if staging.exists():
             shutil.rmtree(staging)
     return out
+
+
+def sweep_stale_staging(out: Path) -> list[Path]:
+    """Remove staging folders of ``out`` whose owning run is gone; returns them."""
+    swept = []
+    for folder in out.parent.glob(f".{out.name}.*"):
+        owner = folder / OWNER
+        try:
+            pid = int(owner.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            pid = 0
+        if folder.is_dir() and not _running(pid):
+            shutil.rmtree(folder, ignore_errors=True)
+            swept.append(folder)
+    return swept
+
+
+def _running(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: running
+        return True
+    return True

@@ -39,3 +39,5 @@ class SolveReport:
     variables: int = 0
     constraints: int = 0
     method: SolveMethod = SolveMethod.MIP
+    # The wall-clock limit actually used, seconds (at least a second a round).
+    time_limit_s: float | None = None

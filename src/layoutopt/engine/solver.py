@@ -75,11 +75,15 @@ def solve(problem: LocationProblem, options: SolverOptions | None = None) -> Loc
     if not options.heuristic_only:
         keep = _widen_on_lp(problem, ranks, counts, keep, options, started)
     rounds = 0
+    limit = options.time_limit_s
     while True:
         rounds += 1
         arcs, overflow_cost = _restrict(problem, ranks, counts, keep)
         model = build_model(problem, arcs, overflow_cost)
         left = options.time_limit_s - (time.perf_counter() - started)
+        # A solver needs a second to start: a round is given at least that, and the
+        # report says so (the limit used may exceed the one asked for).
+        limit = max(limit, options.time_limit_s - left + 1.0)
         raw = _solve_model(problem, model, arcs, overflow_cost, options, max(left, 1.0))
         spill = _overflow_used(model, raw)
         if not len(spill) or raw.values is None or left <= 1.0:
@@ -93,7 +97,7 @@ def solve(problem: LocationProblem, options: SolverOptions | None = None) -> Loc
             values=None,
             message="time ran out while widening the sparse arc set",
         )
-    return _solution(problem, model, raw, options, rounds, len(arcs))
+    return _solution(problem, model, raw, options, rounds, len(arcs), round(limit, 3))
 
 
 def _solve_after_fixing(
@@ -347,6 +351,7 @@ def _solution(
     options: SolverOptions,
     rounds: int,
     arcs_kept: int,
+    time_limit_s: float | None = None,
 ) -> LocationSolution:
     sign = -1.0 if model.maximise else 1.0
     report = SolveReport(
@@ -359,6 +364,7 @@ def _solution(
         backend=raw.backend,
         variables=model.n_cols,
         constraints=model.n_rows,
+        time_limit_s=options.time_limit_s if time_limit_s is None else time_limit_s,
     )
     values = raw.values
     if values is None:

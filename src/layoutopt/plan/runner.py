@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from layoutopt.engine import LocationSolution, SolverOptions, solve
-from layoutopt.engine.report import SolveReport
+from layoutopt.engine.report import SolveReport, SolveStatus
 from layoutopt.errors import LayoutoptError
 from layoutopt.plan.registry import REGISTRY
 from layoutopt.plan.search import Results, search_price
@@ -29,6 +29,7 @@ from layoutopt.programmes.base import (
     RegionOutcome,
     RegionSolves,
 )
+from layoutopt.programmes.common import change_row
 from layoutopt.progress import Progress
 from layoutopt.results import (
     CHANGE_COLUMNS,
@@ -98,7 +99,7 @@ class RegionalRunner:
             final, search = evaluate(None, {}), {}
         else:
             final, search = search_price(target, evaluate)
-        outcomes = [final[r][1] for r in sorted(final)]
+        outcomes = [provisional(*final[r]) for r in sorted(final)]
         return self._result(programme, inputs, state, outcomes, solves, search)
 
     def _pass(
@@ -156,6 +157,33 @@ class RegionalRunner:
             region_layers=finish.region_layers,
             service_areas=finish.service_areas,
         )
+
+
+def provisional(solves: RegionSolves, outcome: RegionOutcome) -> RegionOutcome:
+    """A region whose solves did not all finish (time limit, error) infers nothing: its
+    shortfall rows are dropped, its other rows marked provisional, and one row names the
+    solve, its status and gap."""
+    unfinished = [
+        s.report for s in (solves.today, solves.plan) if s.report.status != SolveStatus.OPTIMAL
+    ]
+    if not unfinished:
+        return outcome
+    said = "; ".join(
+        f"{r.name} {r.status}" + ("" if r.gap is None else f", gap {r.gap:.1%}") for r in unfinished
+    )
+    rows = [
+        dict(c, reason=f"provisional ({said}): {c['reason']}")
+        for c in outcome.changes
+        if c["action"] != CommonAction.SHORTFALL
+    ]
+    rows.append(
+        change_row(
+            CommonAction.UNFINISHED,
+            reason=f"{said}: this region's plan is not proven and no shortfall is inferred "
+            "from it (fix: raise solver.time_limit_s, or solver.mip_gap)",
+        )
+    )
+    return replace(outcome, changes=rows)
 
 
 def regions_table(state: PlanState) -> pd.DataFrame:

@@ -52,6 +52,7 @@ class CommonAction(StrEnum):
     KEEP = "keep"
     CLOSED = "closed"
     SHORTFALL = "shortfall"
+    UNFINISHED = "unfinished_solve"
 
 
 # Shown for every programme after its own actions (the map legend's order).
@@ -62,6 +63,13 @@ COMMON_ACTIONS = (
         "缺口",
         "shortfall",
         "a rule of the policy that cannot hold in this region, with its cause and fix",
+    ),
+    ActionSpec(
+        CommonAction.UNFINISHED,
+        "#000000",
+        "求解未完成",
+        "unfinished solve",
+        "a solve of this region stopped before proving its plan: its rows are provisional",
     ),
     ActionSpec(CommonAction.KEEP, "#969696", "不变", "unchanged", "no change proposed"),
     ActionSpec(CommonAction.CLOSED, "#252525", "关闭", "closed", "closed by the plan"),

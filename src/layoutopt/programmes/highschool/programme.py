@@ -219,7 +219,9 @@ def county_schools_after(region: County, outcome: CountyOutcome) -> pd.DataFrame
     private_after = schools["enrolment_private_after"].to_numpy()
     schools["open"] = np.where(public, at["open"].fillna(False).astype(bool), True)
     schools["students_register"] = schools["senior_enrolment"]
-    schools["students_horizon_today"] = np.where(public, at["students_horizon_today"], private_after)
+    schools["students_horizon_today"] = np.where(
+        public, at["students_horizon_today"], private_after
+    )
     schools["students_after"] = np.where(public, at["students_after"], private_after)
     schools["size_register"] = schools["streams"]
     schools["size_after"] = np.where(public, at["streams_after"], schools["streams"])

@@ -215,9 +215,7 @@ def county_counts(region: KgCounty, outcome: KgCountyOutcome, plan: KgCountyPlan
         "public_before": float(register.get("public", 0.0)),
         "children_after": float(demand["children"].sum()),
         "enrolled_after": enrolled_after,
-        "inclusive_after": float(
-            b.loc[b["kind_after"] != "other_private", "children_after"].sum()
-        ),
+        "inclusive_after": float(b.loc[b["kind_after"] != "other_private", "children_after"].sum()),
         "public_after": float(b.loc[b["kind_after"] == PUBLIC, "children_after"].sum()),
         "places_added": float(
             (project_rows["capacity_after"] - project_rows["capacity_before"]).sum()
