@@ -57,5 +57,47 @@ def test_horizon_before_base_year(tmp_path):
     path.write_text(
         'name = "x"\ndata = "d"\nbase_year = 2020\nhorizon_year = 2019\n', encoding="utf-8"
     )
-    with pytest.raises(ScenarioError, match="horizon_year is before base_year"):
+    with pytest.raises(ScenarioError, match=r"'horizon_year' \(2019\) is before 'base_year'"):
+        load_scenario(path)
+
+
+@pytest.mark.parametrize(
+    ("toml", "key"),
+    [
+        ("[highschool]\nsmall_max_streams = 21\n", "'highschool.small_max_streams' (21)"),
+        ("[highschool]\nnew_school_min_streams = 25\n", "'highschool.new_school_min_streams'"),
+        ("[kindergarten]\nprojects = [550, 450]\n", "'kindergarten.projects' [550, 450]"),
+        ("[kindergarten]\nnew_min_classes = 20\n", "'kindergarten.new_min_classes'"),
+        ("[kindergarten]\nmerge_max_classes = 12\n", "'kindergarten.merge_max_classes'"),
+        (
+            "[travel]\nspeed_kmh = { urban = 0, town = 40, village = 35 }\n",
+            "'travel.speed_kmh.urban'",
+        ),
+        (
+            "[kindergarten]\nradius_km = { urban = -1, town = 3, village = 10 }\n",
+            "'kindergarten.radius_km.urban'",
+        ),
+        ('[kindergarten]\nbirths = { "2020" = 0 }\n', "'kindergarten.births.2020'"),
+        (
+            "[kindergarten]\ngrowth_weight = { growing = -1.5 }\n",
+            "'kindergarten.growth_weight.growing'",
+        ),
+    ],
+)
+def test_relations_between_fields_are_checked_and_named_by_key(tmp_path, toml, key):
+    path = tmp_path / "s.toml"
+    path.write_text(f'name = "x"\ndata = "d"\n{toml}', encoding="utf-8")
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path)
+    assert key in str(caught.value) and "fix:" in str(caught.value)
+
+
+def test_every_relation_problem_is_reported_at_once(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text(
+        'name = "x"\ndata = "d"\n[highschool]\nsmall_max_streams = 21\n'
+        "[kindergarten]\nprojects = [550, 450]\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ScenarioError, match="2 problem"):
         load_scenario(path)

@@ -426,12 +426,74 @@ def scenario_from_dict(raw: dict[str, Any], *, source: Path | None = None) -> Sc
         raise ScenarioError(
             f"{label}: {len(lines)} problem(s):\n" + "\n".join("  " + s for s in lines)
         ) from None
-    if scenario.horizon_year < scenario.base_year:
-        raise ScenarioError(f"{label}: horizon_year is before base_year (fix: swap them)")
+    problems = check_scenario_consistency(scenario)
+    if problems:
+        raise ScenarioError(
+            f"{label}: {len(problems)} problem(s):\n" + "\n".join("  " + p for p in problems)
+        )
     data = scenario.data
     if source is not None and not data.is_absolute():
         data = (source.parent / data).resolve()
     return scenario.model_copy(update={"data": data, "source": source})
+
+
+def check_scenario_consistency(scenario: Scenario) -> list[str]:
+    """Relations between fields that each field's own check cannot see: ranges in order,
+    thresholds below caps, speeds and radii positive. Every problem, named by key."""
+    hs, kg, travel = scenario.highschool, scenario.kindergarten, scenario.travel
+    problems = []
+
+    def need(ok: bool, text: str) -> None:
+        if not ok:
+            problems.append(text)
+
+    need(
+        scenario.horizon_year >= scenario.base_year,
+        f"'horizon_year' ({scenario.horizon_year}) is before 'base_year' "
+        f"({scenario.base_year}) (fix: swap them)",
+    )
+    need(
+        hs.small_max_streams < hs.max_streams,
+        f"'highschool.small_max_streams' ({hs.small_max_streams}) is not below "
+        f"'highschool.max_streams' ({hs.max_streams}) (fix: a small school must be smaller "
+        "than the cap)",
+    )
+    need(
+        hs.new_school_min_streams <= hs.max_streams,
+        f"'highschool.new_school_min_streams' ({hs.new_school_min_streams}) is above "
+        f"'highschool.max_streams' ({hs.max_streams}) (fix: lower it)",
+    )
+    lo, hi = kg.projects
+    need(
+        0 <= lo <= hi,
+        f"'kindergarten.projects' [{lo}, {hi}] is not a range from low to high "
+        f"(fix: [{min(lo, hi)}, {max(lo, hi)}])",
+    )
+    need(
+        kg.new_min_classes <= kg.max_classes,
+        f"'kindergarten.new_min_classes' ({kg.new_min_classes}) is above "
+        f"'kindergarten.max_classes' ({kg.max_classes}) (fix: lower it)",
+    )
+    need(
+        kg.merge_max_classes < kg.max_classes,
+        f"'kindergarten.merge_max_classes' ({kg.merge_max_classes}) is not below "
+        f"'kindergarten.max_classes' ({kg.max_classes}) (fix: lower it)",
+    )
+    for key, values in (
+        ("travel.speed_kmh", travel.speed_kmh),
+        ("kindergarten.radius_km", kg.radius_km),
+    ):
+        for kind, value in values.items():
+            need(value > 0, f"'{key}.{kind}' is {value:g} (fix: give a positive number)")
+    for year, births in kg.births.items():
+        need(births > 0, f"'kindergarten.births.{year}' is {births} (fix: a positive count)")
+    for kind, weight in kg.growth_weight.items():
+        need(
+            weight > -1,
+            f"'kindergarten.growth_weight.{kind}' is {weight:g}: a settlement would get no "
+            "or negative children (fix: a value above -1)",
+        )
+    return problems
 
 
 def _explain(err: Any) -> str:
