@@ -147,7 +147,8 @@ def test_the_command_shows_progress_per_programme_and_a_closing_summary(tiny_dat
     from layoutopt.cli import app
 
     text = TINY.format(cache=(tmp_path / "cache").as_posix(), projects="[0, 1000]")
-    scenario = write_scenario(tmp_path / "tiny.toml", tiny_dataset_dir, text + "max_classes = 1\n")
+    radius = "radius_km = { urban = 0.1, town = 0.1, village = 0.1 }\n"
+    scenario = write_scenario(tmp_path / "tiny.toml", tiny_dataset_dir, text + radius)
     out = tmp_path / "out"
     result = CliRunner().invoke(app, ["plan", str(scenario), "--out", str(out), "--workers", "1"])
     assert result.exit_code == 0, result.output
@@ -155,7 +156,7 @@ def test_the_command_shows_progress_per_programme_and_a_closing_summary(tiny_dat
         assert f"{programme}: preparing inputs" in result.output
     assert "4/4 regions" in result.output  # a bar per pass over the counties
     assert "(1 worker(s)," in result.output
-    # Kindergartens of one class cannot meet the county targets: the summary says where.
+    # With a 100 m service radius no county can meet its targets: the summary says where.
     assert "kindergarten: shortfall rows in" in result.output
     assert "target missed: kindergarten" in result.output
     assert f"tables and manifest: {out}/" in result.output

@@ -55,18 +55,33 @@ def check_crs(t: TableCheck) -> list[Problem]:
     return []
 
 
+def present(geoms: gpd.GeoSeries) -> pd.Series:
+    """Rows with a geometry that is neither missing nor empty."""
+    missing = shapely.is_missing(geoms.to_numpy())
+    return pd.Series(~missing, index=geoms.index) & ~geoms.is_empty
+
+
 def check_coordinates(t: TableCheck) -> list[Problem]:
     if "geometry" not in t.frame.columns or t.frame.crs is None:
         return []
     geoms = t.frame.geometry
-    empty = geoms.isna() | geoms.is_empty
+    empty = ~present(geoms)
     problems = t.flag(empty, "geometry", "no geometry", "give the feature a location")
     bounds = geoms.bounds
     bad = ~empty & (
         (bounds.minx < -180) | (bounds.maxx > 180) | (bounds.miny < -90) | (bounds.maxy > 90)
     )
+    # Where x and y swapped would be plausible degrees, say so.
+    swapped = bad & bounds.minx.between(-90, 90) & bounds.miny.between(-180, 180)
     problems += t.flag(
-        bad,
+        bad & swapped,
+        "geometry",
+        "coordinates are not longitude/latitude degrees",
+        "longitude and latitude look swapped: x is the longitude (e.g. 112.5), y the latitude "
+        "(e.g. 37.8)",
+    )
+    problems += t.flag(
+        bad & ~swapped,
         "geometry",
         "coordinates are not longitude/latitude degrees",
         "set the CRS the coordinates are really in",
@@ -127,7 +142,7 @@ def check_polygons(t: TableCheck) -> list[Problem]:
     if "geometry" not in t.frame.columns:
         return []
     geoms = t.frame.geometry
-    invalid = geoms.notna() & ~geoms.is_empty & ~geoms.is_valid
+    invalid = present(geoms) & ~geoms.is_valid
     return t.flag(
         invalid,
         "geometry",
@@ -143,8 +158,10 @@ def check_inside_county(
     if not t.has("region_id", "geometry") or t.frame.crs is None or regions.crs is None:
         return []
     points = t.frame.to_crs(WGS84) if t.frame.crs != regions.crs else t.frame
-    polygons = regions.set_index("region_id").geometry
-    outside = pd.Series(False, index=points.index)
+    points = points[usable_points(points)]
+    # A repeated region_id is named by check_unique_ids; its first polygon is used here.
+    polygons = regions.drop_duplicates("region_id").set_index("region_id").geometry
+    outside = pd.Series(False, index=t.frame.index)
     for region_id, rows in points.groupby("region_id").groups.items():
         polygon = polygons.get(region_id)
         if polygon is None or polygon.is_empty:
@@ -154,7 +171,8 @@ def check_inside_county(
         inside = shapely.contains_xy(polygon, geoms.x.to_numpy(), geoms.y.to_numpy())
         outside.loc[rows] = ~inside
     if outside.any() and tolerance_m > 0:
-        outside &= _distance_m(points.loc[outside], polygons) > tolerance_m
+        far = _distance_m(points.loc[outside[outside].index], polygons) > tolerance_m
+        outside.loc[far.index] = far
     return t.flag(
         outside,
         "geometry",
@@ -277,9 +295,46 @@ def check_edges(t: TableCheck, node_ids: set[str]) -> list[Problem]:
     return problems
 
 
+def check_not_empty(t: TableCheck) -> list[Problem]:
+    """A table the plan needs must have rows."""
+    if len(t.frame) or t.source.table not in REQUIRED_ROWS:
+        return []
+    return [t.whole("", "the table has no rows", f"add the {t.spec.title.lower()} rows")]
+
+
+REQUIRED_ROWS = ("regions", "demand", "schools")
+
+
+def check_geometry_type(t: TableCheck) -> list[Problem]:
+    """Points where points are expected, polygons where polygons are."""
+    if "geometry" not in t.frame.columns or t.spec.geometry_type == "linestring":
+        return []
+    geoms = t.frame.geometry
+    kinds = {"point": ("Point",), "polygon": ("Polygon", "MultiPolygon")}[t.spec.geometry_type]
+    wrong = present(geoms) & ~geoms.geom_type.isin(kinds)
+    return t.flag(
+        wrong,
+        "geometry",
+        f"a {t.spec.geometry_type} is expected here",
+        f"give each row a {t.spec.geometry_type} (e.g. the centroid of a polygon for a point)",
+    )
+
+
+def usable_points(frame: gpd.GeoDataFrame) -> pd.Series:
+    """Rows whose geometry is a non-empty point with plausible degrees (checks that
+    measure run on these; the others are named by check_coordinates and
+    check_geometry_type)."""
+    geoms = frame.geometry
+    ok = present(geoms) & (geoms.geom_type == "Point")
+    points = geoms[ok]
+    ok.loc[ok] = points.x.between(-180, 180) & points.y.between(-80, 84)
+    return ok
+
+
 def table_checks(t: TableCheck) -> list[Problem]:
     """The checks that need only the table itself."""
-    problems = check_crs(t) + check_coordinates(t) + check_unique_ids(t)
+    problems = check_not_empty(t) + check_crs(t) + check_coordinates(t)
+    problems += check_geometry_type(t) + check_unique_ids(t)
     problems += check_non_negative(t) + check_shares(t)
     if t.spec.geometry_type == "polygon":
         problems += check_polygons(t)

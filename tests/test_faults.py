@@ -1,0 +1,71 @@
+"""Faults planted in the tiny province that once crashed validation: each is now named by
+file, row and column, and nothing raises."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+from shapely.geometry import Point, box
+
+from layoutopt.data.dataset import check_dataset
+
+LAYERS = {"regions": "counties"}  # file stem -> layer, where they differ
+
+
+def plant(folder: Path, table: str, change) -> None:
+    path, layer = folder / f"{table}.gpkg", LAYERS.get(table, table)
+    frame = change(gpd.read_file(path, layer=layer))
+    frame.to_file(path, layer=layer, driver="GPKG")
+
+
+def swap_lon_lat(frame):
+    frame.loc[0, "geometry"] = Point(frame.geometry.iloc[0].y, frame.geometry.iloc[0].x)
+    return frame
+
+
+def null_geometry(frame):
+    frame.loc[0, "geometry"] = None
+    return frame
+
+
+def empty_point(frame):
+    frame.loc[0, "geometry"] = Point()
+    return frame
+
+
+def polygon_for_point(frame):
+    x, y = frame.geometry.iloc[0].x, frame.geometry.iloc[0].y
+    frame.loc[0, "geometry"] = box(x, y, x + 0.01, y + 0.01)
+    return frame
+
+
+def duplicate_region(frame):
+    frame.loc[1, "region_id"] = frame.loc[0, "region_id"]
+    return frame
+
+
+FAULTS = [
+    ("regions", duplicate_region, "region_id", "duplicate id"),
+    ("schools", swap_lon_lat, "geometry", "not longitude/latitude degrees"),
+    ("demand", swap_lon_lat, "geometry", "not longitude/latitude degrees"),
+    ("demand", null_geometry, "geometry", "no geometry"),
+    ("schools", empty_point, "geometry", "no geometry"),
+    ("schools", polygon_for_point, "geometry", "a point is expected"),
+    ("demand", lambda f: f.iloc[:0], "", "the table has no rows"),
+]
+
+
+@pytest.mark.parametrize(("layer", "change", "column", "message"), FAULTS)
+def test_a_planted_fault_is_named_not_raised(tiny_copy: Path, layer, change, column, message):
+    plant(tiny_copy, layer, change)
+    dataset, problems = check_dataset(tiny_copy)
+    assert dataset is None
+    named = [p for p in problems if message in p.message]
+    assert named, [str(p) for p in problems]
+    assert all(p.column == column and layer in p.file for p in named)
+    if column:
+        assert all(p.row for p in named)  # the row is named
+    if change is swap_lon_lat:
+        assert "swapped" in named[0].fix
