@@ -146,7 +146,8 @@ def test_two_runs_give_byte_identical_csvs(tiny_dataset_dir: Path, tmp_path: Pat
 def test_an_impossible_policy_finishes_with_a_shortfall_row_naming_the_county(
     tiny_dataset_dir: Path, tmp_path: Path
 ):
-    path = tiny_scenario(tmp_path, tiny_dataset_dir, "max_streams = 3\nallow_new_schools = false\n")
+    policy = "max_streams = 3\nsmall_max_streams = 2\nnew_school_min_streams = 3\n"
+    path = tiny_scenario(tmp_path, tiny_dataset_dir, policy + "allow_new_schools = false\n")
     out = tmp_path / "out"
     result = runner.invoke(app, ["plan", str(path), "--only", "highschool", "--out", str(out)])
     assert result.exit_code == 0, result.output
