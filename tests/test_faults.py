@@ -54,6 +54,12 @@ FAULTS = [
     ("schools", empty_point, "geometry", "no geometry"),
     ("schools", polygon_for_point, "geometry", "a point is expected"),
     ("demand", lambda f: f.iloc[:0], "", "the table has no rows"),
+    (
+        "sites",
+        lambda f: f.assign(max_classes=f["max_classes"].where(f.index > 0, 0)),
+        "max_classes",
+        "a site for no class",
+    ),
 ]
 
 
@@ -69,3 +75,36 @@ def test_a_planted_fault_is_named_not_raised(tiny_copy: Path, layer, change, col
         assert all(p.row for p in named)  # the row is named
     if change is swap_lon_lat:
         assert "swapped" in named[0].fix
+
+
+def test_an_empty_geopackage_says_it_holds_no_layers(tiny_copy: Path):
+    (tiny_copy / "sites.gpkg").write_bytes(b"")
+    _, problems = check_dataset(tiny_copy)
+    assert any("holds no layers" in p.message and "sites.gpkg" in p.file for p in problems)
+
+
+def test_a_misnamed_layer_lists_the_layers_found(tiny_copy: Path):
+    sites = gpd.read_file(tiny_copy / "sites.gpkg")
+    (tiny_copy / "sites.gpkg").unlink()
+    sites.to_file(tiny_copy / "sites.gpkg", layer="candidates", driver="GPKG")
+    _, problems = check_dataset(tiny_copy)
+    named = [p for p in problems if p.message == "layer not found"]
+    assert named and "layers found: candidates" in named[0].fix
+
+
+def test_roads_with_nodes_but_no_edges_are_refused(tiny_copy: Path):
+    nodes = gpd.read_file(tiny_copy / "roads.gpkg", layer="nodes")
+    (tiny_copy / "roads.gpkg").unlink()
+    nodes.to_file(tiny_copy / "roads.gpkg", layer="nodes", driver="GPKG")
+    _, problems = check_dataset(tiny_copy)
+    assert any(p.message == "layer not found" and p.layer == "edges" for p in problems)
+
+
+def test_a_gbk_csv_is_named_with_the_fix(tiny_copy: Path):
+    schools = gpd.read_file(tiny_copy / "schools.gpkg")
+    (tiny_copy / "schools.gpkg").unlink()
+    table = schools.drop(columns="geometry").assign(lon=schools.geometry.x, lat=schools.geometry.y)
+    table.to_csv(tiny_copy / "schools.csv", index=False, encoding="gbk")
+    _, problems = check_dataset(tiny_copy)
+    named = [p for p in problems if "not UTF-8" in p.message]
+    assert named and "schools.csv" in named[0].file and "UTF-8" in named[0].fix

@@ -60,12 +60,16 @@ def locate(folder: Path, spec: TableSpec, override: str | None = None) -> TableS
         path = path if path.is_absolute() else folder / path
         fmt = {".gpkg": "gpkg", ".parquet": "parquet", ".csv": "csv"}.get(path.suffix.lower(), "")
         return TableSource(spec.name, path, spec.layer if fmt == "gpkg" else None, fmt)
+    # A GeoPackage without the table's layer (empty, corrupt, or the layer misnamed) is
+    # still returned when nothing else holds the table, so that reading it says why.
+    unusable = None
     for source in _candidates(folder, spec):
-        if source.path.is_file() and (
-            source.format != "gpkg" or spec.layer in _layers(source.path)
-        ):
+        if not source.path.is_file():
+            continue
+        if source.format != "gpkg" or spec.layer in _layers(source.path):
             return source
-    return None
+        unusable = unusable or source
+    return unusable
 
 
 def _layers(path: Path) -> list[str]:
@@ -87,6 +91,14 @@ def read_raw(source: TableSource) -> tuple[gpd.GeoDataFrame | None, list[Problem
             return gpd.read_parquet(source.path), []
         if source.format == "csv":
             return _read_csv(source, where)
+    except UnicodeDecodeError:
+        return None, [
+            replace(
+                where,
+                message="the text is not UTF-8 (GBK or another encoding?)",
+                fix="save the file as UTF-8 (in Excel: Save As 'CSV UTF-8')",
+            )
+        ]
     except Exception as exc:  # a corrupt file: say which and why, without a traceback
         return None, [replace(where, message=f"cannot be read ({exc})", fix="re-export the file")]
     return None, [replace(where, message="unknown file type", fix="use .gpkg, .parquet or .csv")]
@@ -96,8 +108,16 @@ def _read_gpkg(
     source: TableSource, where: Problem
 ) -> tuple[gpd.GeoDataFrame | None, list[Problem]]:
     layers = _layers(source.path)
+    if not layers:
+        return None, [
+            replace(
+                where,
+                message="the file holds no layers (empty, or not a GeoPackage)",
+                fix=f"re-export the table as a GeoPackage with the layer '{source.layer}'",
+            )
+        ]
     if source.layer not in layers:
-        fix = f"name the layer '{source.layer}' (layers found: {', '.join(layers) or 'none'})"
+        fix = f"name the layer '{source.layer}' (layers found: {', '.join(layers)})"
         return None, [replace(where, message="layer not found", fix=fix)]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a layer without CRS warns; we report it ourselves

@@ -331,11 +331,23 @@ def usable_points(frame: gpd.GeoDataFrame) -> pd.Series:
     return ok
 
 
+def check_site_sizes(t: TableCheck) -> list[Problem]:
+    """A candidate site must hold at least one class."""
+    if t.source.table != "sites" or not t.has("max_classes"):
+        return []
+    return t.flag(
+        t.frame["max_classes"] < 1,
+        "max_classes",
+        "a site for no class",
+        "enter the classes the site can hold (1 or more), or remove the row",
+    )
+
+
 def table_checks(t: TableCheck) -> list[Problem]:
     """The checks that need only the table itself."""
     problems = check_not_empty(t) + check_crs(t) + check_coordinates(t)
     problems += check_geometry_type(t) + check_unique_ids(t)
-    problems += check_non_negative(t) + check_shares(t)
+    problems += check_non_negative(t) + check_shares(t) + check_site_sizes(t)
     if t.spec.geometry_type == "polygon":
         problems += check_polygons(t)
     return problems
