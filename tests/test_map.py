@@ -147,26 +147,32 @@ def test_hostile_names_show_as_text_and_the_page_still_draws(tiny_copy: Path, tm
 
     from conftest import write_scenario
     from layoutopt.cli import app
-    from test_plan_kindergarten import TINY
+    from test_framework import TINY
 
     schools = gpd.read_file(tiny_copy / "schools.gpkg")
-    kgs = schools.index[schools["level"] == "kindergarten"][: len(HOSTILE)]
-    schools.loc[kgs, "name"] = HOSTILE
+    for level in ("kindergarten", "senior_high"):
+        rows = schools.index[schools["level"] == level][: len(HOSTILE)]
+        schools.loc[rows, "name"] = HOSTILE
     schools.to_file(tiny_copy / "schools.gpkg", driver="GPKG")
-    text = TINY.format(cache=(tmp_path / "cache").as_posix())
+    text = TINY.format(cache=(tmp_path / "cache").as_posix(), projects="[0, 1000]")
     scenario = write_scenario(tmp_path / "s.toml", tiny_copy, text)
     out = tmp_path / "out"
     result = CliRunner().invoke(app, ["plan", str(scenario), "--out", str(out)])
     assert result.exit_code == 0, result.output
-    page = out / "maps" / "kindergarten.html"
-    probed = page.with_name("probed.html")
-    probed.write_text(html_text(page).replace("<head>", "<head>" + PROBE, 1), encoding="utf-8")
-    dom, log = render_offline(probed, tmp_path / "profile")
-    assert not [line for line in log.splitlines() if "Uncaught" in line]
-    assert "<title>ALERT</title>" not in dom and '<img src="x"' not in dom
-    for name in HOSTILE:  # shown as text in popups, tooltips and search tips
-        escaped = name.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        assert dom.count(escaped) >= 2, name
     schools_after = pd.read_csv(out / "schools_after.csv", encoding="utf-8-sig")
-    assert markers(dom, "after") == len(schools_after)  # the page still draws
-    assert dom.count('class="layoutopt-road"') > 0
+    for programme in ("highschool", "kindergarten"):
+        page = out / "maps" / f"{programme}.html"
+        probed = page.with_name(f"probed-{programme}.html")
+        probed.write_text(html_text(page).replace("<head>", "<head>" + PROBE, 1), encoding="utf-8")
+        dom, log = render_offline(probed, tmp_path / f"profile-{programme}")
+        assert not [line for line in log.splitlines() if "Uncaught" in line]
+        assert "<title>ALERT</title>" not in dom and '<img src="x"' not in dom
+        for name in HOSTILE:  # shown as text in popups, tooltips and search tips
+            escaped = name.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            assert dom.count(escaped) >= 2, (programme, name)
+        mine = schools_after[schools_after["level"].isin(LEVELS[programme])]
+        assert markers(dom, "after") == len(mine)  # the page still draws
+        assert dom.count('class="layoutopt-road"') > 0
+
+
+LEVELS = {"highschool": ("senior_high", "complete_secondary"), "kindergarten": ("kindergarten",)}
