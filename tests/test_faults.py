@@ -108,3 +108,84 @@ def test_a_gbk_csv_is_named_with_the_fix(tiny_copy: Path):
     _, problems = check_dataset(tiny_copy)
     named = [p for p in problems if "not UTF-8" in p.message]
     assert named and "schools.csv" in named[0].file and "UTF-8" in named[0].fix
+
+
+# Random damage to a valid data set: validation never raises, and whatever it reports
+# names the file and says where (row and column) or what (the whole table).
+TABLE_LAYERS = {"regions": "counties", "demand": "demand", "schools": "schools", "sites": "sites"}
+DAMAGE = [
+    "none",
+    "nan",
+    "negative",
+    "huge",
+    "text",
+    "empty_text",
+    "null_geometry",
+    "empty_geometry",
+    "polygon",
+    "swap",
+]
+
+
+def damage(frame: gpd.GeoDataFrame, row: int, column: str, how: str) -> gpd.GeoDataFrame:
+    frame = frame.copy()
+    row = row % len(frame)
+    if how in ("null_geometry", "empty_geometry", "polygon", "swap"):
+        geometry = frame.geometry.iloc[row]
+        point = geometry.representative_point()
+        frame.loc[frame.index[row], "geometry"] = {
+            "null_geometry": None,
+            "empty_geometry": Point(),
+            "polygon": box(point.x, point.y, point.x + 0.01, point.y + 0.01),
+            "swap": Point(point.y, point.x),
+        }[how]
+        return frame
+    value = {
+        "none": None,
+        "nan": float("nan"),
+        "negative": -5,
+        "huge": 10**12,
+        "text": "十二 x",
+        "empty_text": "",
+    }[how]
+    frame[column] = frame[column].astype(object)
+    frame.loc[frame.index[row], column] = value
+    return frame
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_random_damage_never_raises_and_is_named(tiny_dataset_dir: Path, tmp_path: Path, seed):
+    import random
+    import shutil
+
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    @settings(
+        max_examples=12,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(
+        table=st.sampled_from(sorted(TABLE_LAYERS)),
+        row=st.integers(0, 1000),
+        pick=st.integers(0, 100),
+        how=st.sampled_from(DAMAGE),
+    )
+    def check(table, row, pick, how):
+        folder = tmp_path / f"case-{random.random()}"
+        shutil.copytree(tiny_dataset_dir, folder)
+        path, layer = folder / f"{table}.gpkg", TABLE_LAYERS[table]
+        frame = gpd.read_file(path, layer=layer)
+        columns = [c for c in frame.columns if c != "geometry"]
+        column = columns[(pick + seed) % len(columns)]
+        damage(frame, row, column, how).to_file(path, layer=layer, driver="GPKG")
+        _, problems = check_dataset(folder)  # never raises
+        for problem in problems:
+            assert problem.file and problem.message
+            assert problem.row or problem.column, problem  # where, not just which file
+        shutil.rmtree(folder)
+
+    check()
