@@ -10,7 +10,10 @@ can be called one by one (as ``layoutopt.plan.runner`` calls them):
 4. ``extract(region, solves)``: a ``RegionOutcome`` (change rows, school rows, KPI counts);
 5. ``indicators(inputs, scope, totals, outcomes)``: KPI values for one scope, which the
    runner calls for the province, each prefecture and each county;
-6. ``finish(inputs, outcomes)``: what goes into the manifest and onto the map.
+6. ``finish(inputs, outcomes)``: what goes into the manifest and onto the map;
+7. optionally ``count_target(inputs)``, a province-wide count the regions meet together
+   (found by a price search), and ``hand_on(state, schools_after)``, the network it leaves
+   for the next programme.
 
 A programme does not loop over regions, solve, write tables or roll KPIs up: the runner does.
 """
