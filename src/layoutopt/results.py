@@ -12,6 +12,7 @@ import pandas as pd
 from layoutopt.data.dataset import Dataset
 from layoutopt.engine.report import SolveReport
 from layoutopt.scenario import Scenario
+from layoutopt.state import PlanState
 
 # Columns of the shared review tables; every programme fills these (and may add after them).
 # Columns of the shared review tables. Three kinds of figure are kept apart in their
@@ -123,7 +124,7 @@ class Plan:
     dataset: Dataset
     results: list[ProgrammeResult]
     schools_after: gpd.GeoDataFrame | None
-    state: Any  # the PlanState after the last programme
+    state: PlanState  # the network after the last programme, with every change
     workers: int
     seconds: float
 

@@ -46,7 +46,7 @@ def make_plan(
             result = runner.run(programme, state)
             results.append(result)
             if result.schools_after is not None:
-                state = programme.hand_on(state, result.schools_after)
+                state = programme.hand_on(state, result)
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
     return Plan(

@@ -12,7 +12,7 @@ can be called one by one (as ``layoutopt.plan.runner`` calls them):
    runner calls for the province, each prefecture and each county;
 6. ``finish(inputs, outcomes)``: what goes into the manifest and onto the map;
 7. optionally ``count_target(inputs)``, a province-wide count the regions meet together
-   (found by a price search), and ``hand_on(state, schools_after)``, the network it leaves
+   (found by a price search), and ``hand_on(state, result)``, the network it leaves
    for the next programme.
 
 A programme does not loop over regions, solve, write tables or roll KPIs up: the runner does.
@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 import pandas as pd
 
 from layoutopt.engine import LocationProblem, LocationSolution
-from layoutopt.results import ActionSpec
+from layoutopt.results import ActionSpec, ProgrammeResult
 from layoutopt.scenario import Scenario
 from layoutopt.state import PlanState
 
@@ -239,9 +239,11 @@ class Programme(ABC):
         """The manifest's summary of the programme and the map's extras."""
         return Finish()
 
-    def hand_on(self, state: PlanState, schools_after: pd.DataFrame) -> PlanState:
-        """The network after this programme, for the next one."""
-        return state.after(self.name, schools_after, size_column=self.size_column)
+    def hand_on(self, state: PlanState, result: ProgrammeResult) -> PlanState:
+        """The network after this programme, and its changes, for the next one."""
+        return state.after(
+            self.name, result.schools_after, size_column=self.size_column, changes=result.changes
+        )
 
 
 @dataclass

@@ -15,13 +15,13 @@ from layoutopt.scenario import HighSchoolSection
 
 # name | digits | baseline | target | planned | rule | 中文 | meaning
 KPI_SPECS = kpi_table("""
-small_public_schools | 1 | small_before | 0 | small_after | at_most | 小规模公办高中数 | open public schools of small_max_streams or fewer
-small_public_schools_not_exempt | 1 | small_before | 0 | small_not_exempt | at_most | 未豁免的小规模公办高中数 | the same, less those kept with a reason
-schools_above_max_streams | 1 | above_before | baseline | above_after | at_most | 超过规模上限的学校数 | schools above max_streams (held, never grown)
+small_public_schools | 1 | small_register | 0 | small_after | at_most | 小规模公办高中数 | open public schools of small_max_streams or fewer
+small_public_schools_not_exempt | 1 | small_register | 0 | small_not_exempt | at_most | 未豁免的小规模公办高中数 | the same, less those kept with a reason
+schools_above_max_streams | 1 | above_register | baseline | above_after | at_most | 超过规模上限的学校数 | schools above max_streams (held, never grown)
 schools_grown_above_max_streams | 1 | - | 0 | grown_above | at_most | 扩建后超过上限的学校数 | schools the plan grows above max_streams
-counties_without_public_high_school | 1 | no_public_before | 0 | no_public_after | at_most | 无公办高中的县数 | counties without an open public high school
-counties_without_quality_public_high_school | 1 | no_quality_before | 0 | no_quality_after | at_most | 无优质公办高中的县数 | counties without an open school of quality_tiers
-students_without_seat | 1 | unseated_today | 0 | unseated_after | at_most | 无学位学生数 | horizon students without a seat (today's network, the plan)
+counties_without_public_high_school | 1 | no_public_register | 0 | no_public_after | at_most | 无公办高中的县数 | counties without an open public high school
+counties_without_quality_public_high_school | 1 | no_quality_register | 0 | no_quality_after | at_most | 无优质公办高中的县数 | counties without an open school of quality_tiers
+students_without_seat | 1 | unseated_horizon_today | 0 | unseated_after | at_most | 无学位学生数 | horizon students without a seat (today's network, the plan)
 streams_added | 1 | - | - | streams_added | - | 新增轨数 | streams (轨) added
 new_schools | 1 | - | - | new_schools | - | 新建学校数 | new schools opened
 boarding_beds_added | 1 | - | - | beds_added | - | 新增寄宿床位 | beds for moved students whose trip exceeds boarding_travel_min

@@ -18,6 +18,7 @@ from layoutopt.programmes.highschool.greedy import GreedyOutcome, greedy_county
 from layoutopt.programmes.highschool.kpis import KPI_SPECS, indicators
 from layoutopt.programmes.highschool.network import Network, build_network
 from layoutopt.programmes.highschool.outcome import SPLIT, CountyOutcome, county_outcome
+from layoutopt.results import ProgrammeResult
 from layoutopt.scenario import HighSchoolSection, Scenario
 from layoutopt.state import PlanState
 
@@ -111,12 +112,13 @@ class HighSchool(base.Programme):
             }
         )
 
-    def hand_on(self, state: PlanState, schools_after: pd.DataFrame) -> PlanState:
+    def hand_on(self, state: PlanState, result: ProgrammeResult) -> PlanState:
         # A complete secondary school whose senior section merges keeps its junior section:
         # it stays open for the programmes after, with no senior streams.
-        split = schools_after["level"].isin(SPLIT).to_numpy() & ~schools_after["open"].to_numpy()
-        rows = schools_after.assign(open=schools_after["open"].to_numpy() | split)
-        return state.after(self.name, rows, size_column=self.size_column)
+        schools = result.schools_after
+        split = schools["level"].isin(SPLIT).to_numpy() & ~schools["open"].to_numpy()
+        rows = schools.assign(open=schools["open"].to_numpy() | split)
+        return state.after(self.name, rows, size_column=self.size_column, changes=result.changes)
 
 
 def county_input(network: Network, region_id: str) -> County:
@@ -174,20 +176,20 @@ def county_counts(region: County, outcome: CountyOutcome, greedy: GreedyOutcome)
     }
     return {
         "students": region.students,
-        "small_before": int((public["streams"] <= small).sum()),
+        "small_register": int((public["streams"] <= small).sum()),
         "small_after": int((open_public["streams_after"] <= small).sum()),
         "small_not_exempt": int((open_public["streams_after"] <= small).sum()) - exempt,
-        "above_before": int((schools["streams"] > large).sum()),
+        "above_register": int((schools["streams"] > large).sum()),
         "above_after": int((open_public["streams_after"] > large).sum())
         + int((private["streams"] > large).sum()),
         "grown_above": int(
             ((open_public["streams_after"] > large) & (open_public["modules"] > 0)).sum()
         ),
-        "no_public_before": int(public.empty),
+        "no_public_register": int(public.empty),
         "no_public_after": int(open_public.empty),
-        "no_quality_before": int(not quality.any()),
+        "no_quality_register": int(not quality.any()),
         "no_quality_after": int(not open_quality.any()),
-        "unseated_today": unseated(outcome.today),
+        "unseated_horizon_today": unseated(outcome.today),
         "unseated_after": unseated(outcome.after),
         "streams_added": streams_added,
         "new_schools": new_schools,

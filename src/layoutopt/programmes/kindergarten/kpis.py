@@ -22,7 +22,7 @@ def indicators(scope: str, s: pd.Series, section: KindergartenSection) -> list[K
     ]
     kpis = []
     for name, part, whole, target in rates:
-        register = _ratio(s[f"{part}_before"], s[f"{whole}_before"])
+        register = _ratio(s[f"{part}_register"], s[f"{whole}_register"])
         if scope == "county" and not section.allow_decrease and register is not None:
             target = max(target, min(1.0, register))  # a county's value may not fall
         after = _ratio(s[f"{part}_after"], s[f"{whole}_after"])
@@ -54,7 +54,7 @@ KPI_SPECS = kpi_table("""
 enrolment_rate | 4 | - | - | - | - | 学前三年毛入园率 | children placed / children aged 3-5 (register 2020; plan at the horizon)
 inclusive_coverage | 4 | - | - | - | - | 普惠性幼儿园覆盖率 | children in inclusive (普惠) places / children placed
 public_share | 4 | - | - | - | - | 公办园在园幼儿占比 | children in public kindergartens / children placed
-children_aged_3_5 | 0 | children_before | - | children_after | - | 3-5岁儿童数 | children: census (baseline), horizon projection (planned)
+children_aged_3_5 | 0 | children_register | - | children_after | - | 3-5岁儿童数 | children: census (baseline), horizon projection (planned)
 places_added | 0 | - | - | places_added | - | 新增学位 | places built or added by projects
 public_projects | 0 | - | - | projects | - | 公办园项目数 | new, converted and expanded public kindergartens
 public_projects_at_least | 0 | - | - | - | - | 公办园项目数（下限） | the province's project range, lower end

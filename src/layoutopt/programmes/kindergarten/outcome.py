@@ -73,18 +73,18 @@ def _buildings(plan: KgCountyPlan, options, today, after, section) -> pd.DataFra
             group.loc[role["recognise_inclusive"], "open"]
         )
         is_open = bool(group["open"].any())
-        kind_before = kgs.at[base, "kind"] if existing else PUBLIC
+        kind_register = kgs.at[base, "kind"] if existing else PUBLIC
         rows.append(
             {
                 "place_id": base,
                 "existing": existing,
-                "kind_before": kind_before,
-                "kind_after": INCLUSIVE_PRIVATE if recognised else kind_before,
+                "kind_register": kind_register,
+                "kind_after": INCLUSIVE_PRIVATE if recognised else kind_register,
                 "action": _action(group, role, existing, recognised, is_open),
                 "open": is_open,
-                "classes_before": classes,
+                "classes_register": classes,
                 "classes_after": (classes + added) if is_open else 0,
-                "capacity_before": float(kgs.at[base, "capacity"]) if existing else 0.0,
+                "capacity_register": float(kgs.at[base, "capacity"]) if existing else 0.0,
                 "capacity_after": (float(main["capacity"]) if existing else 0.0)
                 + added * plan.county.class_size
                 if is_open
@@ -138,21 +138,21 @@ def _changes(plan, buildings, moved, section, names, unreachable) -> list[dict]:
                     mean_minutes(outgoing, "minutes_before"),
                     mean_minutes(outgoing, "minutes_after"),
                 ),
-                reason=f"{b.classes_before} classes with places to spare nearby: its children "
+                reason=f"{b.classes_register} classes with places to spare nearby: its children "
                 f"expected at the horizon go to {where}",
             )
         elif b.action == "close":
             row["reason"] = (
-                f"{b.classes_before} classes: no child expected within reach at the horizon "
+                f"{b.classes_register} classes: no child expected within reach at the horizon "
                 "in today's network; closes"
             )
         elif b.action == "expand":
-            row["reason"] = f"public: adds {b.classes_after - b.classes_before} class(es)"
+            row["reason"] = f"public: adds {b.classes_after - b.classes_register} class(es)"
         elif b.action == "recognise_inclusive":
             row["reason"] = (
                 f"private kindergarten recognised as inclusive (普惠) for "
-                f"{section.recognise_cost_per_child * b.capacity_before:,.0f} yuan "
-                f"over {b.capacity_before:.0f} places"
+                f"{section.recognise_cost_per_child * b.capacity_register:,.0f} yuan "
+                f"over {b.capacity_register:.0f} places"
             )
         else:
             what = (

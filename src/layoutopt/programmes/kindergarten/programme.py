@@ -205,20 +205,20 @@ def county_counts(region: KgCounty, outcome: KgCountyOutcome, plan: KgCountyPlan
     return {
         **capital,
         "capital_yuan_total": sum(capital.values()),
-        "children_before": float(register.get("children", 0.0)),
-        "enrolled_before": float(
+        "children_register": float(register.get("children", 0.0)),
+        "enrolled_register": float(
             sum(register.get(k, 0.0) for k in ("public", "inclusive_private", "other_private"))
         ),
-        "inclusive_before": float(
+        "inclusive_register": float(
             register.get("public", 0.0) + register.get("inclusive_private", 0.0)
         ),
-        "public_before": float(register.get("public", 0.0)),
+        "public_register": float(register.get("public", 0.0)),
         "children_after": float(demand["children"].sum()),
         "enrolled_after": enrolled_after,
         "inclusive_after": float(b.loc[b["kind_after"] != "other_private", "children_after"].sum()),
         "public_after": float(b.loc[b["kind_after"] == PUBLIC, "children_after"].sum()),
         "places_added": float(
-            (project_rows["capacity_after"] - project_rows["capacity_before"]).sum()
+            (project_rows["capacity_after"] - project_rows["capacity_register"]).sum()
         ),
         "projects": int((plan.options["project"].to_numpy() & plan.plan.is_open).sum()),
         **counts,
@@ -247,7 +247,7 @@ def register_shares(register: dict[str, float]) -> dict[str, float]:
 def capital_yuan(b: pd.DataFrame, section: KindergartenSection) -> dict[str, float]:
     """Capital cost by kind of project, yuan, at the scenario's unit costs (unweighted: the
     objective's priority factor and project price are weights, not money)."""
-    added = (b["classes_after"] - b["classes_before"]).clip(lower=0) * section.class_cost
+    added = (b["classes_after"] - b["classes_register"]).clip(lower=0) * section.class_cost
     fixed = {
         Action.NEW_KINDERGARTEN: section.new_cost,
         Action.CONVERT_BUILDING: section.convert_cost,
@@ -259,7 +259,7 @@ def capital_yuan(b: pd.DataFrame, section: KindergartenSection) -> dict[str, flo
     }
     recognised = b["action"] == Action.RECOGNISE_INCLUSIVE
     out["capital_yuan_recognise_inclusive"] = float(
-        (b.loc[recognised, "capacity_before"] * section.recognise_cost_per_child).sum()
+        (b.loc[recognised, "capacity_register"] * section.recognise_cost_per_child).sum()
     )
     return out
 
@@ -292,9 +292,9 @@ def county_schools_after(region: KgCounty, outcome: KgCountyOutcome) -> pd.DataF
         "students_register": pick("enrolment", 0),
         "students_horizon_today": b["children_horizon_today"],
         "students_after": b["children_after"],
-        "size_register": b["classes_before"],
+        "size_register": b["classes_register"],
         "size_after": b["classes_after"],
-        "capacity_register": b["capacity_before"],
+        "capacity_register": b["capacity_register"],
         "capacity_after": b["capacity_after"],
     }
     return pd.DataFrame(
