@@ -176,7 +176,8 @@ def county_summary(plan: Plan, kpis: pd.DataFrame) -> pd.DataFrame:
         frame[f"{p}_{result.people}_register"] = by["students_register"].sum()
         frame[f"{p}_{result.people}_after"] = by["students_after"].sum()
         changes = result.changes
-        frame[f"{p}_beds_added"] = changes.groupby("region_id")["beds_added"].sum()
+        if (changes["beds_added"].fillna(0) > 0).any():  # programmes that add beds
+            frame[f"{p}_beds_added"] = changes.groupby("region_id")["beds_added"].sum()
         county = kpis[(kpis["programme"] == p) & (kpis["scope"] == "county")]
         frame[f"{p}_targets_missed"] = county[county["met"] == "no"].groupby("scope_id").size()
         short = changes[changes["action"] == "shortfall"]
