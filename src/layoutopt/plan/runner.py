@@ -358,7 +358,6 @@ def _with_figures(row: Any, people: str, horizon_year: int) -> str:
     # Said with its figures even at 0: a complete secondary school whose senior section
     # merges is not closed, only its senior streams are.
     parts.append(
-        f"{row.students_after} expected in {horizon_year} after the plan "
-        f"({row.size_after} {unit})"
+        f"{row.students_after} expected in {horizon_year} after the plan ({row.size_after} {unit})"
     )
     return "; ".join([str(row.reason), *parts]) if row.reason else "; ".join(parts)
