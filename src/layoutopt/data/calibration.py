@@ -85,6 +85,17 @@ class Level(Part):
     )
 
 
+class Specialties(Part):
+    """Specialty categories (专业大类) of vocational schools; the codes are those of
+    ``layoutopt.data.specialties``."""
+
+    weights: dict[str, float] = Field(description="Relative frequency of each category code.")
+    per_school: tuple[int, int] = Field(description="Fewest and most categories of a school.")
+    students_per_category: int = Field(
+        description="A school offers about enrolment / this categories (bigger, more)."
+    )
+
+
 class Schools(Part):
     stages: dict[str, Stage]
     levels: dict[str, Level]
@@ -100,6 +111,9 @@ class Schools(Part):
     beds_per_boarder: tuple[float, float]
     provincial_model_share: float = Field(description="Share of general HS of that tier.")
     municipal_model_share: float
+    specialties: Specialties | None = Field(
+        None, description="Vocational schools' categories (none: the column is left empty)."
+    )
 
 
 class Sites(Part):

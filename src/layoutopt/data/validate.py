@@ -13,6 +13,7 @@ import shapely
 from layoutopt.data.coerce import cell_problems, row_labels
 from layoutopt.data.io import WGS84, TableSource
 from layoutopt.data.schema import TABLES
+from layoutopt.data.specialties import CATALOGUE, codes
 from layoutopt.errors import Problem
 from layoutopt.scenario import ValidationSettings
 
@@ -343,11 +344,34 @@ def check_site_sizes(t: TableCheck) -> list[Problem]:
     )
 
 
+def check_specialties(t: TableCheck) -> list[Problem]:
+    """Specialty categories: known codes, and only on vocational schools."""
+    if not t.has("specialties", "level"):
+        return []
+    cells = t.frame["specialties"].map(codes)
+    problems = t.flag(
+        (t.frame["level"] != "vocational") & (cells.str.len() > 0),
+        "specialties",
+        "specialty categories given for a school that is not vocational",
+        "leave specialties empty for other levels",
+    )
+    unknown = cells.map(lambda found: sorted(set(found) - set(CATALOGUE)))
+    for code in sorted({c for found in unknown for c in found}):
+        problems += t.flag(
+            unknown.map(lambda found, c=code: c in found),
+            "specialties",
+            f"unknown specialty category '{code}'",
+            "use the 2021 catalogue's codes 61-79 separated by ';' (e.g. 66;71;73)",
+        )
+    return problems
+
+
 def table_checks(t: TableCheck) -> list[Problem]:
     """The checks that need only the table itself."""
     problems = check_not_empty(t) + check_crs(t) + check_coordinates(t)
     problems += check_geometry_type(t) + check_unique_ids(t)
     problems += check_non_negative(t) + check_shares(t) + check_site_sizes(t)
+    problems += check_specialties(t)
     if t.spec.geometry_type == "polygon":
         problems += check_polygons(t)
     return problems

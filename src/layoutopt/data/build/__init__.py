@@ -48,7 +48,8 @@ PROVENANCE = {
     "schools": (
         "synthetic",
         "Schools placed at settlements and calibrated to provincial "
-        "counts and enrolments; teachers near the national norms.",
+        "counts and enrolments; teachers near the national norms; vocational specialty "
+        "categories drawn by assumed weights.",
     ),
     "sites": (
         "synthetic",

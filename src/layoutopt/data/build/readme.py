@@ -112,6 +112,13 @@ COLUMN_NOTES: dict[str, list[tuple[str, str, str]]] = {
             "public general high schools ranked by size "
             "with noise; provincial model schools and special schools must be kept",
         ),
+        (
+            "specialties",
+            "synthetic",
+            "vocational schools only: about enrolment / `students_per_category` specialty "
+            "categories (within `per_school`), drawn without repeats by the calibration's "
+            "assumed category weights; no school-level source was found",
+        ),
         ("name", "synthetic", "host settlement name + level (民办 for private schools)"),
     ],
     "sites": [

@@ -27,6 +27,7 @@ from scipy.spatial import cKDTree
 from layoutopt.data.build.common import county_rng, jitter_inside, largest_remainder
 from layoutopt.data.calibration import Calibration, Stage
 from layoutopt.data.io import WGS84
+from layoutopt.data.specialties import joined
 
 # Which levels serve each stage; the order matters: a combined school's sections are fixed
 # by the earlier stage (complete secondary by senior, nine-year by junior).
@@ -228,6 +229,7 @@ def _assemble(
     table["host_kind"] = demand["kind"].to_numpy()[table["host"]]
     table = _ownership(table, cal, rng)
     table = _tiers(table, cal, rng)
+    table = _specialties(table, cal, np.random.default_rng([seed, 13]))
     table = _identify(table, demand)
     return _place(table, demand, regions, seed)
 
@@ -337,6 +339,24 @@ def _tiers(table: pd.DataFrame, cal: Calibration, rng) -> pd.DataFrame:
     return table
 
 
+def _specialties(table: pd.DataFrame, cal: Calibration, rng) -> pd.DataFrame:
+    """Specialty categories of vocational schools: about enrolment / students_per_category
+    of them (within per_school), drawn without repeats by the categories' weights."""
+    table["specialties"] = ""
+    spec = cal.schools.specialties
+    if spec is None:
+        return table
+    categories = sorted(spec.weights)
+    weights = np.array([spec.weights[c] for c in categories], dtype=float)
+    lo, hi = spec.per_school
+    for row in np.flatnonzero(table["level"].to_numpy() == "vocational"):
+        wanted = table["enrolment"].iat[row] / spec.students_per_category + rng.normal(0, 0.7)
+        count = int(np.clip(round(wanted), lo, min(hi, len(categories))))
+        drawn = rng.choice(len(categories), size=count, replace=False, p=weights / weights.sum())
+        table.iat[row, table.columns.get_loc("specialties")] = joined(categories[k] for k in drawn)
+    return table
+
+
 def _identify(table: pd.DataFrame, demand) -> pd.DataFrame:
     """Stable ids (county, level code, number) and Chinese names from the host settlement."""
     table = table.sort_values(["region_id", "level", "host"], kind="stable").reset_index(drop=True)
@@ -386,6 +406,7 @@ def _place(table: pd.DataFrame, demand, regions, seed: int) -> gpd.GeoDataFrame:
         "teachers",
         "quality_tier",
         "must_keep",
+        "specialties",
         "demand_id",
     ]
     return gpd.GeoDataFrame(table[columns], geometry=gpd.points_from_xy(x, y), crs=WGS84)
