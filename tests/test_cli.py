@@ -26,7 +26,8 @@ def test_plan_writes_a_manifest(tiny_dataset_dir, tmp_path):
     scenario = write_scenario(
         tmp_path / "s.toml",
         tiny_dataset_dir,
-        "[highschool]\nplan_students = 0\n[kindergarten]\nenabled = false\n",
+        "[highschool]\nplan_students = 0\n[kindergarten]\nenabled = false\n"
+        "[vocational]\nenabled = false\n",
     )
     out = tmp_path / "out"
     result = runner.invoke(app, ["plan", str(scenario), "--out", str(out)])
@@ -53,7 +54,7 @@ def test_plan_with_bad_data_writes_nothing(tiny_copy, tmp_path):
     assert not list(tmp_path.glob(".out.*"))
 
 
-@pytest.mark.parametrize("name", ["universities", "vocational"])
+@pytest.mark.parametrize("name", ["universities", "boarding"])
 def test_plan_rejects_a_programme_not_in_the_registry(tiny_dataset_dir, tmp_path, name):
     """A programme still to come is not in the registry: exit 1, naming those available,
     and no output folder."""

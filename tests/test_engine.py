@@ -478,6 +478,27 @@ def test_group_open_takes_exactly_one_of_a_pair():
     assert open_ids(problem, solution) == ["s0"]
 
 
+def test_a_priced_group_may_fall_short_when_that_is_cheaper():
+    # Both sites must be open (a group of 2), at 5 per site short: opening s1 costs 10,
+    # so the rule is short by one site (5) and reported by name; at 20 per site, s1 opens.
+    def problem(price: float) -> LocationProblem:
+        return LocationProblem.from_cost_matrix(
+            [[1.0, 1.0]],
+            status=[MUST_KEEP, CANDIDATE],
+            fixed_cost=[0.0, 10.0],
+            group_open={"both": ([0, 1], (2, None))},
+            group_penalty={"both": price},
+        )
+
+    cheap = solve(problem(5.0), EXACT)
+    assert open_ids(problem(5.0), cheap) == ["s0"]
+    assert cheap.share_shortfall == {"both": pytest.approx(1.0)}
+    assert cheap.report.objective == pytest.approx(1.0 + 5.0)
+    dear = solve(problem(20.0), EXACT)
+    assert open_ids(problem(20.0), dear) == ["s0", "s1"]
+    assert dear.share_shortfall == {"both": pytest.approx(0.0)}
+
+
 def test_load_share_moves_children_to_public_places():
     # 10 children; a private place costs 1 per child, a public one 2. At least 60% must be
     # in public places: 6 public (12) + 4 private (4) = 16.

@@ -26,6 +26,9 @@ TINY = """
 cache_dir = "{cache}"
 [highschool]
 plan_students = 0
+[vocational]
+plan_students = 0
+schools_kept = [0, 1000]
 [kindergarten]
 projects = {projects}
 births = {{ "2020" = 9898, "2021" = 8470, "2022" = 8080 }}
@@ -41,7 +44,11 @@ def test_outputs_do_not_depend_on_the_number_of_workers(tiny_dataset_dir, tmp_pa
     scenario = tiny(tmp_path, tiny_dataset_dir)
     one = run_plan(scenario, tmp_path / "one", workers=1)
     two = run_plan(scenario, tmp_path / "two", workers=2)
-    assert one["programmes_run"] == two["programmes_run"] == ["highschool", "kindergarten"]
+    assert (
+        one["programmes_run"]
+        == two["programmes_run"]
+        == ["highschool", "kindergarten", "vocational"]
+    )
     assert two["run"]["workers"] == 2
     for name in CSVS:
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
@@ -49,7 +56,9 @@ def test_outputs_do_not_depend_on_the_number_of_workers(tiny_dataset_dir, tmp_pa
 
 
 def test_programmes_run_in_registry_order_and_hand_on_the_network(tiny_dataset_dir, tmp_path):
-    plan = make_plan(tiny(tmp_path, tiny_dataset_dir), only=["kindergarten", "highschool"])
+    plan = make_plan(
+        tiny(tmp_path, tiny_dataset_dir), only=["vocational", "kindergarten", "highschool"]
+    )
     assert plan.programmes == list(REGISTRY) == list(plan.state.order)
     state = plan.state.schools.set_index("school_id")
     for result in plan.results:
@@ -111,7 +120,7 @@ def test_every_action_and_indicator_written_is_in_the_programme_definition(
         specs = {k.name for k in programme.kpis}
         assert set(kpis.loc[kpis["programme"] == name, "indicator"]) == specs
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["plan_state_order"] == ["highschool", "kindergarten"]
+    assert manifest["plan_state_order"] == ["highschool", "kindergarten", "vocational"]
 
 
 def test_registry_and_scenario_name_the_same_programmes():
@@ -202,6 +211,7 @@ def test_the_review_workbook_has_its_sheets_headers_filters_and_print_setup(
         "说明 read me",
         "highschool 调整",
         "kindergarten 调整",
+        "vocational 调整",
         "指标 KPIs",
         "县汇总 counties",
     ]

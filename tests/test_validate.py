@@ -75,7 +75,31 @@ def plant_negative_enrolment(folder: Path) -> str:
     return f"school_id={schools.loc[7, 'school_id']}, column enrolment: negative value"
 
 
+def plant_unknown_specialty(folder: Path) -> str:
+    schools = read(folder, "schools", "schools")
+    row = schools.index[schools["level"] == "vocational"][0]
+    schools.loc[row, "specialties"] = "66;99"
+    rewrite(folder, "schools", "schools", schools)
+    return (
+        f"school_id={schools.loc[row, 'school_id']}, column specialties: unknown specialty "
+        "category '99'"
+    )
+
+
+def plant_specialty_on_a_primary_school(folder: Path) -> str:
+    schools = read(folder, "schools", "schools")
+    row = schools.index[schools["level"] == "primary"][0]
+    schools.loc[row, "specialties"] = "66"
+    rewrite(folder, "schools", "schools", schools)
+    return (
+        f"school_id={schools.loc[row, 'school_id']}, column specialties: specialty categories "
+        "given for a school that is not vocational"
+    )
+
+
 PLANTERS = [
+    plant_unknown_specialty,
+    plant_specialty_on_a_primary_school,
     plant_duplicate_id,
     plant_missing_enrolment,
     plant_school_in_beijing,

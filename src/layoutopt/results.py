@@ -110,7 +110,12 @@ class ProgrammeResult:
     # Map extras: choropleths (label -> value by region_id) and service areas (school_id ->
     # radius in km, drawn as circles).
     region_layers: dict[str, pd.Series] = field(default_factory=dict)
+    # Class limits of a choropleth (its four inner breaks, e.g. around a ratio's target);
+    # a layer without them is classed 0, then by quarters of its largest value.
+    region_breaks: dict[str, tuple[float, float, float, float]] = field(default_factory=dict)
     service_areas: pd.Series | None = None
+    # Map layers of named schools (label -> school ids), e.g. the high-level schools.
+    school_layers: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass

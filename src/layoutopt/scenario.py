@@ -388,6 +388,145 @@ class KindergartenSection(ProgrammeSection):
     k_nearest: int = Field(20, ge=1, description="Kindergartens and sites kept per settlement.")
 
 
+class VocationalSection(ProgrammeSection):
+    """Secondary vocational consolidation, planned by prefecture; defaults are Shanxi's
+    14th Five-Year Plan (FACTS.md: 6.(1), column 7 and the 2010 establishment standard)."""
+
+    levels: list[str] = Field(
+        default_factory=lambda: ["vocational"], description="School levels of the programme."
+    )
+    schools_kept: tuple[int, int] = Field(
+        (310, 330),
+        description='Province-wide range of vocational schools after the plan ("about 320"), '
+        "public and private; the prefectures meet it together through a price per school.",
+    )
+    standard_students: int = Field(
+        1200, ge=0, description="Establishment standard (2010): at least this many students."
+    )
+    standard_teachers: int = Field(
+        60,
+        ge=0,
+        description="Establishment standard (2010): at least this many full-time teachers.",
+    )
+    students_per_teacher: float = Field(
+        20.0, gt=0, description="Establishment standard (2010): teacher : student 1 : 20."
+    )
+    max_streams: int = Field(
+        30, ge=1, description="No school grows above this many streams (classes per grade)."
+    )
+    grades: int = Field(3, ge=1, description="Grades of a secondary vocational school.")
+    entry_age: int = Field(15, ge=0, le=17, description="Age on entering (grade 1).")
+    enrolment_rate: float = Field(
+        0.96, gt=0, le=1.5, description="High-school-stage gross enrolment rate, 2025 target."
+    )
+    vocational_share: float = Field(
+        0.409,
+        gt=0,
+        le=1,
+        description="Vocational share of upper-secondary students: 45万 / (65万 + 45万).",
+    )
+    plan_students: int = Field(
+        450_000,
+        ge=0,
+        description="Province total the projection is scaled to (the plan's 45万 for 2025); "
+        "0 keeps the cohort projection unscaled.",
+    )
+    plan_students_tolerance: float = Field(
+        0.25,
+        ge=0,
+        description="Largest relative gap between plan_students and the cohort projection "
+        "accepted as reconciliation; a larger one is an error.",
+    )
+    centres: dict[str, str] = Field(
+        default_factory=dict,
+        description="A county's vocational education centre (职教中心): region_id = school_id. "
+        "Counties not named take their largest public vocational school.",
+    )
+    exempt: dict[str, str] = Field(
+        default_factory=dict,
+        description="Schools kept below the standard whatever the model says: school_id = reason.",
+    )
+    boarding_travel_min: float = Field(
+        30.0,
+        ge=0,
+        description="Moved students whose trip is longer than this need a bed at the receiver "
+        "(assumption; most vocational students board).",
+    )
+    travel_cutoff_min: float = Field(
+        180.0,
+        gt=0,
+        description="Schools of the prefecture farther than this from a county's settlements "
+        "are not considered (assumption).",
+    )
+    stream_cost: float = Field(
+        3_000.0, ge=0, description="Objective cost of one added stream, in student-minutes."
+    )
+    new_school_cost: float = Field(
+        60_000.0, ge=0, description="Objective cost of opening a new school, in student-minutes."
+    )
+    switch_cost_min: float = Field(
+        10.0,
+        ge=0,
+        description="Minutes a change of school must save before the plan moves students whose "
+        "school is not closing.",
+    )
+    school_price_start: float = Field(
+        0.0,
+        description="Objective price per school kept (student-minutes) where the search for "
+        "schools_kept starts; a positive price closes schools, a negative one keeps them.",
+    )
+    price_step: float = Field(
+        20_000.0, gt=0, description="First move of the price search, student-minutes."
+    )
+    price_evaluations: int = Field(
+        12, ge=1, description="Most prices tried before the search reports the nearest count."
+    )
+    presence_shortfall_cost: float = Field(
+        50_000_000.0,
+        gt=0,
+        description="Objective cost of a county left without a public vocational school, in "
+        "student-minutes: priced so that it appears only where no school or site can open.",
+    )
+    category_shortfall_cost: float = Field(
+        20_000_000.0,
+        gt=0,
+        description="Objective cost of a specialty category a prefecture stops offering, in "
+        "student-minutes: priced so that it appears only where the rule cannot hold.",
+    )
+    unmet_penalty: float = Field(
+        10_000_000.0,
+        gt=0,
+        description="Objective cost per student left without a place (the last resort).",
+    )
+    new_school_site_kinds: list[str] = Field(
+        default_factory=lambda: ["town_centre", "new_housing", "vacant_school"],
+        description="Candidate-site kinds for a new school in a county without a public one.",
+    )
+    high_level_schools: int = Field(
+        50, ge=0, description="Provincial high-level schools to pick among those kept (column 7)."
+    )
+    high_level_pin: list[str] = Field(
+        default_factory=list, description="Schools always picked as high-level (if kept)."
+    )
+    high_level_exclude: list[str] = Field(
+        default_factory=list, description="Schools never picked as high-level."
+    )
+    stream_capital_yuan: float = Field(
+        6_000_000.0,
+        ge=0,
+        description="Capital cost of one added stream (three classrooms with workshops' share), "
+        "yuan (assumption, as for high schools).",
+    )
+    new_school_capital_yuan: float = Field(
+        60_000_000.0,
+        ge=0,
+        description="Capital cost of a new school besides its streams, yuan (assumption).",
+    )
+    bed_capital_yuan: float = Field(
+        30_000.0, ge=0, description="Capital cost of one boarding bed, yuan (assumption)."
+    )
+
+
 class Scenario(Section):
     name: str = Field(..., description="Short name; outputs go to out/<name>/.")
     title: str = ""
@@ -401,6 +540,7 @@ class Scenario(Section):
     norms: Norms = Norms()
     highschool: HighSchoolSection = HighSchoolSection()
     kindergarten: KindergartenSection = KindergartenSection()
+    vocational: VocationalSection = VocationalSection()
 
     source: Path | None = Field(None, exclude=True, description="The file this was read from.")
 
@@ -462,6 +602,13 @@ def check_scenario_consistency(scenario: Scenario) -> list[str]:
         hs.new_school_min_streams <= hs.max_streams,
         f"'highschool.new_school_min_streams' ({hs.new_school_min_streams}) is above "
         f"'highschool.max_streams' ({hs.max_streams}) (fix: lower it)",
+    )
+    voc = scenario.vocational
+    lo, hi = voc.schools_kept
+    need(
+        0 <= lo <= hi,
+        f"'vocational.schools_kept' [{lo}, {hi}] is not a range from low to high "
+        f"(fix: [{min(lo, hi)}, {max(lo, hi)}])",
     )
     lo, hi = kg.projects
     need(

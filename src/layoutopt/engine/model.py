@@ -11,6 +11,7 @@ Variables (column blocks):
 
   ``share_short[r]`` load a share rule r is short of, at its penalty
   ``served_short[r]`` weight a served-share rule r is short of, at its penalty
+  ``group_short[g]`` sites a priced group g is short of its lower bound, at its penalty
 
 Rows: ``serve`` (each demand served once), ``link`` (assign ≤ open), ``capacity``,
 ``module_limit``, ``min_load``, ``open_count``, ``region_open``, ``group_open``,
@@ -413,20 +414,31 @@ def _count_rows(b: _Builder, p: LocationProblem) -> None:
 
 
 def _group_rows(b: _Builder, p: LocationProblem) -> None:
+    """lo ≤ Σ open + short ≤ hi per group; ``short`` only for priced groups."""
     names = sorted(p.group_open)
     if not names:
         return
+    soft = [k for k, n in enumerate(names) if n in p.group_penalty]
+    short = b.add_columns(
+        "group_short",
+        [p.group_penalty[names[k]] for k in soft],
+        0,
+        INF,
+        False,
+        labels=[names[k] for k in soft],
+    )
     rows = np.concatenate([np.full(len(p.group_open[n][0]), k) for k, n in enumerate(names)])
     sites = np.concatenate([p.group_open[n][0] for n in names])
     limits = [p.group_open[n][1] for n in names]
     b.add_rows(
         "group_open",
-        rows,
-        b.columns["open"].start + sites,
-        np.ones(len(sites)),
+        np.r_[rows, soft],
+        np.r_[b.columns["open"].start + sites, np.arange(short.start, short.stop)],
+        np.ones(len(sites) + len(soft)),
         np.array([-INF if lo is None else lo for lo, _ in limits], float),
         np.array([INF if hi is None else hi for _, hi in limits], float),
         len(names),
+        labels=names,
     )
 
 

@@ -98,6 +98,9 @@ class LocationProblem:
     region_open: dict[str, Bounds] = field(default_factory=dict)
     # Named sets of sites (indices) with bounds on how many of them are open.
     group_open: dict[str, tuple[NDArray, Bounds]] = field(default_factory=dict)
+    # Groups whose lower bound may fall short, at this price per site short (a priced rule);
+    # the others are hard.
+    group_penalty: dict[str, float] = field(default_factory=dict)
     # Pairs (a, b) of site indices: site a may open only if site b is open.
     open_implies: NDArray = field(default_factory=lambda: np.zeros((0, 2), dtype=np.int64))
     # Largest share of its demand point's weight an arc may carry (None: any, up to all).
@@ -146,6 +149,7 @@ class LocationProblem:
         open_count: Bounds = (None, None),
         region_open: dict[str, Bounds] | None = None,
         group_open: dict[str, tuple[ArrayLike, Bounds]] | None = None,
+        group_penalty: dict[str, float] | None = None,
         open_implies: ArrayLike | None = None,
         arc_max_share: ArrayLike | None = None,
         load_shares: list[LoadShare] | tuple[LoadShare, ...] = (),
@@ -185,6 +189,7 @@ class LocationProblem:
                 name: (np.asarray(sites, dtype=np.int64), bounds)
                 for name, (sites, bounds) in (group_open or {}).items()
             },
+            group_penalty=dict(group_penalty or {}),
             open_implies=np.asarray(
                 [] if open_implies is None else open_implies, dtype=np.int64
             ).reshape(-1, 2),
@@ -227,6 +232,11 @@ class LocationProblem:
         for name, (sites, _) in self.group_open.items():
             if len(sites) and (sites.min() < 0 or sites.max() >= m):
                 problems.append(f"group {name} refers to sites outside 0..m-1")
+        unknown_groups = sorted(set(self.group_penalty) - set(self.group_open))
+        if unknown_groups:
+            problems.append(f"group_penalty names groups not in group_open: {unknown_groups}")
+        if any(not v >= 0 for v in self.group_penalty.values()):
+            problems.append("group_penalty needs a price of 0 or more per site short")
         share = self.arc_max_share
         if share is not None and (len(share) != a or (share < 0).any() or (share > 1).any()):
             problems.append("arc_max_share needs one share within 0..1 per arc")

@@ -394,8 +394,12 @@ def _solution(
 
 
 def _share_shortfall(problem: LocationProblem, model: MatrixModel, values: NDArray):
-    """Shortfall of each priced rule (load shares and served shares), by rule name."""
+    """Shortfall of each priced rule (load shares, served shares, groups), by rule name."""
     out: dict[str, float] = {}
+    if "group_short" in model.columns:
+        soft = [n for n in sorted(problem.group_open) if n in problem.group_penalty]
+        short = values[model.columns["group_short"]]
+        out.update({name: float(v) for name, v in zip(soft, short, strict=True)})
     for block, rules in (
         ("share_short", problem.load_shares),
         ("served_short", problem.served_shares),

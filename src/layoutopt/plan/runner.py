@@ -83,9 +83,12 @@ class RegionalRunner:
         todays: dict[str, LocationSolution] = {}
         solves: list[SolveReport] = []
 
+        target = programme.count_target(inputs)
+        unit = target.unit.replace("_", "-") if target else ""
+
         def evaluate(price: float | None, kept: Results) -> Results:
             todo = {r: region for r, region in regions.items() if r not in kept}
-            label = programme.name if price is None else f"{programme.name} @ {price:,.0f} yuan"
+            label = programme.name if price is None else f"{programme.name} @ {price:,.0f} {unit}"
             done = self._pass(programme.name, label, todo, options, price, todays)
             for region_id, (region_solves, _) in done.items():
                 if region_id not in todays:
@@ -94,7 +97,6 @@ class RegionalRunner:
                 solves.append(region_solves.plan.report)
             return dict(sorted({**kept, **done}.items()))
 
-        target = programme.count_target(inputs)
         if target is None:
             final, search = evaluate(None, {}), {}
         else:
@@ -139,10 +141,14 @@ class RegionalRunner:
         search: dict[str, Any],
     ) -> ProgrammeResult:
         regions = regions_table(state)
-        schools = schools_after(programme, outcomes, regions, state.dataset.schools.crs)
-        rows = [dict(c, region_id=o.region_id) for o in outcomes for c in o.changes]
-        changes = changes_table(rows, regions, schools, programme, self.scenario.horizon_year)
         finish = programme.finish(inputs, outcomes)
+        schools = schools_after(programme, outcomes, regions, state.dataset.schools.crs)
+        for column, values in finish.school_values.items():
+            schools[column] = values.reindex(schools["school_id"]).to_numpy()
+        # A row names its own county where the region is wider (a prefecture programme).
+        rows = [{"region_id": o.region_id, **c} for o in outcomes for c in o.changes]
+        rows += finish.changes
+        changes = changes_table(rows, regions, schools, programme, self.scenario.horizon_year)
         return ProgrammeResult(
             programme=programme.name,
             title=programme.title,
@@ -155,7 +161,9 @@ class RegionalRunner:
             solves=solves,
             summary={**search, **finish.summary},
             region_layers=finish.region_layers,
+            region_breaks=finish.region_breaks,
             service_areas=finish.service_areas,
+            school_layers=finish.school_layers,
         )
 
 
@@ -236,7 +244,9 @@ def roll_up(
     """KPIs for the province, each prefecture and (for county programmes) each county."""
     ids = [o.region_id for o in outcomes]
     counts = pd.DataFrame([o.counts for o in outcomes], index=ids)
-    prefecture = regions.set_index("region_id")["prefecture_id"].reindex(ids).astype(str)
+    prefecture = pd.Series(ids, index=ids, dtype=str)  # a prefecture programme's regions
+    if programme.scope == "county":
+        prefecture = regions.set_index("region_id")["prefecture_id"].reindex(ids).astype(str)
     scopes: list[tuple[str, str, list[int]]] = [("province", "all", list(range(len(ids))))]
     for pid in sorted(set(prefecture)):
         scopes.append(("prefecture", pid, list(np.flatnonzero(prefecture.to_numpy() == pid))))
@@ -328,8 +338,12 @@ def changes_table(
     frame["programme"] = programme.name
     frame["school_name"] = by_school["name"].reindex(frame["school_id"]).fillna("").to_numpy()
     frame["target_name"] = by_school["name"].reindex(frame["target_id"]).fillna("").to_numpy()
-    frame["county"] = by_region["county"].reindex(frame["region_id"]).to_numpy()
-    frame["prefecture"] = by_region["prefecture"].reindex(frame["region_id"]).to_numpy()
+    frame["county"] = by_region["county"].reindex(frame["region_id"]).fillna("").to_numpy()
+    # A prefecture's own row (a prefecture programme's shortfall) names the prefecture.
+    prefectures = regions.drop_duplicates("prefecture_id").set_index("prefecture_id")
+    county_of = by_region["prefecture"].reindex(frame["region_id"]).to_numpy()
+    own = prefectures["prefecture"].reindex(frame["region_id"]).to_numpy()
+    frame["prefecture"] = np.where(pd.isna(county_of), own, county_of)
     for column in SCHOOL_FIGURES:
         frame[column] = by_school[column].reindex(frame["school_id"]).to_numpy()
     frame["size_unit"] = frame["size_unit"].fillna("")

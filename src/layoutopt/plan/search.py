@@ -32,11 +32,13 @@ def search_price(target: CountTarget, evaluate: Evaluate) -> tuple[Results, dict
         plans = evaluate(price, reuse)
         count = sum(int(o.counts[target.count]) for _, o in plans.values())
         solved = len(plans) - len(reuse)
-        trace.append({"price_yuan": round(price, 2), target.count: count, "regions_solved": solved})
+        trace.append(
+            {f"price_{target.unit}": round(price, 2), target.count: count, "regions_solved": solved}
+        )
         return price, count, plans
 
     def found(point: tuple[float, int, dict]) -> tuple[dict, dict[str, Any]]:
-        return point[2], {"price_yuan": point[0], "price_search": trace}
+        return point[2], {f"price_{target.unit}": point[0], "price_search": trace}
 
     points = [run(target.start, {})]
     step = target.step

@@ -8,9 +8,10 @@ can be called one by one (as ``layoutopt.plan.runner`` calls them):
 2. ``split(inputs)``: one picklable input per region (county or prefecture);
 3. ``today_problem(region)`` and ``plan_problem(region, today, price)``: the engine problems;
 4. ``extract(region, solves)``: a ``RegionOutcome`` (change rows, school rows, KPI counts);
-5. ``indicators(inputs, scope, totals, outcomes)``: KPI values for one scope, which the
-   runner calls for the province, each prefecture and each county;
-6. ``finish(inputs, outcomes)``: what goes into the manifest and onto the map;
+5. ``finish(inputs, outcomes)``: what is worked out over every region at once (the
+   manifest's summary, the map's extras, province-wide picks and their rows);
+6. ``indicators(inputs, scope, totals, outcomes)``: KPI values for one scope, which the
+   runner calls, after ``finish``, for the province, each prefecture and each county;
 7. optionally ``count_target(inputs)``, a province-wide count the regions meet together
    (found by a price search), and ``hand_on(state, result)``, the network it leaves
    for the next programme.
@@ -175,8 +176,8 @@ class CountTarget:
     """A province-wide count that ties the regions together (the plan's "about 500"
     projects, "about 320" schools): the runner searches a price per counted item, added
     to each one's cost in ``plan_problem``, until the regions' ``counts[count]`` add up to
-    ``lo``-``hi``. ``start`` (yuan) is the first price tried, ``step`` the first move,
-    ``evaluations`` the most prices tried."""
+    ``lo``-``hi``. ``start`` is the first price tried, ``step`` the first move,
+    ``evaluations`` the most prices tried. ``start`` and ``step`` are in ``unit``."""
 
     count: str
     lo: int
@@ -184,6 +185,7 @@ class CountTarget:
     start: float
     step: float
     evaluations: int
+    unit: str = "yuan"  # the price's unit: the objective's (yuan, or student_min)
 
 
 class Programme(ABC):
@@ -248,8 +250,17 @@ class Programme(ABC):
 
 @dataclass
 class Finish:
-    """A programme's closing extras: manifest summary, choropleths, service areas."""
+    """A programme's closing extras, worked out over every region at once: the manifest's
+    summary, choropleths (label -> value by county region_id), service areas, change rows
+    (each with its ``region_id``), values of its own schools_after columns (column ->
+    value by school_id) and map layers of named schools (label -> school ids)."""
 
     summary: dict[str, Any] = field(default_factory=dict)
     region_layers: dict[str, pd.Series] = field(default_factory=dict)
+    # Class limits of a choropleth (its four inner breaks, e.g. around a ratio's target);
+    # a layer without them is classed 0, then by quarters of its largest value.
+    region_breaks: dict[str, tuple[float, float, float, float]] = field(default_factory=dict)
     service_areas: pd.Series | None = None
+    changes: list[dict] = field(default_factory=list)
+    school_values: dict[str, pd.Series] = field(default_factory=dict)
+    school_layers: dict[str, list[str]] = field(default_factory=dict)

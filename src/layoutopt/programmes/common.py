@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 
 from layoutopt.data.dataset import Dataset
+from layoutopt.demand.cohorts import cohort_at_horizon
+from layoutopt.errors import LayoutoptError
 from layoutopt.geo.travel import RoadGraph, TravelQuery, travel_times
 from layoutopt.scenario import Scenario
 
@@ -21,10 +23,12 @@ def travel_within_county(
     *,
     k_nearest: int,
     cutoff_min: float | None = None,
+    by_prefecture: bool = False,
 ) -> pd.DataFrame:
-    """Minutes from each settlement to the ``k_nearest`` places of its own county.
+    """Minutes from each settlement to the ``k_nearest`` places of its own county (or, with
+    ``by_prefecture``, of its own prefecture).
 
-    Computed county by county, so that a crowd of places just across a county line never
+    Computed area by area, so that a crowd of places just across a county line never
     pushes a settlement's own county's schools off its list. The places are ``schools``
     (by ``school_id``) and candidate ``sites`` (by ``place_id``), each with ``region_id``
     and a point geometry. Returns ``place_id, demand_id, minutes, distance_km``, sorted by
@@ -40,14 +44,17 @@ def travel_within_county(
         assert dataset.road_nodes is not None and dataset.road_edges is not None
         roads = RoadGraph.from_tables(dataset.road_nodes, dataset.road_edges)
     demand = dataset.demand
+    area = _area_of(dataset, by_prefecture)
+    places["area"] = area.reindex(places["region_id"].astype(str)).to_numpy()
+    settlement_area = area.reindex(demand["region_id"].astype(str)).to_numpy()
     tables = []
-    for region_id, mine in places.groupby("region_id", sort=True):
-        settlements = demand[demand["region_id"] == region_id]
+    for area_id, mine in places.groupby("area", sort=True):
+        settlements = demand[settlement_area == area_id]
         if settlements.empty:
             continue
         tables.append(
             travel_times(
-                mine.reset_index(drop=True),
+                mine.drop(columns="area").reset_index(drop=True),
                 settlements.reset_index(drop=True),
                 settings,
                 origin_id="place_id",
@@ -60,6 +67,49 @@ def travel_within_county(
         return pd.DataFrame(columns=columns)
     table = pd.concat(tables, ignore_index=True).rename(columns={"origin_id": "place_id"})
     return table.sort_values(["demand_id", "minutes", "place_id"], ignore_index=True)[columns]
+
+
+def _area_of(dataset: Dataset, by_prefecture: bool) -> pd.Series:
+    """Each county's area: itself, or its prefecture."""
+    regions = dataset.regions
+    ids = regions["region_id"].astype(str).to_numpy()
+    keys = regions["prefecture_id"].astype(str).to_numpy() if by_prefecture else ids
+    return pd.Series(keys, index=ids)
+
+
+def project_stage(
+    demand: pd.DataFrame,
+    scenario: Scenario,
+    programme: str,
+    ages: range,
+    rate: float,
+    plan_students: int,
+    tolerance: float,
+) -> tuple[pd.Series, dict]:
+    """Whole students per settlement at the horizon: the cohort of ``ages`` then, times
+    ``rate`` (enrolment rate × the stage's share), scaled to the plan's own province
+    figure (``plan_students``, 0: unscaled) so the plan reconciles with it; and how."""
+    cohort = cohort_at_horizon(demand, list(ages), scenario.base_year, scenario.horizon_year)
+    projected = cohort * rate
+    total = float(projected.sum())
+    scale = plan_students / total if plan_students and total > 0 else 1.0
+    if abs(scale - 1) > tolerance:
+        raise LayoutoptError(
+            f"{programme}.plan_students = {plan_students} is {scale:.2f} times the "
+            f"cohort projection ({total:,.0f} students) "
+            "(fix: set plan_students to this province's own plan figure, or 0 to use the "
+            "projection as it is)"
+        )
+    students = round_keeping_total(projected * scale)
+    info = {
+        "cohort_ages_at_horizon": f"{ages[0]}-{ages[-1]}",
+        "cohort_persons": float(cohort.sum()),
+        "projected_students": round(total, 1),
+        "plan_students": float(plan_students),
+        "scale_to_plan": round(scale, 6),
+        "students": float(students.sum()),
+    }
+    return students, info
 
 
 def round_keeping_total(values: pd.Series) -> pd.Series:

@@ -253,7 +253,8 @@ class OfflineBackground(MacroElement):
 
 class Overlay(folium.map.Layer):
     """Many simple shapes from one compact array (far lighter than a folium element each):
-    ``lines`` as [lat1, lon1, lat2, lon2, tooltip] or ``circles`` as [lat, lon, metres]."""
+    ``lines`` as [lat1, lon1, lat2, lon2, tooltip] or ``circles`` as [lat, lon, metres,
+    tooltip]; the tooltip is optional and set as text, never as HTML."""
 
     _template = JINJA.from_string(
         """
@@ -261,9 +262,9 @@ class Overlay(folium.map.Layer):
         var {{ this.get_name() }} = L.featureGroup();
         {{ this.data|safe }}.forEach(function(d) {
             var shape = {{ this.shape|safe }};
-            if (d.length > 4) {
+            if (d.length > {{ this.tip }}) {
                 var tip = document.createElement('span');
-                tip.textContent = d[4];
+                tip.textContent = d[{{ this.tip }}];
                 shape.bindTooltip(tip);
             }
             {{ this.get_name() }}.addLayer(shape);
@@ -272,11 +273,22 @@ class Overlay(folium.map.Layer):
         """
     )
 
-    def __init__(self, kind: str, rows: list[list], *, name: str, colour: str, show: bool) -> None:
+    def __init__(
+        self,
+        kind: str,
+        rows: list[list],
+        *,
+        name: str,
+        colour: str,
+        show: bool,
+        weight: int | None = None,
+    ) -> None:
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "Overlay"
         self.data = script_json(rows)
-        style = f"{{color: '{colour}', weight: {2 if kind == 'lines' else 1}"
+        self.tip = 4 if kind == "lines" else 3
+        weight = weight or (2 if kind == "lines" else 1)
+        style = f"{{color: '{colour}', weight: {weight}"
         if kind == "lines":
             self.shape = f"L.polyline([[d[0], d[1]], [d[2], d[3]]], {style}}})"
         else:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 import json
+from itertools import pairwise
 
 import folium
 import geopandas as gpd
@@ -38,6 +39,7 @@ from layoutopt.results import ProgrammeResult
 
 OTHER = ("#bdbdbd", "other")
 MERGE_COLOUR = "#d7301f"
+MARK_COLOUR = "#b8860b"  # rings around named schools (dark gold)
 LINE_ACTIONS = ("merge_into",)  # actions drawn as a line to their target
 BOUNDARY_TOLERANCE_DEG = 0.005  # about 500 m: enough for a province-wide review map
 CHOROPLETH = ["#ffffcc", "#fed976", "#fd8d3c", "#e31a1c", "#800026"]  # few → many
@@ -116,21 +118,28 @@ def review_map(result: ProgrammeResult, regions: gpd.GeoDataFrame, heading: str)
         OfflineBackground().add_to(pane)
         if layers:  # a choropleth draws the county boundaries itself
             label, values = layers[0] if mode == "today" else layers[-1]
-            _choropleth(regions, values, label).add_to(pane)
+            breaks = result.region_breaks.get(label)
+            _choropleth(regions, values, label, breaks).add_to(pane)
         else:
             _boundaries(regions).add_to(pane)
+        _prefectures(regions).add_to(pane)
         clusters[mode] = SchoolCluster(mode, name=f"学校 schools, {mode}")
         clusters[mode].add_to(pane)
         PaneControls(titles[mode]).add_to(pane)
     _merge_lines(result.changes, schools).add_to(dual.m2)
     if result.service_areas is not None and len(result.service_areas):
         _service_areas(schools, result.service_areas).add_to(dual.m2)
+    for label, ids in result.school_layers.items():
+        _marked(schools, ids, label).add_to(dual.m2)
     SchoolSearch(clusters["after"]).add_to(dual.m2)
     for pane in (dual.m1, dual.m2):
         folium.LayerControl(collapsed=True).add_to(pane)
     counts = schools["action"].value_counts()
     items = [(*colours.get(a, OTHER), int(counts[a])) for a in _ordered(colours, counts.index)]
-    legends = [(label, _classes(values)) for label, values in layers]
+    items += [(MARK_COLOUR, f"◯ {label}", len(ids)) for label, ids in result.school_layers.items()]
+    legends = [
+        (label, _classes(values, result.region_breaks.get(label))) for label, values in layers
+    ]
     note = "Left: today; right: after the plan (the panes move together). Click a school."
     Legend(heading, items, legends, note).add_to(dual.m2)
     dual.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
@@ -220,27 +229,48 @@ def _boundaries(regions: gpd.GeoDataFrame) -> folium.GeoJson:
     )
 
 
-def _class_of(values: pd.Series) -> tuple[np.ndarray, float]:
-    """Five classes: 0 for none, then quarters of the largest value."""
+def _class_of(values: pd.Series, breaks=None) -> tuple[np.ndarray, float]:
+    """Five classes: by the four ``breaks`` where given, else 0 for none, then quarters of
+    the largest value."""
+    if breaks is not None:
+        return np.searchsorted(np.asarray(breaks, float), values.to_numpy(float)), 0.0
     top = float(values.max()) if len(values) else 0.0
     top = top or 1.0
     return np.minimum(np.ceil(values.to_numpy(float) / top * 4), 4).astype(int), top
 
 
-def _classes(values: pd.Series) -> list[tuple[str, str]]:
+def _digits(values: pd.Series) -> int:
+    """Decimals a choropleth shows: none for counts, two for ratios below 10."""
+    top = float(values.abs().max()) if len(values) else 0.0
+    return 2 if 0 < top < 10 else 0
+
+
+def _classes(values: pd.Series, breaks=None) -> list[tuple[str, str]]:
     """The legend of a choropleth: each class's colour and range."""
-    _, top = _class_of(values.round(0))
+    digits = _digits(values)
+    if breaks is not None:
+        b = [f"{x:,.{digits}f}" for x in breaks]
+        texts = [
+            f"≤ {b[0]}",
+            *(f"{lo} – {hi}" for lo, hi in pairwise(b)),
+            f"> {b[3]}",
+        ]
+        return list(zip(CHOROPLETH, texts, strict=True))
+    _, top = _class_of(values.round(digits))
     out = [(CHOROPLETH[0], "0")]
     for k in range(1, 5):
-        out.append((CHOROPLETH[k], f"{top * (k - 1) / 4:,.0f} – {top * k / 4:,.0f}"))
+        out.append((CHOROPLETH[k], f"{top * (k - 1) / 4:,.{digits}f} – {top * k / 4:,.{digits}f}"))
     return out
 
 
-def _choropleth(regions: gpd.GeoDataFrame, values: pd.Series, label: str) -> folium.GeoJson:
-    """Counties coloured by a value in five classes (the first for zero)."""
+def _choropleth(
+    regions: gpd.GeoDataFrame, values: pd.Series, label: str, breaks=None
+) -> folium.GeoJson:
+    """Counties coloured by a value in five classes (the first for zero, or by breaks)."""
     light = _light(regions, ["region_id", "name"])
-    light["value"] = values.reindex(regions["region_id"]).fillna(0.0).round(0).to_numpy()
-    classes, _ = _class_of(light["value"])
+    values = values.reindex(regions["region_id"]).fillna(0.0)
+    light["value"] = values.round(_digits(values)).to_numpy()
+    classes, _ = _class_of(light["value"], breaks)
     light["colour"] = [CHOROPLETH[c] for c in classes]
     data = _round_coordinates(json.loads(light.to_json(drop_id=True, to_wgs84=True)))
     return folium.GeoJson(
@@ -255,6 +285,34 @@ def _choropleth(regions: gpd.GeoDataFrame, values: pd.Series, label: str) -> fol
         tooltip=folium.GeoJsonTooltip(
             fields=["name", "value"], aliases=["county", html.escape(label)]
         ),
+    )
+
+
+def _prefectures(regions: gpd.GeoDataFrame) -> folium.GeoJson:
+    """Prefecture boundaries, drawn over the counties."""
+    outline = regions.dissolve(by="prefecture_id", as_index=False)[
+        ["prefecture_id", "prefecture_name", "geometry"]
+    ]
+    light = _light(outline, ["prefecture_id", "prefecture_name"])
+    data = json.loads(light.to_json(drop_id=True, to_wgs84=True))
+    return folium.GeoJson(
+        _round_coordinates(data),
+        name="市界 prefecture boundaries",
+        style_function=lambda _f: {"color": "#222", "weight": 2.5, "fillOpacity": 0.0},
+        tooltip=folium.GeoJsonTooltip(fields=["prefecture_name", "prefecture_id"]),
+    )
+
+
+def _marked(schools: gpd.GeoDataFrame, ids: list[str], label: str) -> Overlay:
+    """A layer ringing named schools (e.g. the high-level schools), with their names."""
+    where = schools.set_index("school_id")
+    rows = [
+        [round(where.geometry[s].y, 5), round(where.geometry[s].x, 5), 2500.0, where["name"][s]]
+        for s in ids
+        if s in where.index
+    ]
+    return Overlay(
+        "circles", rows, name=html.escape(label), colour=MARK_COLOUR, show=True, weight=3
     )
 
 

@@ -19,9 +19,13 @@ import numpy as np
 import pandas as pd
 
 from layoutopt.data.dataset import Dataset
-from layoutopt.demand.cohorts import cohort_at_horizon
 from layoutopt.errors import LayoutoptError
-from layoutopt.programmes.common import round_keeping_total, site_names, travel_within_county
+from layoutopt.programmes.common import (
+    project_stage,
+    round_keeping_total,
+    site_names,
+    travel_within_county,
+)
 from layoutopt.scenario import HighSchoolSection, Scenario
 from layoutopt.state import PlanState
 
@@ -63,28 +67,15 @@ def build_network(state: PlanState, scenario: Scenario) -> Network:
 def project_students(demand: pd.DataFrame, scenario: Scenario) -> tuple[pd.Series, dict]:
     """Whole general-high-school students per settlement at the horizon, and how."""
     section = scenario.highschool
-    ages = list(range(section.entry_age, section.entry_age + section.grades))
-    cohort = cohort_at_horizon(demand, ages, scenario.base_year, scenario.horizon_year)
-    projected = cohort * section.enrolment_rate * section.general_share
-    total = float(projected.sum())
-    scale = section.plan_students / total if section.plan_students and total > 0 else 1.0
-    if abs(scale - 1) > section.plan_students_tolerance:
-        raise LayoutoptError(
-            f"highschool.plan_students = {section.plan_students} is {scale:.2f} times the "
-            f"cohort projection ({total:,.0f} students) "
-            "(fix: set plan_students to this province's own plan figure, or 0 to use the "
-            "projection as it is)"
-        )
-    students = round_keeping_total(projected * scale)
-    info = {
-        "cohort_ages_at_horizon": f"{ages[0]}-{ages[-1]}",
-        "cohort_persons": float(cohort.sum()),
-        "projected_students": round(total, 1),
-        "plan_students": float(section.plan_students),
-        "scale_to_plan": round(scale, 6),
-        "students": float(students.sum()),
-    }
-    return students, info
+    return project_stage(
+        demand,
+        scenario,
+        "highschool",
+        range(section.entry_age, section.entry_age + section.grades),
+        section.enrolment_rate * section.general_share,
+        section.plan_students,
+        section.plan_students_tolerance,
+    )
 
 
 def _schools(state: PlanState, section: HighSchoolSection) -> gpd.GeoDataFrame:

@@ -1,0 +1,285 @@
+"""Read a prefecture's solves back as schools after the plan, moves and recommended changes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from layoutopt.data.specialties import codes, joined, named
+from layoutopt.programmes.common import change_row
+from layoutopt.programmes.flows import NO_SEAT, mean_minutes, moves_with_minutes, solution_flows
+from layoutopt.programmes.vocational.prefecture import (
+    CATEGORY,
+    PRESENCE,
+    PrefectureInput,
+    site_table,
+)
+from layoutopt.scenario import VocationalSection
+
+SHORT = 0.5  # a priced rule's shortfall above this counts (sites or students)
+
+
+@dataclass
+class PrefectureOutcome:
+    prefecture_id: str
+    places: pd.DataFrame  # site_table + open, modules, streams_after, loads, beds, categories
+    today: pd.DataFrame  # flows today
+    after: pd.DataFrame  # flows after the plan
+    moved: pd.DataFrame  # demand_id, from_id, to_id, students, minutes_before, minutes_after
+    shortfall: dict[str, float]  # priced rules short, by group name
+    changes: list[dict]
+
+
+def prefecture_outcome(
+    prefecture: PrefectureInput,
+    today_solution,
+    plan_solution,
+    section: VocationalSection,
+    stream_size: int,
+    standard_streams: int,
+    names: pd.Series,
+) -> PrefectureOutcome:
+    today, after = solution_flows(today_solution), solution_flows(plan_solution)
+    moved = moves_with_minutes(today, after, prefecture.travel)
+    moved["needs_bed"] = (moved["to_id"] != NO_SEAT) & (
+        moved["minutes_after"] > section.boarding_travel_min
+    )
+    places = site_table(prefecture, section, standard_streams)
+    places["open"] = plan_solution.is_open
+    places["modules"] = plan_solution.modules
+    places["streams_after"] = np.where(
+        places["open"], places["streams_open"] + places["modules"], 0
+    )
+    places["students_horizon_today"] = _load(today, places)
+    places["students_after"] = _load(after, places)
+    # Beds for moved students whose trip is long, net of the receiver's spare beds.
+    needs = moved[moved["needs_bed"]].groupby("to_id")["students"].sum()
+    needs = needs.reindex(places["place_id"]).fillna(0.0).to_numpy(float)
+    places["beds_added"] = np.round(np.maximum(needs - places["spare_beds"].to_numpy(float), 0))
+    places["taken_over"] = _taken_over(places, moved)
+    shortfall = {k: v for k, v in plan_solution.share_shortfall.items() if v > SHORT}
+    outcome = PrefectureOutcome(
+        prefecture.prefecture_id, places, today, after, moved, shortfall, []
+    )
+    outcome.changes = _changes(prefecture, outcome, section, names, stream_size)
+    return outcome
+
+
+def _load(flows: pd.DataFrame, places: pd.DataFrame) -> np.ndarray:
+    load = flows.groupby("place_id")["students"].sum()
+    return np.round(load.reindex(places["place_id"]).fillna(0.0).to_numpy(float))
+
+
+def receivers(places: pd.DataFrame, moved: pd.DataFrame) -> pd.Series:
+    """Each closed school's receiver: the open school that takes most of its students."""
+    closed = places.loc[(places["kind"] == "school") & ~places["open"], "place_id"]
+    out = moved[moved["from_id"].isin(closed) & (moved["to_id"] != NO_SEAT)]
+    by = out.groupby(["from_id", "to_id"])["students"].sum().reset_index()
+    by = by.sort_values(["from_id", "students", "to_id"], ascending=[True, False, True])
+    return by.drop_duplicates("from_id").set_index("from_id")["to_id"]
+
+
+def _taken_over(places: pd.DataFrame, moved: pd.DataFrame) -> list[str]:
+    """Categories each open school takes over from the schools merged into it (those it
+    does not teach already)."""
+    own = dict(zip(places["place_id"], places["specialties"].map(codes), strict=True))
+    taken: dict[str, set[str]] = {}
+    for closed, receiver in receivers(places, moved).items():
+        taken.setdefault(receiver, set()).update(set(own[closed]) - set(own[receiver]))
+    return [joined(taken.get(p, ())) for p in places["place_id"]]
+
+
+def _changes(
+    prefecture: PrefectureInput,
+    outcome: PrefectureOutcome,
+    section: VocationalSection,
+    names: pd.Series,
+    stream_size: int,
+) -> list[dict]:
+    """A headline row per school that changes, then the prefecture's shortfall rows."""
+    places, moved = outcome.places, outcome.moved
+    rows = _merge_rows(places, moved, section, names)
+    for place in places[places["open"]].itertuples():
+        incoming = moved[moved["to_id"] == place.place_id]
+        row = _open_row(place, incoming, section, stream_size)
+        rows += [row] if row else []
+    return rows + _shortfall_rows(prefecture, outcome, section)
+
+
+def _merge_rows(places, moved, section: VocationalSection, names: pd.Series) -> list[dict]:
+    rows = []
+    receiver = receivers(places, moved)
+    own = places.set_index("place_id")["specialties"].map(codes)
+    for place in places[(places["kind"] == "school") & ~places["open"]].itertuples():
+        out = moved[moved["from_id"] == place.place_id]
+        target = str(receiver.get(place.place_id, NO_SEAT))
+        students = float(out["students"].sum())
+        to_target = float(out.loc[out["to_id"] == target, "students"].sum())
+        standard = section.standard_students
+        if place.students_horizon_today < standard:
+            why = (
+                f"below the standard at the horizon ({place.students_horizon_today:.0f} < "
+                f"{standard:,} students)"
+            )
+        else:
+            why = "closed so that the province keeps about the schools_kept range of schools"
+        reason = f"{why}; merges into {names.get(target, target)} ({round(to_target)} students)"
+        if students - to_target >= 0.5:
+            reason += f"; {round(students - to_target)} go to other schools"
+        taken = sorted(set(own[place.place_id]) - set(own.get(target, [])))
+        if taken:
+            reason += f"; the receiver takes over its categories {named(taken)}"
+        beds = float(out.loc[out["needs_bed"], "students"].sum())
+        if beds >= 0.5:
+            reason += f"; {round(beds)} need a bed (trip over {section.boarding_travel_min:g} min)"
+        rows.append(_moving_row("merge_into", place.place_id, out, reason, target, beds))
+    return rows
+
+
+def _open_row(place, incoming: pd.DataFrame, section: VocationalSection, stream_size: int):
+    """The headline row of an open school, or None when nothing changes."""
+    standard = section.standard_students
+    beds = float(place.beds_added)
+    reasons = []
+    if place.kind == "site":
+        action = "new_school"
+        reasons.append(
+            f"the county has no public vocational school: a new one of {place.streams_after} "
+            "streams as its vocational education centre (职教中心)"
+        )
+    elif place.centre and (
+        place.strengthen
+        or place.students_after < standard
+        or place.teachers < section.standard_teachers
+    ):
+        action = "strengthen"
+        reasons.append(_strengthen_text(place, section, stream_size))
+    elif place.modules > 0:
+        action = "expand"
+        reasons.append(f"adds {place.modules} stream(s) for the students it receives")
+    elif beds >= 0.5:
+        action = "add_beds"
+        reasons.append(f"adds {round(beds)} boarding bed(s) for students it receives")
+    elif place.held and place.students_after < standard:
+        action = "keep_exempt"
+    else:
+        return None
+    if place.held and not place.centre and place.students_after < standard:
+        reasons.append(
+            f"below the standard ({place.students_after:.0f} < {standard:,}), kept: "
+            f"{place.exempt_reason}"
+        )
+    if place.taken_over:
+        reasons.append(f"takes over categories {named(codes(place.taken_over))}")
+    if beds >= 0.5 and action != "add_beds":
+        reasons.append(f"adds {round(beds)} boarding bed(s)")
+    return _moving_row(action, place.place_id, incoming, "; ".join(reasons), beds=beds)
+
+
+def _strengthen_text(place, section: VocationalSection, stream_size: int) -> str:
+    """Why and how a county's centre is strengthened to the standard."""
+    text = "the county's vocational education centre (职教中心), kept and strengthened"
+    if place.streams_after > place.streams:
+        text += (
+            f": {place.streams} → {place.streams_after} streams "
+            f"({place.streams_after * stream_size:,} places)"
+        )
+    teachers = max(
+        section.standard_teachers, np.ceil(place.students_after / section.students_per_teacher)
+    )
+    text += f"; needs at least {teachers:.0f} full-time teachers (standard: "
+    text += f"{section.standard_teachers}, 1:{section.students_per_teacher:g}; "
+    text += f"{place.teachers:.0f} on the register)"
+    if place.students_after < section.standard_students:
+        text += (
+            f"; {place.students_after:.0f} students expected, below the standard's "
+            f"{section.standard_students:,}: kept as the county's only centre"
+        )
+    return text
+
+
+def _moving_row(action, school_id, moved, reason, target="", beds=0.0) -> dict:
+    minutes = (mean_minutes(moved, "minutes_before"), mean_minutes(moved, "minutes_after"))
+    new = moved[moved["from_id"] == NO_SEAT]
+    if new["students"].sum() >= 0.5:
+        reason += (
+            f"; {round(new['students'].sum())} had no place in today's network at the horizon "
+            "(no trip before)"
+        )
+    return change_row(
+        action,
+        school_id,
+        target=target,
+        students=float(moved["students"].sum()),
+        beds=beds,
+        minutes=minutes,
+        reason=reason,
+    )
+
+
+def _shortfall_rows(
+    prefecture: PrefectureInput, outcome: PrefectureOutcome, section: VocationalSection
+) -> list[dict]:
+    """One row per rule that cannot hold, naming the rule and the place."""
+    rows = []
+    places = outcome.places
+    for group in sorted(outcome.shortfall):
+        kind, _, key = group.partition(":")
+        if kind == PRESENCE:
+            mine = places[places["region_id"] == key]
+            cause = (
+                "it has no public vocational school and no candidate site "
+                f"(fix: add a site of kinds {', '.join(section.new_school_site_kinds)} in the "
+                "sites table)"
+                if mine.empty
+                else "none of its schools or sites can open under the other rules"
+            )
+            reason = (
+                f"rule county_presence (每县一所公办中职): county {key} keeps no public "
+                f"vocational school: {cause}"
+            )
+            rows.append(dict(change_row("shortfall", reason=reason), region_id=key))
+        elif kind == CATEGORY:
+            teaching = places[places["specialties"].map(lambda c, k=key: k in codes(c))]
+            reason = (
+                f"rule specialty_coverage (专业大类不减少): prefecture {prefecture.prefecture_id} "
+                f"stops offering category {named([key])}: its {len(teaching)} school(s) that "
+                f"teach it ({', '.join(teaching['place_id'])}) cannot stay open at the "
+                f"{section.standard_students:,}-student standard (fix: name one in "
+                "vocational.exempt, or accept the category's loss)"
+            )
+            rows.append(
+                dict(change_row("shortfall", reason=reason), region_id=prefecture.prefecture_id)
+            )
+    unseated = float(outcome.after.loc[outcome.after["place_id"] == NO_SEAT, "students"].sum())
+    if unseated >= 0.5:
+        reason = (
+            f"rule places: {round(unseated)} students at the horizon have no place in "
+            f"prefecture {prefecture.prefecture_id}: its schools hold too few streams at the "
+            f"{section.max_streams}-stream cap within {section.travel_cutoff_min:g} min "
+            "(fix: raise vocational.max_streams or add a candidate site)"
+        )
+        rows.append(
+            dict(
+                change_row("shortfall", unseated_students=unseated, reason=reason),
+                region_id=prefecture.prefecture_id,
+            )
+        )
+    return rows
+
+
+def categories_after(places: pd.DataFrame, private_categories: frozenset[str]) -> set[str]:
+    """Categories offered after the plan: kept schools' own and those they take over,
+    and the private schools'."""
+    open_ = places[places["open"]]
+    found = {c for cell in open_["specialties"] for c in codes(cell)}
+    found |= {c for cell in open_["taken_over"] for c in codes(cell)}
+    return found | set(private_categories)
+
+
+def categories_kept_own(places: pd.DataFrame, private_categories: frozenset[str]) -> set[str]:
+    """Categories still taught by a school that teaches them today (the model's rule)."""
+    open_ = places[places["open"]]
+    return {c for cell in open_["specialties"] for c in codes(cell)} | set(private_categories)
