@@ -48,12 +48,19 @@ def _shortfalls(programme: str, changes: pd.DataFrame) -> list[str]:
     rows = changes[changes["action"] == "shortfall"]
     if rows.empty:
         return []
-    counties = sorted(set(rows["county"].astype(str)))
+    # A prefecture's own row (a prefecture programme's) names no county: say the prefecture.
+    places = (
+        rows["county"]
+        .fillna("")
+        .astype(str)
+        .where(rows["county"].fillna("") != "", rows["prefecture"].astype(str))
+    )
+    counties = sorted(set(places))
     shown = "、".join(counties[:SHOWN])
     more = f" and {len(counties) - SHOWN} more" if len(counties) > SHOWN else ""
     return [
-        f"  {programme}: shortfall rows in {len(counties)} counties: {shown}{more} "
-        "(changes.csv, action = shortfall)"
+        f"  {programme}: shortfall rows in {len(counties)} counties or prefectures: "
+        f"{shown}{more} (changes.csv, action = shortfall)"
     ]
 
 

@@ -195,7 +195,8 @@ def _strengthen_text(place, section: VocationalSection, stream_size: int) -> str
     if place.students_after < section.standard_students:
         text += (
             f"; {place.students_after:.0f} students expected, below the standard's "
-            f"{section.standard_students:,}: kept as the county's only centre"
+            f"{section.standard_students:,}: kept as the county's centre (every county "
+            "keeps a public school)"
         )
     return text
 
