@@ -188,3 +188,25 @@ def test_shanxi_gpkg_layers_are_named_as_the_contract(shanxi_dataset):
         "sites": ["sites"],
         "roads": ["nodes", "edges"],
     }
+
+
+@shanxi
+def test_shanxi_specialties_are_calibrated_and_say_so(shanxi_dataset):
+    """1-5 categories a vocational school, more for bigger ones, most of the 19 in every
+    prefecture, none on other levels; the layer's provenance says they are drawn."""
+    from layoutopt.data.specialties import CATALOGUE, codes
+
+    schools = shanxi_dataset.schools
+    vocational = schools[schools["level"] == "vocational"]
+    count = vocational["specialties"].map(lambda cell: len(codes(cell)))
+    assert count.between(1, 5).all()
+    assert {c for cell in vocational["specialties"] for c in codes(cell)} <= set(CATALOGUE)
+    assert np.corrcoef(count, vocational["enrolment"])[0, 1] > 0.5
+    prefecture = vocational["region_id"].str[:4]
+    offered = vocational.groupby(prefecture)["specialties"].agg(
+        lambda cells: len({c for cell in cells for c in codes(cell)})
+    )
+    assert (offered >= 15).all(), offered.to_dict()
+    assert (schools.loc[schools["level"] != "vocational", "specialties"] == "").all()
+    metadata = read_layer_metadata(SHANXI / "schools.gpkg", "schools")
+    assert metadata["synthetic"] == "yes" and "specialty" in metadata["provenance"]

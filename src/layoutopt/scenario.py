@@ -103,61 +103,23 @@ class ProgrammeSection(Section):
     enabled: bool = Field(True, description="Run this programme in `layoutopt plan`.")
 
 
-class HighSchoolSection(ProgrammeSection):
-    """High-school consolidation; defaults are Shanxi's 14th Five-Year Plan (FACTS.md)."""
+class StreamSection(ProgrammeSection):
+    """What the programmes counted in streams (high and vocational schools) share."""
 
-    levels: list[str] = Field(
-        default_factory=lambda: ["senior_high", "complete_secondary"],
-        description="School levels with a general senior section (统计口径: 含完全中学).",
-    )
-    small_max_streams: int = Field(
-        4, ge=0, description="Schools of this many streams (轨) or fewer are 'small' (plan 5.(3))."
-    )
-    max_streams: int = Field(
-        20, ge=1, description="No school grows above this; a new school has at most this (5.(3))."
-    )
     grades: int = Field(
-        3, ge=1, description="Grades of senior high (10-12): a stream (轨) is one class in each."
+        3, ge=1, description="Grades of the school (3): a stream (轨) is one class in each."
     )
     entry_age: int = Field(
-        15, ge=0, le=17, description="Age on entering senior high (grade 10) in China."
+        15, ge=0, le=17, description="Age on entering the first grade (15 in China)."
     )
     enrolment_rate: float = Field(
         0.96, gt=0, le=1.5, description="High-school-stage gross enrolment rate, 2025 target."
-    )
-    general_share: float = Field(
-        0.591,
-        gt=0,
-        le=1,
-        description="General (not vocational) share of upper-secondary students: "
-        "65万 / (65万 + 45万), the plan's 2025 targets.",
-    )
-    plan_students: int = Field(
-        650_000,
-        ge=0,
-        description="Province total the projection is scaled to (the plan's 65万 for 2025); "
-        "0 keeps the cohort projection unscaled.",
     )
     plan_students_tolerance: float = Field(
         0.25,
         ge=0,
         description="Largest relative gap between plan_students and the cohort projection "
         "that is accepted as reconciliation; a larger one is an error (wrong province?).",
-    )
-    max_travel_min: float = Field(
-        90.0,
-        gt=0,
-        description="Longest trip a merge may impose (assumption: 90 min by road); a settlement "
-        "whose nearest school is already farther keeps that school's time as its limit.",
-    )
-    boarding_travel_min: float = Field(
-        40.0, ge=0, description="Moved students beyond this trip need a bed (assumption)."
-    )
-    small_school_weight: float = Field(
-        1_000_000.0,
-        ge=0,
-        description="Objective weight of each small school left open, in student-minutes: "
-        "large enough that fewer small schools always comes first.",
     )
     stream_cost: float = Field(
         3_000.0, ge=0, description="Objective cost of one added stream, in student-minutes."
@@ -191,6 +153,55 @@ class HighSchoolSection(ProgrammeSection):
         description="Capital cost of one boarding bed, yuan (assumption: dormitory space of at "
         "least 3 m² per boarder, FACTS.md, with its share of washrooms and furnishing).",
     )
+    unmet_penalty: float = Field(
+        10_000_000.0,
+        gt=0,
+        description="Objective cost per student left without a seat: the last resort, priced so "
+        "that it appears only where the policy cannot be met.",
+    )
+
+
+class HighSchoolSection(StreamSection):
+    """High-school consolidation; defaults are Shanxi's 14th Five-Year Plan (FACTS.md)."""
+
+    levels: list[str] = Field(
+        default_factory=lambda: ["senior_high", "complete_secondary"],
+        description="School levels with a general senior section (统计口径: 含完全中学).",
+    )
+    small_max_streams: int = Field(
+        4, ge=0, description="Schools of this many streams (轨) or fewer are 'small' (plan 5.(3))."
+    )
+    max_streams: int = Field(
+        20, ge=1, description="No school grows above this; a new school has at most this (5.(3))."
+    )
+    general_share: float = Field(
+        0.591,
+        gt=0,
+        le=1,
+        description="General (not vocational) share of upper-secondary students: "
+        "65万 / (65万 + 45万), the plan's 2025 targets.",
+    )
+    plan_students: int = Field(
+        650_000,
+        ge=0,
+        description="Province total the projection is scaled to (the plan's 65万 for 2025); "
+        "0 keeps the cohort projection unscaled.",
+    )
+    max_travel_min: float = Field(
+        90.0,
+        gt=0,
+        description="Longest trip a merge may impose (assumption: 90 min by road); a settlement "
+        "whose nearest school is already farther keeps that school's time as its limit.",
+    )
+    boarding_travel_min: float = Field(
+        40.0, ge=0, description="Moved students beyond this trip need a bed (assumption)."
+    )
+    small_school_weight: float = Field(
+        1_000_000.0,
+        ge=0,
+        description="Objective weight of each small school left open, in student-minutes: "
+        "large enough that fewer small schools always comes first.",
+    )
     allow_new_schools: bool = Field(True, description="Candidate sites may open a new school.")
     new_school_min_streams: int = Field(
         6, ge=1, description="Smallest new school: 18 classes (standard sizes 18/24/30/36)."
@@ -198,12 +209,6 @@ class HighSchoolSection(ProgrammeSection):
     new_school_site_kinds: list[str] = Field(
         default_factory=lambda: ["town_centre", "new_housing"],
         description="Candidate-site kinds where a new high school may be built.",
-    )
-    unmet_penalty: float = Field(
-        10_000_000.0,
-        gt=0,
-        description="Objective cost per student left without a seat: the last resort, priced so "
-        "that it appears only where the policy cannot be met.",
     )
     quality_tiers: list[str] = Field(
         default_factory=lambda: ["provincial_model", "municipal_model"],
@@ -388,7 +393,7 @@ class KindergartenSection(ProgrammeSection):
     k_nearest: int = Field(20, ge=1, description="Kindergartens and sites kept per settlement.")
 
 
-class VocationalSection(ProgrammeSection):
+class VocationalSection(StreamSection):
     """Secondary vocational consolidation, planned by prefecture; defaults are Shanxi's
     14th Five-Year Plan (FACTS.md: 6.(1), column 7 and the 2010 establishment standard)."""
 
@@ -414,11 +419,6 @@ class VocationalSection(ProgrammeSection):
     max_streams: int = Field(
         30, ge=1, description="No school grows above this many streams (classes per grade)."
     )
-    grades: int = Field(3, ge=1, description="Grades of a secondary vocational school.")
-    entry_age: int = Field(15, ge=0, le=17, description="Age on entering (grade 1).")
-    enrolment_rate: float = Field(
-        0.96, gt=0, le=1.5, description="High-school-stage gross enrolment rate, 2025 target."
-    )
     vocational_share: float = Field(
         0.409,
         gt=0,
@@ -430,12 +430,6 @@ class VocationalSection(ProgrammeSection):
         ge=0,
         description="Province total the projection is scaled to (the plan's 45万 for 2025); "
         "0 keeps the cohort projection unscaled.",
-    )
-    plan_students_tolerance: float = Field(
-        0.25,
-        ge=0,
-        description="Largest relative gap between plan_students and the cohort projection "
-        "accepted as reconciliation; a larger one is an error.",
     )
     centres: dict[str, str] = Field(
         default_factory=dict,
@@ -457,18 +451,6 @@ class VocationalSection(ProgrammeSection):
         gt=0,
         description="Schools of the prefecture farther than this from a county's settlements "
         "are not considered (assumption).",
-    )
-    stream_cost: float = Field(
-        3_000.0, ge=0, description="Objective cost of one added stream, in student-minutes."
-    )
-    new_school_cost: float = Field(
-        60_000.0, ge=0, description="Objective cost of opening a new school, in student-minutes."
-    )
-    switch_cost_min: float = Field(
-        10.0,
-        ge=0,
-        description="Minutes a change of school must save before the plan moves students whose "
-        "school is not closing.",
     )
     school_price_start: float = Field(
         0.0,
@@ -493,11 +475,6 @@ class VocationalSection(ProgrammeSection):
         description="Objective cost of a specialty category a prefecture stops offering, in "
         "student-minutes: priced so that it appears only where the rule cannot hold.",
     )
-    unmet_penalty: float = Field(
-        10_000_000.0,
-        gt=0,
-        description="Objective cost per student left without a place (the last resort).",
-    )
     new_school_site_kinds: list[str] = Field(
         default_factory=lambda: ["town_centre", "new_housing", "vacant_school"],
         description="Candidate-site kinds for a new school in a county without a public one.",
@@ -510,20 +487,6 @@ class VocationalSection(ProgrammeSection):
     )
     high_level_exclude: list[str] = Field(
         default_factory=list, description="Schools never picked as high-level."
-    )
-    stream_capital_yuan: float = Field(
-        6_000_000.0,
-        ge=0,
-        description="Capital cost of one added stream (three classrooms with workshops' share), "
-        "yuan (assumption, as for high schools).",
-    )
-    new_school_capital_yuan: float = Field(
-        60_000_000.0,
-        ge=0,
-        description="Capital cost of a new school besides its streams, yuan (assumption).",
-    )
-    bed_capital_yuan: float = Field(
-        30_000.0, ge=0, description="Capital cost of one boarding bed, yuan (assumption)."
     )
 
 

@@ -163,3 +163,19 @@ def site_names(dataset: Dataset, sites: pd.DataFrame, labels: object) -> list[st
         strict=True,
     )
     return [f"{p}{label}（{s}）" for p, label, s in parts]
+
+
+def arc_arrays(
+    demand_ids: pd.Series, place_ids: pd.Series, travel: pd.DataFrame
+) -> dict[str, np.ndarray]:
+    """The engine's arc arrays (indices, cost and travel in minutes) for the ``travel`` rows
+    (place_id, demand_id, minutes) between the listed demand points and places."""
+    d_index, s_index = pd.Index(demand_ids), pd.Index(place_ids)
+    travel = travel[travel["place_id"].isin(s_index) & travel["demand_id"].isin(d_index)]
+    minutes = travel["minutes"].to_numpy(float)
+    return {
+        "arc_demand": d_index.get_indexer(travel["demand_id"]),
+        "arc_site": s_index.get_indexer(travel["place_id"]),
+        "arc_cost": minutes,
+        "arc_travel": minutes,
+    }

@@ -96,3 +96,9 @@ def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> floa
 def unseated(flows: pd.DataFrame) -> float:
     """Students (or children) of a flow table without a seat."""
     return float(flows.loc[flows["place_id"] == NO_SEAT, "students"].sum())
+
+
+def travel_sum(flows: pd.DataFrame) -> float:
+    """Student-minutes (one way, a day) of the seated students of a flow table."""
+    seated = flows[flows["place_id"] != NO_SEAT]
+    return float((seated["students"] * seated["minutes"]).sum())

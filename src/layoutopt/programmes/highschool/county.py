@@ -16,6 +16,7 @@ import pandas as pd
 
 from layoutopt.engine import LocationProblem, LocationSolution
 from layoutopt.engine.problem import CANDIDATE, CLOSABLE, MUST_KEEP
+from layoutopt.programmes.common import arc_arrays
 from layoutopt.scenario import HighSchoolSection
 
 
@@ -92,17 +93,7 @@ def travel_limits(county: CountyInput, section: HighSchoolSection) -> pd.Series:
 
 
 def _arcs(county: CountyInput, sites: pd.DataFrame) -> dict[str, np.ndarray]:
-    d_index = pd.Index(county.demand["demand_id"])
-    s_index = pd.Index(sites["place_id"])
-    travel = county.travel
-    travel = travel[travel["place_id"].isin(s_index) & travel["demand_id"].isin(d_index)]
-    minutes = travel["minutes"].to_numpy(float)
-    return {
-        "arc_demand": d_index.get_indexer(travel["demand_id"]),
-        "arc_site": s_index.get_indexer(travel["place_id"]),
-        "arc_cost": minutes,
-        "arc_travel": minutes,
-    }
+    return arc_arrays(county.demand["demand_id"], sites["place_id"], county.travel)
 
 
 def today_problem(

@@ -6,18 +6,18 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 
 from layoutopt.engine import LocationProblem, LocationSolution
 from layoutopt.programmes import base
-from layoutopt.programmes.flows import NO_SEAT, unseated
+from layoutopt.programmes.flows import travel_sum, unseated
 from layoutopt.programmes.highschool import county as problems
 from layoutopt.programmes.highschool.county import CountyInput, county_plan
 from layoutopt.programmes.highschool.greedy import GreedyOutcome, greedy_county
 from layoutopt.programmes.highschool.kpis import KPI_SPECS, indicators
 from layoutopt.programmes.highschool.network import Network, build_network
 from layoutopt.programmes.highschool.outcome import SPLIT, CountyOutcome, county_outcome
+from layoutopt.programmes.streams import stream_schools_after
 from layoutopt.results import ProgrammeResult
 from layoutopt.scenario import HighSchoolSection, Scenario
 from layoutopt.state import PlanState
@@ -168,7 +168,7 @@ def county_counts(region: County, outcome: CountyOutcome, greedy: GreedyOutcome)
     large = section.max_streams
     new_schools = int((places["open"] & (places["kind"] == "site")).sum())
     streams_added = int(places.loc[places["open"], "modules"].sum())
-    today_travel = _travel_sum(outcome.today)
+    today_travel = travel_sum(outcome.today)
     capital = {  # yuan, at the scenario's unit costs (never the objective's weights)
         "capital_yuan_streams": streams_added * section.stream_capital_yuan,
         "capital_yuan_new_schools": new_schools * section.new_school_capital_yuan,
@@ -196,7 +196,7 @@ def county_counts(region: County, outcome: CountyOutcome, greedy: GreedyOutcome)
         "beds_added": float(places["beds_added"].sum()),
         **capital,
         "capital_yuan_total": sum(capital.values()),
-        "plan_added_travel": _travel_sum(outcome.after) - today_travel,
+        "plan_added_travel": travel_sum(outcome.after) - today_travel,
         "greedy_small_left": greedy.small_schools_left,
         "greedy_streams_added": greedy.streams_added,
         "greedy_capital_yuan_streams": greedy.streams_added * section.stream_capital_yuan,
@@ -205,65 +205,16 @@ def county_counts(region: County, outcome: CountyOutcome, greedy: GreedyOutcome)
     }
 
 
-def _travel_sum(flows: pd.DataFrame) -> float:
-    seated = flows[flows["place_id"] != NO_SEAT]
-    return float((seated["students"] * seated["minutes"]).sum())
-
-
 def county_schools_after(region: County, outcome: CountyOutcome) -> pd.DataFrame:
-    """The county's high schools and each new school, as rows of schools_after: the
-    register (senior section), the horizon's students in today's network, and the plan. A
-    private school keeps its share of the county's students and its streams."""
-    places = outcome.places.set_index("place_id")
-    schools = pd.DataFrame(region.schools)  # plain: the runner sets the geometry and CRS
-    public = (schools["ownership"] == "public").to_numpy()
-    at = places.reindex(schools["school_id"])
-    private_after = schools["enrolment_private_after"].to_numpy()
-    schools["open"] = np.where(public, at["open"].fillna(False).astype(bool), True)
-    schools["students_register"] = schools["senior_enrolment"]
-    schools["students_horizon_today"] = np.where(
-        public, at["students_horizon_today"], private_after
-    )
-    schools["students_after"] = np.where(public, at["students_after"], private_after)
-    schools["size_register"] = schools["streams"]
-    schools["size_after"] = np.where(public, at["streams_after"], schools["streams"])
-    schools["beds_register"] = schools["boarding_beds"]
-    beds = schools["boarding_beds"] + np.where(public, at["beds_added"].fillna(0), 0)
-    schools["beds_after"] = np.where(schools["open"], beds, 0)
-    new = _new_schools(region, places)
-    frame = pd.concat([schools, new], ignore_index=True) if len(new) else schools
-    frame["size_unit"] = "streams"
-    for column in SIZES:
-        frame[column] = frame[column].fillna(0).round().astype(np.int64)
-    frame["capacity_register"] = frame["size_register"] * region.stream_size
-    frame["capacity_after"] = frame["size_after"] * region.stream_size
-    frame["open"] = frame["open"].astype(bool)
-    return frame
-
-
-SIZES = ("students_register", "students_horizon_today", "students_after", "size_register")
-SIZES += ("size_after", "beds_register", "beds_after")
-
-
-def _new_schools(region: County, places: pd.DataFrame) -> pd.DataFrame:
-    opened = places[(places["kind"] == "site") & places["open"]]
-    sites = region.sites.set_index("place_id").loc[opened.index]
-    return pd.DataFrame(
-        {
-            "school_id": opened.index.to_numpy(),
-            "name": sites["name"].to_numpy(),
-            "level": "senior_high",
-            "ownership": "public",
-            "quality_tier": "standard",
-            "region_id": sites["region_id"].to_numpy(),
-            "open": True,
-            "students_register": 0,
-            "students_horizon_today": 0,
-            "students_after": opened["students_after"].to_numpy(),
-            "size_register": 0,
-            "size_after": opened["streams_after"].to_numpy(),
-            "beds_register": 0,
-            "beds_after": opened["beds_added"].to_numpy(),
-            "geometry": sites["geometry"].to_numpy(),
-        }
+    """The county's high schools (senior section) and each new school, as rows of
+    schools_after. A private school keeps its share of the county's students and its
+    streams."""
+    schools = region.schools.assign(students_register=region.schools["senior_enrolment"])
+    return stream_schools_after(
+        schools,
+        outcome.places.set_index("place_id"),
+        schools["enrolment_private_after"].to_numpy(),
+        region.stream_size,
+        level="senior_high",
+        sites=region.sites.set_index("place_id"),
     )

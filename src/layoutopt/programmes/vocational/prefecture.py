@@ -31,6 +31,7 @@ import pandas as pd
 from layoutopt.data.specialties import codes
 from layoutopt.engine import LocationProblem, LocationSolution
 from layoutopt.engine.problem import CANDIDATE, CLOSABLE, MUST_KEEP
+from layoutopt.programmes.common import arc_arrays
 from layoutopt.scenario import VocationalSection
 
 PRESENCE = "presence"  # group name prefix: presence:<region_id>
@@ -81,17 +82,7 @@ def site_table(
 
 
 def _arcs(prefecture: PrefectureInput, places: pd.DataFrame) -> dict[str, np.ndarray]:
-    d_index = pd.Index(prefecture.demand["demand_id"])
-    s_index = pd.Index(places["place_id"])
-    travel = prefecture.travel
-    travel = travel[travel["place_id"].isin(s_index) & travel["demand_id"].isin(d_index)]
-    minutes = travel["minutes"].to_numpy(float)
-    return {
-        "arc_demand": d_index.get_indexer(travel["demand_id"]),
-        "arc_site": s_index.get_indexer(travel["place_id"]),
-        "arc_cost": minutes,
-        "arc_travel": minutes,
-    }
+    return arc_arrays(prefecture.demand["demand_id"], places["place_id"], prefecture.travel)
 
 
 def today_problem(

@@ -13,7 +13,8 @@ from layoutopt.data.specialties import codes, joined
 from layoutopt.engine import LocationProblem, LocationSolution
 from layoutopt.programmes import base
 from layoutopt.programmes.common import change_row
-from layoutopt.programmes.flows import NO_SEAT, unseated
+from layoutopt.programmes.flows import travel_sum, unseated
+from layoutopt.programmes.streams import stream_schools_after
 from layoutopt.programmes.vocational import highlevel
 from layoutopt.programmes.vocational import prefecture as problems
 from layoutopt.programmes.vocational.greedy import GreedyOutcome, greedy_prefecture
@@ -269,73 +270,30 @@ def prefecture_input(network: Network, prefecture_id: str) -> Prefecture:
 
 
 def prefecture_schools_after(region: Prefecture, outcome: PrefectureOutcome) -> pd.DataFrame:
-    """The prefecture's vocational schools and each new school as rows of schools_after:
-    the register, the horizon's students in today's network, and the plan. A private
-    school keeps its register students grown at the prefecture's rate, and its streams."""
+    """The prefecture's vocational schools and each new school, as rows of schools_after,
+    with their centre flag and specialty categories (register; after: own and taken over).
+    A private school keeps its register students grown at the prefecture's rate."""
     places = outcome.places.set_index("place_id")
-    schools = pd.DataFrame(region.schools)  # plain: the runner sets the geometry and CRS
-    public = (schools["ownership"] == "public").to_numpy()
-    at = places.reindex(schools["school_id"])
-    private_after = schools["students_private_after"].to_numpy()
-    schools["open"] = np.where(public, at["open"].fillna(False).astype(bool), True)
-    schools["students_horizon_today"] = np.where(
-        public, at["students_horizon_today"], private_after
+    frame = stream_schools_after(
+        region.schools,
+        places,
+        region.schools["students_private_after"].to_numpy(),
+        region.stream_size,
+        level="vocational",
+        sites=region.sites.set_index("place_id"),
     )
-    schools["students_after"] = np.where(public, at["students_after"], private_after)
-    schools["size_register"] = schools["streams"]
-    schools["size_after"] = np.where(public, at["streams_after"], schools["streams"])
-    schools["beds_register"] = schools["boarding_beds"]
-    beds = schools["boarding_beds"] + np.where(public, at["beds_added"].fillna(0), 0)
-    schools["beds_after"] = np.where(schools["open"], beds, 0)
-    schools["specialties_register"] = schools["specialties"]
-    taken = at["taken_over"].fillna("").to_numpy()
-    schools["specialties_after"] = [
+    new = frame["school_id"].isin(region.sites["place_id"])
+    frame["centre"] = frame["centre"].where(~new, True).astype(bool)
+    frame["specialties_register"] = frame["specialties"].fillna("")
+    taken = places["taken_over"].reindex(frame["school_id"]).fillna("").to_numpy()
+    frame["specialties_after"] = [
         joined([*codes(own), *codes(more)]) if is_open else ""
-        for own, more, is_open in zip(schools["specialties"], taken, schools["open"], strict=True)
+        for own, more, is_open in zip(
+            frame["specialties_register"], taken, frame["open"], strict=True
+        )
     ]
-    new = _new_schools(region, places)
-    frame = pd.concat([schools, new], ignore_index=True) if len(new) else schools
-    frame["size_unit"] = "streams"
-    for column in SIZES:
-        frame[column] = frame[column].fillna(0).round().astype(np.int64)
-    frame["capacity_register"] = frame["size_register"] * region.stream_size
-    frame["capacity_after"] = frame["size_after"] * region.stream_size
-    frame["open"] = frame["open"].astype(bool)
-    frame["centre"] = frame["centre"].fillna(False).astype(bool)
     frame["high_level"] = False
     return frame
-
-
-SIZES = ("students_register", "students_horizon_today", "students_after", "size_register")
-SIZES += ("size_after", "beds_register", "beds_after")
-
-
-def _new_schools(region: Prefecture, places: pd.DataFrame) -> pd.DataFrame:
-    opened = places[(places["kind"] == "site") & places["open"]]
-    sites = region.sites.set_index("place_id").loc[opened.index]
-    return pd.DataFrame(
-        {
-            "school_id": opened.index.to_numpy(),
-            "name": sites["name"].to_numpy(),
-            "level": "vocational",
-            "ownership": "public",
-            "quality_tier": "standard",
-            "region_id": sites["region_id"].to_numpy(),
-            "prefecture_id": region.problem.prefecture_id,
-            "open": True,
-            "centre": True,
-            "students_register": 0,
-            "students_horizon_today": 0,
-            "students_after": opened["students_after"].to_numpy(),
-            "size_register": 0,
-            "size_after": opened["streams_after"].to_numpy(),
-            "beds_register": 0,
-            "beds_after": opened["beds_added"].to_numpy(),
-            "specialties_register": "",
-            "specialties_after": opened["taken_over"].to_numpy(),
-            "geometry": sites["geometry"].to_numpy(),
-        }
-    )
 
 
 def _private_rows(region: Prefecture, schools: pd.DataFrame) -> list[dict]:
@@ -387,7 +345,7 @@ def prefecture_counts(
         "capital_yuan_beds": beds * section.bed_capital_yuan,
     }
     private_count = int((~public).sum())
-    today_travel = _travel_sum(outcome.today)
+    today_travel = travel_sum(outcome.today)
     return {
         "students": region.students,
         "schools_register": int(register.sum()),
@@ -414,18 +372,13 @@ def prefecture_counts(
         "beds_added": beds,
         **capital,
         "capital_yuan_total": sum(capital.values()),
-        "plan_added_travel": _travel_sum(outcome.after) - today_travel,
+        "plan_added_travel": travel_sum(outcome.after) - today_travel,
         "greedy_schools_after": greedy.public_kept + private_count,
         "greedy_below_left": greedy.below_standard_left,
         "greedy_streams_added": greedy.streams_added,
         "greedy_added_travel": greedy.travel_student_min - today_travel,
         "greedy_unseated": greedy.unseated,
     }
-
-
-def _travel_sum(flows: pd.DataFrame) -> float:
-    seated = flows[flows["place_id"] != NO_SEAT]
-    return float((seated["students"] * seated["minutes"]).sum())
 
 
 def _ratio_layers(inputs: Network, outcomes: list[base.RegionOutcome]) -> dict[str, pd.Series]:
