@@ -147,8 +147,15 @@ def _open_row(place, incoming: pd.DataFrame, section: VocationalSection, stream_
         action = "new_school"
         reasons.append(
             f"the county has no public vocational school: a new one of {place.streams_after} "
-            "streams as its vocational education centre (职教中心)"
+            f"streams ({place.streams_after * stream_size:,} places, built to the standard; at "
+            f"least {section.standard_teachers} full-time teachers) as its vocational "
+            "education centre (职教中心)"
         )
+        if place.students_after < standard:
+            reasons.append(
+                f"{place.students_after:.0f} students expected, below the standard's "
+                f"{standard:,}: kept as the county's centre (every county keeps a public school)"
+            )
     elif place.centre and (
         place.strengthen
         or place.students_after < standard
