@@ -97,7 +97,41 @@ def plant_specialty_on_a_primary_school(folder: Path) -> str:
     )
 
 
+def plant_unknown_subject(folder: Path) -> str:
+    teachers = read(folder, "teachers", "teachers")
+    teachers.loc[2, "subject"] = "calligraphy"
+    rewrite(folder, "teachers", "teachers", teachers)
+    return f"school_id={teachers.loc[2, 'school_id']}, column subject: unknown word 'calligraphy'"
+
+
+def plant_teachers_of_an_unknown_school(folder: Path) -> str:
+    teachers = read(folder, "teachers", "teachers")
+    teachers.loc[4, "school_id"] = "999999-PS999"
+    rewrite(folder, "teachers", "teachers", teachers)
+    return "school_id=999999-PS999, column school_id: school_id is not a school of the schools"
+
+
+def plant_negative_teachers(folder: Path) -> str:
+    teachers = read(folder, "teachers", "teachers")
+    teachers.loc[6, "teachers"] = -3
+    rewrite(folder, "teachers", "teachers", teachers)
+    return f"school_id={teachers.loc[6, 'school_id']}, column teachers: negative value"
+
+
+def plant_a_subject_listed_twice(folder: Path) -> str:
+    teachers = read(folder, "teachers", "teachers")
+    teachers.loc[1, ["school_id", "subject"]] = teachers.loc[0, ["school_id", "subject"]]
+    rewrite(folder, "teachers", "teachers", teachers)
+    return (
+        f"school_id={teachers.loc[0, 'school_id']}, column subject: duplicate school_id and subject"
+    )
+
+
 PLANTERS = [
+    plant_unknown_subject,
+    plant_teachers_of_an_unknown_school,
+    plant_negative_teachers,
+    plant_a_subject_listed_twice,
     plant_unknown_specialty,
     plant_specialty_on_a_primary_school,
     plant_duplicate_id,

@@ -31,6 +31,7 @@ class DataFiles(Section):
     sites: str | None = None
     road_nodes: str | None = None
     road_edges: str | None = None
+    teachers: str | None = None
 
 
 class SolverSettings(Section):

@@ -116,6 +116,18 @@ class Schools(Part):
     )
 
 
+class Teachers(Part):
+    """How a school's teachers are shared among subject groups (synthetic)."""
+
+    mix: dict[str, dict[str, float]] = Field(
+        description="Subject shares of a school's teachers, by level (assumption)."
+    )
+    rural_share: dict[str, float] = Field(
+        description="Share of the mix's PE, arts and mental-health teachers that rural "
+        "schools have (assumption: the plan's gaps, 9.(3))."
+    )
+
+
 class Sites(Part):
     new_housing_per_growing_unit: float
     vacant_school_per_villages: int
@@ -134,6 +146,7 @@ class Calibration(Part):
     schools: Schools
     sites: Sites
     roads: Road
+    teachers: Teachers | None = None
     sources: dict[str, str] = Field(default_factory=dict)
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 
 from layoutopt.data import validate as v
 from layoutopt.data.coerce import typed_table
@@ -26,6 +27,7 @@ class Dataset:
     sites: gpd.GeoDataFrame | None = None
     road_nodes: gpd.GeoDataFrame | None = None
     road_edges: gpd.GeoDataFrame | None = None
+    teachers: pd.DataFrame | None = None  # school_id, subject, teachers
     sources: dict[str, TableSource] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -96,6 +98,9 @@ def _cross_checks(tables: dict[str, v.TableCheck], settings: ValidationSettings)
         problems += v.check_school_sizes(tables["schools"], settings)
     if "demand" in tables:
         problems += v.check_cohorts(tables["demand"])
+    if "teachers" in tables and "schools" in tables and tables["schools"].has("school_id"):
+        school_ids = set(tables["schools"].frame["school_id"])
+        problems += v.check_school_ids(tables["teachers"], school_ids)
     if "road_edges" in tables:
         nodes = tables.get("road_nodes")
         node_ids = set(nodes.frame["node_id"]) if nodes and nodes.has("node_id") else set()

@@ -41,6 +41,12 @@ class TableSpec:
     id_field: str
     required: bool
     title: str
+    # Fields that together name a row once (default: the id field alone).
+    key: tuple[str, ...] = ()
+
+    @property
+    def unique(self) -> tuple[str, ...]:
+        return self.key or (self.id_field,)
 
     @property
     def fields(self) -> tuple[Field, ...]:
@@ -54,7 +60,8 @@ class TableSpec:
 
     @property
     def geometry_type(self) -> str:
-        return next(f.type for f in self.fields if f.is_geometry)
+        """point, polygon or linestring; "" for a table without geometry."""
+        return next((f.type for f in self.fields if f.is_geometry), "")
 
 
 TABLES: dict[str, TableSpec] = {
@@ -66,6 +73,15 @@ TABLES: dict[str, TableSpec] = {
         TableSpec("sites", "sites", "sites", "site_id", False, "Candidate sites for new schools"),
         TableSpec("road_nodes", "roads", "nodes", "node_id", False, "Road graph: nodes"),
         TableSpec("road_edges", "roads", "edges", "edge_id", False, "Road graph: edges"),
+        TableSpec(
+            "teachers",
+            "teachers",
+            "teachers",
+            "school_id",
+            False,
+            "Teachers by school and subject",
+            key=("school_id", "subject"),
+        ),
     )
 }
 

@@ -91,13 +91,29 @@ def check_coordinates(t: TableCheck) -> list[Problem]:
 
 
 def check_unique_ids(t: TableCheck) -> list[Problem]:
-    field = t.spec.id_field
-    if not t.has(field):
+    """A row's id (or its key, e.g. school and subject) is its own."""
+    key = list(t.spec.unique)
+    if not t.has(*key):
         return []
-    ids = t.frame[field]
-    repeated = ids.duplicated(keep="first") & (ids != "")
+    repeated = t.frame.duplicated(subset=key, keep="first") & (t.frame[key[0]] != "")
+    if len(key) == 1:
+        what, fix = "duplicate id (an earlier row has it too)", "give every row its own id"
+    else:
+        what = f"duplicate {' and '.join(key)} (an earlier row has them too)"
+        fix = "add the rows of the same " + " and ".join(key) + " together"
+    return t.flag(repeated, key[-1], what, fix)
+
+
+def check_school_ids(t: TableCheck, school_ids: set[str]) -> list[Problem]:
+    """Rows that belong to a school name one of the schools table."""
+    if not t.has("school_id") or t.source.table == "schools":
+        return []
+    unknown = (t.frame["school_id"] != "") & ~t.frame["school_id"].isin(school_ids)
     return t.flag(
-        repeated, field, "duplicate id (an earlier row has it too)", "give every row its own id"
+        unknown,
+        "school_id",
+        "school_id is not a school of the schools table",
+        "use a school_id of the schools table, or remove the row",
     )
 
 

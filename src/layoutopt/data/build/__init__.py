@@ -28,6 +28,7 @@ from layoutopt.data.build.roads import make_roads
 from layoutopt.data.build.schools import make_schools
 from layoutopt.data.build.settlements import make_settlements
 from layoutopt.data.build.sites import make_sites
+from layoutopt.data.build.teachers import make_teachers
 from layoutopt.data.calibration import Province, load_calibration
 from layoutopt.data.calibration_report import calibration_table
 from layoutopt.data.io import atomic_write_text, replace_folder, sha256_file, write_layer
@@ -55,6 +56,11 @@ PROVENANCE = {
         "synthetic",
         "Candidate sites at growing urban units, vacant school buildings "
         "among villages and town centres.",
+    ),
+    "teachers": (
+        "synthetic",
+        "Each school's teachers shared among subject groups by an assumed mix per level, "
+        "rural schools short of PE, arts and mental-health teachers (plan 9.(3)).",
     ),
     "roads": (
         "synthetic",
@@ -85,6 +91,7 @@ def build_dataset(
     demand = make_settlements(regions, cal, seed)
     say(f"placing schools for {len(demand):,} settlements")
     schools = make_schools(demand, regions, cal, seed)
+    teachers = make_teachers(schools, demand, cal, seed)
     say("listing candidate sites")
     sites = make_sites(demand, regions, cal, seed)
     say("building the road graph")
@@ -96,6 +103,7 @@ def build_dataset(
         "sites": sites,
         "road_nodes": nodes,
         "road_edges": edges,
+        "teachers": teachers,
     }
     inputs = _input_hashes(boundaries, population, calibration)
     say("writing tables")
@@ -156,6 +164,7 @@ def _write(
     write_layer(
         tables["road_edges"], folder / "roads.gpkg", "edges", metadata=meta("roads"), append=True
     )
+    write_layer(tables["teachers"], folder / "teachers.gpkg", "teachers", metadata=meta("teachers"))
     shutil.copyfile(cal_path, folder / "calibration.toml")
     (folder / "source").mkdir()
     shutil.copyfile(population, folder / "source" / population.name)

@@ -129,6 +129,19 @@ COLUMN_NOTES: dict[str, list[tuple[str, str, str]]] = {
             "building per `vacant_school_per_villages` village clusters, one plot per town centre",
         ),
     ],
+    "teachers": [
+        (
+            "all",
+            "synthetic",
+            "each school's `teachers` shared among subject groups by its level's assumed mix "
+            "(calibration `[teachers.mix]`, from the 2022 curriculum's class hours), blended by "
+            "section for combined schools, with seeded noise; rural schools have only "
+            "`rural_share` of the PE, arts and mental-health teachers, the rest counted in "
+            "Chinese, maths and other. The total is the schools' `teachers`; FACTS.md's 470,895 "
+            "full-time teachers (2018) count all levels, higher education included, which the "
+            "data set does not hold",
+        )
+    ],
     "road_nodes": [("all", "synthetic", "one node per settlement")],
     "road_edges": [
         (
