@@ -210,3 +210,19 @@ def test_shanxi_specialties_are_calibrated_and_say_so(shanxi_dataset):
     assert (schools.loc[schools["level"] != "vocational", "specialties"] == "").all()
     metadata = read_layer_metadata(SHANXI / "schools.gpkg", "schools")
     assert metadata["synthetic"] == "yes" and "specialty" in metadata["provenance"]
+
+
+@shanxi
+def test_shanxi_teachers_add_up_by_school_and_rural_schools_lack_pe_and_arts(shanxi_dataset):
+    teachers = shanxi_dataset.teachers
+    schools = shanxi_dataset.schools.set_index("school_id")
+    totals = teachers.groupby("school_id")["teachers"].sum()
+    assert (totals.reindex(schools.index).fillna(0) == schools["teachers"]).all()
+    demand = shanxi_dataset.demand.set_index("demand_id")["kind"]
+    primary = schools[schools["level"] == "primary"]
+    rural = demand.reindex(primary["demand_id"]).isin(["village", "town"]).to_numpy()
+    pe = teachers[teachers["subject"] == "pe"].set_index("school_id")["teachers"]
+    share = pe.reindex(primary.index).fillna(0) / primary["teachers"]
+    assert share[rural].mean() < 0.7 * share[~rural].mean()
+    metadata = read_layer_metadata(SHANXI / "teachers.gpkg", "teachers")
+    assert metadata["synthetic"] == "yes"

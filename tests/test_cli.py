@@ -27,7 +27,7 @@ def test_plan_writes_a_manifest(tiny_dataset_dir, tmp_path):
         tmp_path / "s.toml",
         tiny_dataset_dir,
         "[highschool]\nplan_students = 0\n[kindergarten]\nenabled = false\n"
-        "[vocational]\nenabled = false\n",
+        "[vocational]\nenabled = false\n[staffing]\nenabled = false\n",
     )
     out = tmp_path / "out"
     result = runner.invoke(app, ["plan", str(scenario), "--out", str(out)])

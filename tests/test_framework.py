@@ -47,7 +47,7 @@ def test_outputs_do_not_depend_on_the_number_of_workers(tiny_dataset_dir, tmp_pa
     assert (
         one["programmes_run"]
         == two["programmes_run"]
-        == ["highschool", "kindergarten", "vocational"]
+        == ["highschool", "kindergarten", "vocational", "staffing"]
     )
     assert two["run"]["workers"] == 2
     for name in CSVS:
@@ -57,11 +57,16 @@ def test_outputs_do_not_depend_on_the_number_of_workers(tiny_dataset_dir, tmp_pa
 
 def test_programmes_run_in_registry_order_and_hand_on_the_network(tiny_dataset_dir, tmp_path):
     plan = make_plan(
-        tiny(tmp_path, tiny_dataset_dir), only=["vocational", "kindergarten", "highschool"]
+        tiny(tmp_path, tiny_dataset_dir),
+        only=["vocational", "staffing", "kindergarten", "highschool"],
     )
     assert plan.programmes == list(REGISTRY) == list(plan.state.order)
     state = plan.state.schools.set_index("school_id")
     for result in plan.results:
+        if not result.plans_schools:  # staffing hands on teachers only
+            after = result.schools_after.set_index("school_id")
+            assert (state.loc[after.index, "teachers"] == after["size_after"]).all()
+            continue
         after = result.schools_after.set_index("school_id")
         whole = after[~after["level"].isin(SPLIT)]
         # Each school's state is the row its programme left: open, size, capacity.
@@ -120,7 +125,7 @@ def test_every_action_and_indicator_written_is_in_the_programme_definition(
         specs = {k.name for k in programme.kpis}
         assert set(kpis.loc[kpis["programme"] == name, "indicator"]) == specs
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["plan_state_order"] == ["highschool", "kindergarten", "vocational"]
+    assert manifest["plan_state_order"] == ["highschool", "kindergarten", "vocational", "staffing"]
 
 
 def test_registry_and_scenario_name_the_same_programmes():
@@ -183,11 +188,12 @@ def test_register_horizon_and_plan_figures_are_kept_apart(tiny_dataset_dir, tmp_
         existing = rows.index.intersection(register.index)
         assert len(existing) > 0
         # The register is the data set's, school by school; horizon figures differ from it.
-        assert (rows.loc[existing, "students_register"] == register_students[existing]).all()
-        assert (
-            rows.loc[existing, "size_register"]
-            == register.loc[existing, (result.people == "children" and "classes") or "streams"]
-        ).all()
+        # Staffing speaks of whole schools and counts their size in teachers.
+        staffing = result.programme == "staffing"
+        students = register["enrolment"] if staffing else register_students
+        assert (rows.loc[existing, "students_register"] == students[existing]).all()
+        unit = "teachers" if staffing else "classes" if result.people == "children" else "streams"
+        assert (rows.loc[existing, "size_register"] == register.loc[existing, unit]).all()
         assert (rows["students_horizon_today"] != rows["students_register"]).any()
         new = rows.index.difference(register.index)
         assert (rows.loc[new, "students_register"] == 0).all()
@@ -212,6 +218,8 @@ def test_the_review_workbook_has_its_sheets_headers_filters_and_print_setup(
         "highschool 调整",
         "kindergarten 调整",
         "vocational 调整",
+        "staffing 调整",
+        "staffing 明细",
         "指标 KPIs",
         "县汇总 counties",
     ]

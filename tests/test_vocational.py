@@ -289,6 +289,6 @@ def test_the_vocational_map_opens_offline_with_its_layers(tiny_dataset_dir: Path
     assert "普职比 general : vocational, register" in legend  # the left pane's choropleth
     assert "普职比 general : vocational, after the plan" in legend
     assert "1.00 – 1.20" in legend and "&gt; 1.50" in legend  # classes around 1.0
-    assert "市界 prefecture boundaries" in dom and "合并去向 merges" in dom
+    assert "市界 prefecture boundaries" in dom and "合并去向 merge → receiver" in dom
     schools = pd.read_csv(out / "schools_after.csv", encoding="utf-8-sig")
     assert markers(dom, "after") == int((schools["level"] == "vocational").sum())

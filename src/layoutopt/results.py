@@ -40,6 +40,8 @@ CHANGE_COLUMNS = [
     *SCHOOL_FIGURES[:3],
     "students_moved",
     "students_unseated",
+    "subject",
+    "teachers",
     *SCHOOL_FIGURES[3:],
     "beds_added",
     "travel_min_before",
@@ -116,6 +118,10 @@ class ProgrammeResult:
     service_areas: pd.Series | None = None
     # Map layers of named schools (label -> school ids), e.g. the high-level schools.
     school_layers: dict[str, list[str]] = field(default_factory=dict)
+    # Extra tables written beside changes.csv and into the workbook (file name -> table).
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    map_actions: tuple[str, ...] = ()  # if set, the map shows the schools of these rows only
+    plans_schools: bool = True  # its schools_after rows are the plan's (not staffing's)
 
 
 @dataclass

@@ -491,6 +491,149 @@ class VocationalSection(StreamSection):
     )
 
 
+class StaffingSection(ProgrammeSection):
+    """Teacher staffing after the plan: posts by the national norms, redeployment within
+    the county (县管校聘) as a minimum-cost flow, and what each county must recruit (9.(3),
+    columns 2 and 3). Defaults: FACTS.md norms; the rest are assumptions, named here."""
+
+    students_per_teacher: dict[str, float] = Field(
+        default_factory=lambda: {"primary": 19.0, "junior": 13.5, "senior": 12.5},
+        description="Students per teacher post by section (2014 unified standard, FACTS); "
+        "vocational schools use vocational.students_per_teacher and standard_teachers.",
+    )
+    kindergarten_teachers_per_class: float = Field(
+        2.0, ge=0, description="Teacher posts per kindergarten class (2013 norm: 2 + 1 nurse)."
+    )
+    kindergarten_nurses_per_class: float = Field(
+        1.0, ge=0, description="Nurse posts per class (2013 norm), reported beside teachers."
+    )
+    small_school_students: int = Field(
+        100,
+        ge=0,
+        description="A rural school (village or town-centre host) below this many students is "
+        "staffed by the class : teacher ratio where that needs more (assumption).",
+    )
+    teachers_per_class: dict[str, float] = Field(
+        default_factory=lambda: {"primary": 1.8, "junior": 3.0},
+        description="Class : teacher ratio of small rural schools (teachers per class); no "
+        "national figure was found (FACTS): an assumption.",
+    )
+    boarders_per_extra_post: float = Field(
+        50.0, gt=0, description="One extra post per this many boarders (assumption)."
+    )
+    mental_health_min_students: int = Field(
+        300,
+        ge=0,
+        description="A school of this many students or more needs a full-time mental-health "
+        "teacher; each town centre's schools need at least one (assumption for the size).",
+    )
+    weekly_periods: dict[str, float] = Field(
+        default_factory=lambda: {"primary": 28.0, "junior": 34.0, "senior": 35.0},
+        description="Class periods a week per class (2022 compulsory curriculum plan: primary "
+        "26-30, junior 34; senior: assumption).",
+    )
+    pe_share: dict[str, float] = Field(
+        default_factory=lambda: {"primary": 0.11, "junior": 0.105, "senior": 0.07},
+        description="PE and health share of class hours (curriculum plan 2022: 10-11%; senior: "
+        "assumption).",
+    )
+    arts_share: dict[str, float] = Field(
+        default_factory=lambda: {"primary": 0.10, "junior": 0.09, "senior": 0.05},
+        description="Arts share of class hours (curriculum plan 2022: 9-11%; senior: assumption).",
+    )
+    teaching_load_periods: float = Field(
+        14.0,
+        gt=0,
+        description="Periods a week a PE or arts teacher teaches (assumption; no figure was "
+        "collected).",
+    )
+    subject_shares: dict[str, dict[str, float]] = Field(
+        default_factory=lambda: {
+            "primary": {
+                "chinese": 0.34,
+                "maths": 0.26,
+                "english": 0.09,
+                "science": 0.09,
+                "humanities": 0.08,
+                "it": 0.04,
+                "other": 0.10,
+            },
+            "junior": {
+                "chinese": 0.19,
+                "maths": 0.18,
+                "english": 0.17,
+                "science": 0.20,
+                "humanities": 0.18,
+                "it": 0.04,
+                "other": 0.04,
+            },
+            "senior": {
+                "chinese": 0.16,
+                "maths": 0.16,
+                "english": 0.15,
+                "science": 0.25,
+                "humanities": 0.21,
+                "it": 0.03,
+                "other": 0.04,
+            },
+            "vocational": {
+                "vocational": 0.62,
+                "chinese": 0.11,
+                "maths": 0.10,
+                "english": 0.08,
+                "humanities": 0.03,
+                "it": 0.04,
+                "other": 0.02,
+            },
+        },
+        description="How a school's posts other than PE, arts and mental health are shared "
+        "among subject groups, by its main section (assumption from class hours).",
+    )
+    cover: dict[str, dict[str, float]] = Field(
+        default_factory=lambda: {
+            "chinese": {"humanities": 30.0, "arts": 60.0, "mental_health": 60.0},
+            "maths": {"science": 30.0, "it": 45.0, "pe": 60.0},
+            "science": {"maths": 30.0, "it": 45.0},
+            "humanities": {"chinese": 30.0, "mental_health": 45.0},
+            "english": {"chinese": 60.0},
+            "other": {"pe": 60.0, "arts": 60.0, "it": 60.0, "mental_health": 60.0},
+        },
+        description="Which subject's teachers may teach which other subject, and the penalty "
+        "in minutes-equivalent (assumption; a teacher of the same subject costs 0).",
+    )
+    rotation_share: float = Field(
+        0.15,
+        ge=0,
+        le=1,
+        description="Largest share of a school's teachers that may move to another school in "
+        "the plan period (县管校聘 rotation; assumption). Teachers of a closing school all may.",
+    )
+    follow_bonus_min: float = Field(
+        60.0,
+        ge=0,
+        description="Minutes-equivalent preference for a closing school's teachers to follow "
+        "its students to the school that receives them.",
+    )
+    max_move_min: float = Field(
+        90.0, gt=0, description="Longest trip between two schools for a move (assumption)."
+    )
+    move_options: int = Field(
+        30, ge=1, description="Nearest schools with a shortage offered to each surplus."
+    )
+    recruit_cost_min: float = Field(
+        10_000.0,
+        gt=0,
+        description="Minutes-equivalent weight of recruiting a teacher rather than moving one: "
+        "far above any move, so that moves come first.",
+    )
+    plan_teachers: int = Field(
+        487_300,
+        ge=0,
+        description="Full-time teachers of all levels in 2025 (the plan's figure, FACTS); "
+        "reported against the teachers after the plan (the data set has no higher education).",
+    )
+
+
 class Scenario(Section):
     name: str = Field(..., description="Short name; outputs go to out/<name>/.")
     title: str = ""
@@ -505,6 +648,7 @@ class Scenario(Section):
     highschool: HighSchoolSection = HighSchoolSection()
     kindergarten: KindergartenSection = KindergartenSection()
     vocational: VocationalSection = VocationalSection()
+    staffing: StaffingSection = StaffingSection()
 
     source: Path | None = Field(None, exclude=True, description="The file this was read from.")
 

@@ -90,3 +90,12 @@ class PlanState:
         frame = gpd.GeoDataFrame(schools.reset_index(), geometry="geometry", crs=self.schools.crs)
         kept = self.changes + ((changes,) if changes is not None else ())
         return PlanState(self.dataset, frame, (*self.order, programme), kept)
+
+    def with_column(
+        self, programme: str, column: str, values: pd.Series, changes: pd.DataFrame
+    ) -> PlanState:
+        """A new state where a programme that plans no school (staffing) sets one column
+        (``values`` by school_id), and its changes are kept."""
+        schools = self.schools.copy()
+        schools[column] = values.reindex(schools["school_id"]).to_numpy()
+        return PlanState(self.dataset, schools, (*self.order, programme), (*self.changes, changes))

@@ -23,6 +23,8 @@ class SolveMethod(StrEnum):
     MIP = "mip"
     FIXING_MIP = "lagrangian fixing + mip"
     TREE_SEARCH = "lagrangian tree search"
+    MIN_COST_FLOW = "min-cost flow (network simplex)"
+    LP = "linear programme"
 
 
 @dataclass(frozen=True)

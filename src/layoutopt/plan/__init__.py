@@ -62,7 +62,7 @@ def make_plan(
 
 def final_schools(results: list[ProgrammeResult]) -> gpd.GeoDataFrame | None:
     """Every school the programmes planned, each as the last programme to plan it left it."""
-    frames = [r.schools_after for r in results if r.schools_after is not None]
+    frames = [r.schools_after for r in results if r.schools_after is not None and r.plans_schools]
     if not frames:
         return None
     table = pd.concat(frames, ignore_index=True)

@@ -10,10 +10,13 @@ from layoutopt.errors import LayoutoptError
 from layoutopt.programmes.base import Programme
 from layoutopt.programmes.highschool.programme import HighSchool
 from layoutopt.programmes.kindergarten.programme import Kindergarten
+from layoutopt.programmes.staffing.programme import Staffing
 from layoutopt.programmes.vocational.programme import Vocational
 from layoutopt.scenario import Scenario
 
-REGISTRY: dict[str, Programme] = {p.name: p for p in (HighSchool(), Kindergarten(), Vocational())}
+REGISTRY: dict[str, Programme] = {
+    p.name: p for p in (HighSchool(), Kindergarten(), Vocational(), Staffing())
+}
 
 
 def selected(scenario: Scenario, only: list[str] | None = None) -> list[Programme]:

@@ -16,7 +16,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from layoutopt.engine import LocationSolution, SolverOptions, solve
+from layoutopt.engine import LocationSolution, SolverOptions
 from layoutopt.engine.report import SolveReport, SolveStatus
 from layoutopt.errors import LayoutoptError
 from layoutopt.plan.registry import REGISTRY
@@ -54,14 +54,7 @@ def solve_region(
     """One region's solves and outcome (runs in a worker). ``today`` is solved here unless
     an earlier pass (another project price) already did."""
     programme = REGISTRY[programme_name]
-    if today is None:
-        name = f"{programme_name}-today:{region_id}"
-        today = solve(programme.today_problem(region), replace(options, name=name))
-    name = f"{programme_name}-plan:{region_id}"
-    if price is not None:
-        name += f"@{price:.0f}"
-    plan = solve(programme.plan_problem(region, today, price), replace(options, name=name))
-    solves = RegionSolves(today, plan)
+    solves = programme.solve(region_id, region, options, price, today)
     return solves, programme.extract(region, solves)
 
 
@@ -91,7 +84,7 @@ class RegionalRunner:
             label = programme.name if price is None else f"{programme.name} @ {price:,.0f} {unit}"
             done = self._pass(programme.name, label, todo, options, price, todays)
             for region_id, (region_solves, _) in done.items():
-                if region_id not in todays:
+                if region_id not in todays and region_solves.today is not None:
                     todays[region_id] = region_solves.today
                     solves.append(region_solves.today.report)
                 solves.append(region_solves.plan.report)
@@ -164,6 +157,9 @@ class RegionalRunner:
             region_breaks=finish.region_breaks,
             service_areas=finish.service_areas,
             school_layers=finish.school_layers,
+            tables=finish.tables,
+            map_actions=programme.map_actions,
+            plans_schools=programme.plans_schools,
         )
 
 
@@ -171,9 +167,7 @@ def provisional(solves: RegionSolves, outcome: RegionOutcome) -> RegionOutcome:
     """A region whose solves did not all finish (time limit, error) infers nothing: its
     shortfall rows are dropped, its other rows marked provisional, and one row names the
     solve, its status and gap."""
-    unfinished = [
-        s.report for s in (solves.today, solves.plan) if s.report.status != SolveStatus.OPTIMAL
-    ]
+    unfinished = [r for r in solves.reports if r.status != SolveStatus.OPTIMAL]
     if not unfinished:
         return outcome
     said = "; ".join(
@@ -316,7 +310,7 @@ def solver_options(scenario: Scenario) -> SolverOptions:
     )
 
 
-WHOLE = ["students_moved", "students_unseated", "beds_added"]
+WHOLE = ["students_moved", "students_unseated", "beds_added", "teachers"]
 WHOLE += [c for c in SCHOOL_FIGURES if c != "size_unit"]
 
 
@@ -347,6 +341,7 @@ def changes_table(
     for column in SCHOOL_FIGURES:
         frame[column] = by_school[column].reindex(frame["school_id"]).to_numpy()
     frame["size_unit"] = frame["size_unit"].fillna("")
+    frame["subject"] = frame["subject"].fillna("")
     frame["travel_min_before"] = [round(m[0], 1) for m in frame["minutes"]]
     frame["travel_min_after"] = [round(m[1], 1) for m in frame["minutes"]]
     for column in WHOLE:

@@ -22,13 +22,14 @@ A programme does not loop over regions, solve, write tables or roll KPIs up: the
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, ClassVar
 
 import pandas as pd
 
-from layoutopt.engine import LocationProblem, LocationSolution
+from layoutopt.engine import LocationProblem, LocationSolution, SolverOptions, solve
+from layoutopt.engine.report import SolveReport
 from layoutopt.results import ActionSpec, ProgrammeResult
 from layoutopt.scenario import Scenario
 from layoutopt.state import PlanState
@@ -147,10 +148,15 @@ class Kpi:
 
 @dataclass
 class RegionSolves:
-    """The solves of one region: today's network and the plan (at one project price)."""
+    """The solves of one region: today's network (None where a programme has no such
+    solve) and the plan (at one project price). Each has a ``report`` (SolveReport)."""
 
-    today: LocationSolution
-    plan: LocationSolution
+    today: Any
+    plan: Any
+
+    @property
+    def reports(self) -> list[SolveReport]:
+        return [s.report for s in (self.today, self.plan) if s is not None]
 
 
 @dataclass
@@ -201,6 +207,12 @@ class Programme(ABC):
     school_columns: ClassVar[tuple[str, ...]] = ()
     # The state column its size_after hands on: "streams" (classes per grade) or "classes".
     size_column: ClassVar[str] = "streams"
+    # A programme that plans schools (opens, closes, sizes them) puts its rows in the plan's
+    # schools_after; one that only reads them (staffing) keeps its rows to itself.
+    plans_schools: ClassVar[bool] = True
+    # A programme over every school maps only those named (as school or target) in rows of
+    # these actions; by default its map shows all its schools.
+    map_actions: ClassVar[tuple[str, ...]] = ()
 
     def section(self, scenario: Scenario) -> Any:
         """The programme's scenario section (named like the programme)."""
@@ -216,13 +228,35 @@ class Programme(ABC):
     @abstractmethod
     def split(self, inputs: Any) -> dict[str, Any]: ...
 
-    @abstractmethod
-    def today_problem(self, region: Any) -> LocationProblem: ...
+    def today_problem(self, region: Any) -> LocationProblem:
+        """Today's network as an engine problem (a location programme fills this in)."""
+        raise NotImplementedError(f"{self.name} solves no location problem")
 
-    @abstractmethod
     def plan_problem(
         self, region: Any, today: LocationSolution, price: float | None
-    ) -> LocationProblem: ...
+    ) -> LocationProblem:
+        """The plan as an engine problem at ``price`` (a location programme fills this in)."""
+        raise NotImplementedError(f"{self.name} solves no location problem")
+
+    def solve(
+        self,
+        region_id: str,
+        region: Any,
+        options: SolverOptions,
+        price: float | None,
+        today: LocationSolution | None,
+    ) -> RegionSolves:
+        """A region's solves: today's (unless an earlier pass at another price did it) and
+        the plan's, as named engine solves. A programme that solves something else (the
+        staffing flow) overrides this."""
+        if today is None:
+            name = f"{self.name}-today:{region_id}"
+            today = solve(self.today_problem(region), replace(options, name=name))
+        name = f"{self.name}-plan:{region_id}"
+        if price is not None:
+            name += f"@{price:.0f}"
+        plan = solve(self.plan_problem(region, today, price), replace(options, name=name))
+        return RegionSolves(today, plan)
 
     @abstractmethod
     def extract(self, region: Any, solves: RegionSolves) -> RegionOutcome: ...
@@ -264,3 +298,4 @@ class Finish:
     changes: list[dict] = field(default_factory=list)
     school_values: dict[str, pd.Series] = field(default_factory=dict)
     school_layers: dict[str, list[str]] = field(default_factory=dict)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # extra CSVs, by file name

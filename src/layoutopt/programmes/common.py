@@ -132,11 +132,14 @@ def change_row(
     beds: float = 0.0,
     minutes: tuple[float, float] = (np.nan, np.nan),
     reason: str = "",
+    subject: str = "",
+    teachers: float | None = None,
 ) -> dict:
     """A change row as the runner's change table reads it: ``students`` moved by the
     action, ``unseated_students`` a shortfall leaves without a seat, ``minutes`` the mean
-    trip of the students moved before and after (nan where none is known). The runner adds
-    the school's register, horizon and after figures."""
+    trip of the students moved before and after (nan where none is known); ``subject`` and
+    ``teachers`` for staffing rows. The runner adds the school's register, horizon and
+    after figures."""
     return {
         "action": action,
         "school_id": school_id,
@@ -146,6 +149,8 @@ def change_row(
         "beds_added": beds,
         "minutes": minutes,
         "reason": reason,
+        "subject": subject,
+        "teachers": np.nan if teachers is None else teachers,
     }
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 import json
+from dataclasses import replace
 from itertools import pairwise
 
 import folium
@@ -40,10 +41,11 @@ from layoutopt.results import ProgrammeResult
 OTHER = ("#bdbdbd", "other")
 MERGE_COLOUR = "#d7301f"
 MARK_COLOUR = "#b8860b"  # rings around named schools (dark gold)
-LINE_ACTIONS = ("merge_into",)  # actions drawn as a line to their target
+LINE_ACTIONS = ("merge_into", "move_teachers")  # actions drawn as a line to their target
+MOST_MOVES = 500  # teachers' moves drawn, largest first
 BOUNDARY_TOLERANCE_DEG = 0.005  # about 500 m: enough for a province-wide review map
 CHOROPLETH = ["#ffffcc", "#fed976", "#fd8d3c", "#e31a1c", "#800026"]  # few → many
-ZH = {"students": "学生", "children": "幼儿", "streams": "轨", "classes": "班"}
+ZH = {"students": "学生", "children": "幼儿", "streams": "轨", "classes": "班", "teachers": "教师"}
 KEYS = ["lon", "lat", "id", "name", "county", "kind", "action", "open", "register"]
 KEYS += ["horizon", "after", "size_register", "size_after", "capacity_register"]
 KEYS += ["capacity_after", "beds_register", "beds_after", "reason"]
@@ -79,7 +81,7 @@ class Legend(MacroElement):
           {{ label }} ({{ count }})<br>
           {% endfor %}
           <span style="display:inline-block;width:16px;border-top:2px solid #d7301f;
-                margin-right:5px;vertical-align:middle;"></span>合并去向 merge → receiver
+                margin-right:5px;vertical-align:middle;"></span>{{ this.line_label }}
           {% for label, classes in this.choropleths %}
           <div style="margin-top:6px;"><b>{{ label }}</b></div>
           {% for colour, text in classes %}
@@ -93,10 +95,11 @@ class Legend(MacroElement):
         """
     )
 
-    def __init__(self, title, items, choropleths, note: str) -> None:
+    def __init__(self, title, items, choropleths, note: str, line_label: str) -> None:
         super().__init__()
         self._name = "Legend"
         self.title, self.items, self.choropleths, self.note = title, items, choropleths, note
+        self.line_label = line_label
 
 
 def review_map(result: ProgrammeResult, regions: gpd.GeoDataFrame, heading: str) -> str:
@@ -105,6 +108,11 @@ def review_map(result: ProgrammeResult, regions: gpd.GeoDataFrame, heading: str)
     if schools is None or schools.empty:
         raise ValueError(f"programme {result.programme} has no schools to map")
     bounds = schools.total_bounds
+    if result.map_actions:
+        rows = _drawn_lines(result.changes[result.changes["action"].isin(result.map_actions)])
+        named = set(rows["school_id"]) | set(rows["target_id"])
+        schools = schools[schools["school_id"].isin(named)]
+        result = replace(result, schools_after=schools)
     centre = [(bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2]
     dual = DualMap(location=centre, tiles=None, zoom_start=7, control_scale=False)
     colours = action_colours(result)
@@ -126,7 +134,7 @@ def review_map(result: ProgrammeResult, regions: gpd.GeoDataFrame, heading: str)
         clusters[mode] = SchoolCluster(mode, name=f"学校 schools, {mode}")
         clusters[mode].add_to(pane)
         PaneControls(titles[mode]).add_to(pane)
-    _merge_lines(result.changes, schools).add_to(dual.m2)
+    _merge_lines(result.changes, schools, _line_label(result)).add_to(dual.m2)
     if result.service_areas is not None and len(result.service_areas):
         _service_areas(schools, result.service_areas).add_to(dual.m2)
     for label, ids in result.school_layers.items():
@@ -141,7 +149,7 @@ def review_map(result: ProgrammeResult, regions: gpd.GeoDataFrame, heading: str)
         (label, _classes(values, result.region_breaks.get(label))) for label, values in layers
     ]
     note = "Left: today; right: after the plan (the panes move together). Click a school."
-    Legend(heading, items, legends, note).add_to(dual.m2)
+    Legend(heading, items, legends, note, _line_label(result)).add_to(dual.m2)
     dual.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
     return inline_assets(dual.get_root().render())
 
@@ -164,9 +172,10 @@ def _payload(result: ProgrammeResult, colours: dict[str, tuple[str, str]]) -> di
     kind = schools["level"].astype(str) + " / " + schools["ownership"].astype(str)
     kinds = sorted(set(kind))
     actions = list(colours) + sorted(set(schools["action"]) - set(colours))
-    reasons = _reasons(result.changes)
+    mapped = set(schools["school_id"])
+    reasons = {k: v for k, v in _reasons(result.changes).items() if k in mapped}
     texts = sorted(set(reasons.values()))
-    unit = str(schools["size_unit"].iloc[0])
+    unit = str(schools["size_unit"].iloc[0]) if len(schools) else ""
     columns = [
         schools.geometry.x.round(5),
         schools.geometry.y.round(5),
@@ -341,12 +350,34 @@ def _round_coordinates(data: dict, digits: int = 4) -> dict:
     return data
 
 
-def _merge_lines(changes: pd.DataFrame, schools: gpd.GeoDataFrame) -> Overlay:
+def _drawn_lines(changes: pd.DataFrame) -> pd.DataFrame:
+    """The rows drawn as lines: every merge, and the largest teachers' moves between two
+    schools (they can be many)."""
+    lines = changes[
+        changes["action"].isin(LINE_ACTIONS)
+        & (changes["target_id"] != "")
+        & (changes["target_id"] != changes["school_id"])
+    ]
+    moves = lines["action"] == "move_teachers"
+    largest = lines[moves].sort_values("teachers", ascending=False, kind="stable").head(MOST_MOVES)
+    return pd.concat([lines[~moves], largest])
+
+
+def _line_label(result: ProgrammeResult) -> str:
+    """What the map's lines are: merges, or (staffing) teachers' moves."""
+    if any(str(a.code) == "move_teachers" for a in result.actions):
+        return f"调配去向 teachers' moves (the {MOST_MOVES} largest)"
+    return "合并去向 merge → receiver"
+
+
+def _merge_lines(changes: pd.DataFrame, schools: gpd.GeoDataFrame, label: str) -> Overlay:
     where = schools.set_index("school_id").geometry
-    lines = changes[changes["action"].isin(LINE_ACTIONS) & changes["target_id"].isin(where.index)]
+    lines = _drawn_lines(changes)
+    lines = lines[lines["school_id"].isin(where.index) & lines["target_id"].isin(where.index)]
     rows = []
     for row in lines.itertuples():
         a, b = where[row.school_id], where[row.target_id]
-        tip = f"{row.school_name} → {row.target_name} ({row.students_moved})"
+        moved = row.students_moved if row.action == "merge_into" else f"{row.teachers} teachers"
+        tip = f"{row.school_name} → {row.target_name} ({moved})"
         rows.append([round(a.y, 5), round(a.x, 5), round(b.y, 5), round(b.x, 5), tip])
-    return Overlay("lines", rows, name="合并去向 merges", colour=MERGE_COLOUR, show=True)
+    return Overlay("lines", rows, name=html.escape(label), colour=MERGE_COLOUR, show=True)

@@ -54,8 +54,9 @@ def write_run(
     """Fill ``out`` (and ``maps_dir``) whole or not at all."""
     results, regions = plan.results, plan.dataset.regions
     maps = {f"{r.programme}.html": r for r in results if r.schools_after is not None}
+    extra = {name: table for r in results for name, table in r.tables.items()}
     manifest["outputs"] = {
-        "tables": ["changes.csv", "kpis.csv", "plan.xlsx", "manifest.json"]
+        "tables": ["changes.csv", "kpis.csv", *sorted(extra), "plan.xlsx", "manifest.json"]
         + (["schools_after.csv", "schools_after.gpkg"] if maps else []),
         "maps": [str(maps_dir / name) for name in sorted(maps)],
     }
@@ -74,6 +75,8 @@ def write_run(
         kpis = combined(results, "kpis", KPI_COLUMNS)
         atomic_write_text(folder / "changes.csv", csv_text(changes), bom=True)
         atomic_write_text(folder / "kpis.csv", csv_text(kpis), bom=True)
+        for name, table in sorted(extra.items()):
+            atomic_write_text(folder / name, csv_text(table), bom=True)
         (folder / "plan.xlsx").write_bytes(plan_workbook(plan, kpis, manifest))
         schools = plan.schools_after
         if schools is not None:

@@ -44,6 +44,17 @@ ZH = {
     "size_register": "现有规模",
     "size_after": "规划后规模",
     "beds_added": "新增床位",
+    "subject": "学科",
+    "teachers": "教师数",
+    "posts_needed": "编制需求",
+    "teachers_register": "现有教师（名册）",
+    "moved_out": "调出",
+    "moved_in": "调入",
+    "recruited": "招聘",
+    "surplus_after": "调配后富余",
+    "gap_after": "调配招聘后缺口",
+    "level": "学段",
+    "open": "规划后开办",
     "travel_min_before": "调整前通学时间（分钟）",
     "travel_min_after": "调整后通学时间（分钟）",
     "reason": "原因",
@@ -68,6 +79,9 @@ def plan_workbook(plan: Plan, kpis: pd.DataFrame, manifest: dict[str, Any]) -> b
     _read_me(book.create_sheet("说明 read me"), plan, manifest)
     for result in plan.results:
         _table(book.create_sheet(f"{result.programme} 调整"), _changes(result))
+    for result in plan.results:
+        for name, table in result.tables.items():
+            _table(book.create_sheet(f"{name.removesuffix('.csv')} 明细"), table)
     _table(book.create_sheet("指标 KPIs"), _kpis(plan, kpis))
     _table(book.create_sheet("县汇总 counties"), county_summary(plan, kpis))
     buffer = io.BytesIO()

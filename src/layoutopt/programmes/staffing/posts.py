@@ -1,0 +1,209 @@
+"""Teacher posts each open school needs after the plan, at the horizon, by subject group.
+
+A school's students at the horizon are, section by section: the figure the programmes
+before left in the plan state (kindergartens, the senior section of high schools,
+vocational schools), or else its register students times its county's cohort change
+between the base year and the horizon (primary ages 6-11, junior 12-14, senior 15-17).
+
+Posts, by section:
+- students ÷ the section's students per post (2014 norms: primary 19, junior 13.5, senior
+  12.5); a small rural school takes the class : teacher ratio where that needs more;
+- kindergartens: teachers per class (2); vocational schools: 1 post per 20 students, at
+  least 60 (the 2010 standard);
+- one post per ``boarders_per_extra_post`` boarders (in the total);
+- PE and arts from class hours: classes × periods a week × the subject's share ÷ a
+  teacher's load;
+- a full-time mental-health teacher in every school of ``mental_health_min_students`` or
+  more, and in at least one school of each town centre;
+- the rest shared among the other subject groups by ``subject_shares``.
+Special-education schools keep the posts they have (no norm in FACTS.md).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from layoutopt.demand.cohorts import cohort_at_horizon
+from layoutopt.programmes.common import round_keeping_total
+from layoutopt.scenario import Scenario
+from layoutopt.state import PlanState
+
+SECTIONS = {  # section: (register column, ages, levels that have it)
+    "primary": ("primary_enrolment", range(6, 12), ("primary", "nine_year")),
+    "junior": ("junior_enrolment", range(12, 15), ("junior", "nine_year", "complete_secondary")),
+    "senior": ("senior_enrolment", range(15, 18), ("senior_high", "complete_secondary")),
+}
+PLANNED = {  # level: the programme whose students_horizon is the level's (or its senior's)
+    "kindergarten": "kindergarten",
+    "senior_high": "highschool",
+    "complete_secondary": "highschool",
+    "vocational": "vocational",
+}
+RURAL = ("village", "town")
+FIXED = ("pe", "arts", "mental_health")
+
+
+def horizon_students(state: PlanState, scenario: Scenario) -> pd.DataFrame:
+    """school_id and students at the horizon by section (primary, junior, senior,
+    kindergarten, vocational), for every open school."""
+    schools = state.open_schools(state.schools["level"].unique()).copy()
+    factor = _county_factors(state, scenario)
+    out = pd.DataFrame({"school_id": schools["school_id"].to_numpy()})
+    for section, (column, _, levels) in SECTIONS.items():
+        register = schools[column].fillna(0).to_numpy(float) if column in schools else 0.0
+        grown = register * factor[section].reindex(schools["region_id"]).fillna(1.0).to_numpy()
+        out[section] = np.where(schools["level"].isin(levels), grown, 0.0)
+    planned = schools["students_horizon"].to_numpy(float)
+    for level, programme in PLANNED.items():
+        if programme not in state.order:
+            continue
+        mine = (schools["level"] == level).to_numpy()
+        target = {"kindergarten": "kindergarten", "vocational": "vocational"}.get(level, "senior")
+        if target not in out:
+            out[target] = 0.0
+        out.loc[mine, target] = np.nan_to_num(planned[mine])
+    for extra, level in (("kindergarten", "kindergarten"), ("vocational", "vocational")):
+        if extra not in out:
+            out[extra] = np.where(schools["level"] == level, schools["enrolment"], 0.0)
+    return out.round(0)
+
+
+def _county_factors(state: PlanState, scenario: Scenario) -> pd.DataFrame:
+    """Each county's cohort at the horizon over its cohort in the base year, by section."""
+    demand = state.dataset.demand
+    counties = demand["region_id"].astype(str).to_numpy()
+    factors = {}
+    for section, (_, ages, _) in SECTIONS.items():
+        horizon = cohort_at_horizon(demand, list(ages), scenario.base_year, scenario.horizon_year)
+        base = demand[[f"age_{a}" for a in ages]].sum(axis=1).to_numpy(float)
+        ratio = pd.Series(horizon.to_numpy(), index=counties).groupby(level=0).sum()
+        ratio /= pd.Series(base, index=counties).groupby(level=0).sum().replace(0, np.nan)
+        factors[section] = ratio.fillna(1.0)
+    return pd.DataFrame(factors)
+
+
+def needed_posts(
+    state: PlanState, scenario: Scenario, today: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Posts by school and subject (school_id, subject, posts), and each open school's
+    figures (students at the horizon, posts, nurses, whether it needs a mental-health
+    teacher). ``today``: the teachers table, for the schools that keep their posts."""
+    section = scenario.staffing
+    schools = state.open_schools(state.schools["level"].unique()).set_index("school_id")
+    students = horizon_students(state, scenario).set_index("school_id").reindex(schools.index)
+    kind = state.dataset.demand.set_index("demand_id")["kind"]
+    host = kind.reindex(schools["demand_id"]).fillna("").to_numpy()
+    total_students = students.sum(axis=1)
+    info = pd.DataFrame(
+        {
+            "students_horizon": total_students,
+            "main": _main_section(schools, students),
+            "rural": np.isin(host, RURAL),
+            "town_host": np.where(host == "town", schools["demand_id"], ""),
+        },
+        index=schools.index,
+    )
+    info["mental_health"] = total_students >= section.mental_health_min_students
+    info.loc[~info["main"].isin(["primary", "junior", "senior", "vocational"]), "mental_health"] = (
+        False
+    )
+    info = _one_per_town(info)
+    rows, totals, nurses = [], {}, {}
+    for school_id, school in schools.iterrows():
+        if school["level"] == "special":
+            continue  # keeps the posts it has (no norm)
+        posts, nurse = school_posts(school, students.loc[school_id], info.loc[school_id], scenario)
+        totals[school_id], nurses[school_id] = sum(posts.values()), nurse
+        rows += [(school_id, subject, n) for subject, n in posts.items() if n > 0]
+    kept = today[today["school_id"].isin(schools.index[schools["level"] == "special"])]
+    table = pd.DataFrame(rows, columns=["school_id", "subject", "posts"])
+    kept = kept.rename(columns={"teachers": "posts"})[["school_id", "subject", "posts"]]
+    table = pd.concat([table, kept], ignore_index=True)
+    info["posts"] = pd.Series(totals).reindex(info.index).fillna(0)
+    info["posts"] += (
+        table.groupby("school_id")["posts"].sum().reindex(info.index).fillna(0)
+        * (schools["level"] == "special").to_numpy()
+    )
+    info["nurse_posts"] = pd.Series(nurses).reindex(info.index).fillna(0)
+    return table.sort_values(["school_id", "subject"], ignore_index=True), info
+
+
+def _main_section(schools: pd.DataFrame, students: pd.DataFrame) -> pd.Series:
+    """The section that sets a school's subject mix: its largest by students."""
+    main = students[["primary", "junior", "senior"]].idxmax(axis=1)
+    main = main.where(students[["primary", "junior", "senior"]].sum(axis=1) > 0, "primary")
+    main[schools["level"] == "kindergarten"] = "kindergarten"
+    main[schools["level"] == "vocational"] = "vocational"
+    main[schools["level"] == "special"] = "special"
+    return main
+
+
+def _one_per_town(info: pd.DataFrame) -> pd.DataFrame:
+    """A town centre whose schools need no mental-health teacher yet gets one, in its
+    largest school."""
+    eligible = info[(info["town_host"] != "") & info["main"].isin(["primary", "junior", "senior"])]
+    for _, group in eligible.groupby("town_host", sort=True):
+        if not group["mental_health"].any():
+            largest = group.sort_values("students_horizon", ascending=False, kind="stable").index[0]
+            info.loc[largest, "mental_health"] = True
+    return info
+
+
+def school_posts(school, students, info, scenario: Scenario) -> tuple[dict[str, int], float]:
+    """One school's posts by subject and its nurse posts. ``school``: its state row (level,
+    classes, streams, boarding_beds); ``students``: by section at the horizon; ``info``:
+    students_horizon, main (section), rural, mental_health."""
+    section = scenario.staffing
+    if school["level"] == "kindergarten":
+        classes = float(school.get("classes", 0) or 0)
+        return (
+            {"preschool": int(np.ceil(classes * section.kindergarten_teachers_per_class))},
+            classes * section.kindergarten_nurses_per_class,
+        )
+    posts, hours = 0.0, {"pe": 0.0, "arts": 0.0}
+    for name in ("primary", "junior", "senior"):
+        n = float(students[name])
+        if n <= 0:
+            continue
+        need = n / section.students_per_teacher[name]
+        classes = _classes(school, name, students, scenario)
+        if info["rural"] and info["students_horizon"] < section.small_school_students:
+            need = max(need, classes * section.teachers_per_class.get(name, 0.0))
+        posts += need
+        periods = classes * section.weekly_periods[name] / section.teaching_load_periods
+        hours["pe"] += periods * section.pe_share[name]
+        hours["arts"] += periods * section.arts_share[name]
+    if school["level"] == "vocational":
+        voc = scenario.vocational
+        n = float(students["vocational"])
+        posts = max(float(voc.standard_teachers), n / voc.students_per_teacher)
+        periods = (
+            _classes(school, "vocational", students, scenario) * section.weekly_periods["senior"]
+        )
+        hours["pe"] += periods / section.teaching_load_periods * section.pe_share["senior"]
+        hours["arts"] += periods / section.teaching_load_periods * section.arts_share["senior"]
+    boarders = min(float(school.get("boarding_beds", 0) or 0), float(info["students_horizon"]))
+    posts += boarders / section.boarders_per_extra_post
+    fixed = {
+        "pe": round(hours["pe"]),
+        "arts": round(hours["arts"]),
+        "mental_health": int(bool(info["mental_health"])),
+    }
+    total = max(int(np.ceil(posts - 1e-9)), sum(fixed.values()))
+    shares = pd.Series(section.subject_shares.get(info["main"], {"other": 1.0}), dtype=float)
+    # Boarding posts are in the total, shared like the rest.
+    rest = round_keeping_total(shares / shares.sum() * (total - sum(fixed.values())))
+    return {**fixed, **{k: int(v) for k, v in rest.items()}}, 0.0
+
+
+def _classes(school, section_name: str, students, scenario: Scenario) -> float:
+    """Classes of a section after the plan: streams × grades for stream levels, else the
+    register's classes shared by section enrolment."""
+    streams = float(school.get("streams", 0) or 0)
+    if section_name in ("senior", "vocational") and streams > 0:
+        return streams * 3
+    classes = float(school.get("classes", 0) or 0)
+    sections = ["primary", "junior", "senior"]
+    total = float(sum(students[s] for s in sections)) or 1.0
+    return classes * float(students[section_name] if section_name in sections else 0) / total

@@ -1,0 +1,432 @@
+"""The staffing programme's definition: posts after the plan, county flows, recruitment."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from layoutopt.engine import LocationSolution, SolverOptions
+from layoutopt.engine.report import SolveMethod, SolveReport, SolveStatus
+from layoutopt.errors import LayoutoptError
+from layoutopt.programmes import base
+from layoutopt.programmes.common import change_row
+from layoutopt.programmes.staffing.kpis import KPI_SPECS, indicators
+from layoutopt.programmes.staffing.posts import needed_posts
+from layoutopt.programmes.staffing.redeploy import (
+    CountyStaff,
+    Redeployment,
+    redeploy,
+    school_minutes,
+)
+from layoutopt.results import ProgrammeResult
+from layoutopt.scenario import Scenario, StaffingSection
+from layoutopt.state import PlanState
+
+
+class Action(StrEnum):
+    MOVE_TEACHERS = "move_teachers"
+    RECRUIT = "recruit"
+    SURPLUS = "surplus"
+
+
+# code | colour | 中文 | English | meaning
+ACTIONS = base.action_table(
+    Action,
+    """
+move_teachers | #2c7fb8 | 交流调配 | move teachers | teachers move to a school of their county that lacks them (or teach another subject at their own school)
+recruit | #d7301f | 补充招聘 | recruit | posts no move can fill: the county recruits them, by subject
+surplus | #fdae61 | 富余 | surplus | teachers beyond their school's posts that no shortage within reach needs
+""",
+)
+SCHOOL_COLUMNS = ("posts_needed", "moved_in", "moved_out", "recruited", "surplus_after")
+STAFFING_COLUMNS = [
+    "school_id",
+    "school_name",
+    "region_id",
+    "level",
+    "open",
+    "subject",
+    "posts_needed",
+    "teachers_register",
+    "moved_out",
+    "moved_in",
+    "recruited",
+    "surplus_after",
+    "gap_after",
+]
+
+
+@dataclass
+class StaffingInputs:
+    section: StaffingSection
+    schools: gpd.GeoDataFrame  # every school open after the plan, or with teachers today
+    holdings: pd.DataFrame  # school_id, subject, teachers (today), posts (after)
+    info: pd.DataFrame  # per open school: students_horizon, mental_health, nurse_posts, ...
+    receivers: dict[str, str]  # closing school -> receiver, from the earlier programmes
+    minutes_per_km: float
+
+
+@dataclass(frozen=True)
+class County:
+    """What the runner hands a worker for one county."""
+
+    staff: CountyStaff
+    section: StaffingSection
+    schools: pd.DataFrame  # its schools, with name, level, geometry, figures
+
+
+@dataclass
+class FlowSolve:
+    """A county's redeployment and its report (in the place of an engine solve)."""
+
+    report: SolveReport
+    redeployment: Redeployment
+
+
+class Staffing(base.Programme):
+    """师资配置: posts by the norms, 县管校聘 redeployment, recruitment (9.(3))."""
+
+    name = "staffing"
+    title = "师资配置 Teacher staffing"
+    actions = ACTIONS
+    kpis = KPI_SPECS
+    school_columns = SCHOOL_COLUMNS
+    size_column = "teachers"
+    plans_schools = False
+    map_actions = ("move_teachers",)  # every school has posts: the map shows the moves
+
+    def prepare(self, state: PlanState, scenario: Scenario) -> StaffingInputs:
+        return build_inputs(state, scenario)
+
+    def split(self, inputs: StaffingInputs) -> dict[str, County]:
+        return {
+            r: county_input(inputs, r) for r in sorted(set(inputs.schools["region_id"].astype(str)))
+        }
+
+    def solve(
+        self,
+        region_id: str,
+        region: County,
+        options: SolverOptions,
+        price: float | None,
+        today: LocationSolution | None,
+    ) -> base.RegionSolves:
+        started = time.perf_counter()
+        result = redeploy(region.staff, region.section)
+        gap = abs(result.cost - result.lp_cost) / max(abs(result.cost), 1.0)
+        report = SolveReport(
+            name=f"staffing-flow:{region_id}",
+            status=SolveStatus.OPTIMAL,
+            objective=result.cost,
+            bound=result.lp_cost,  # the same network's LP optimum on HiGHS
+            gap=gap,
+            seconds=round(time.perf_counter() - started, 3),
+            backend="networkx",
+            variables=result.arcs,
+            constraints=result.nodes,
+            method=SolveMethod.MIN_COST_FLOW,
+        )
+        return base.RegionSolves(None, FlowSolve(report, result))
+
+    def extract(self, region: County, solves: base.RegionSolves) -> base.RegionOutcome:
+        result: Redeployment = solves.plan.redeployment
+        table = staffing_table(region, result)
+        schools = county_schools_after(region, table)
+        return base.RegionOutcome(
+            region_id=region.staff.region_id,
+            changes=change_rows(region, result),
+            schools=schools,
+            counts=county_counts(region, result, table),
+            detail={
+                "staffing": table,
+                "flow": {
+                    "cost": result.cost,
+                    "lp_cost": result.lp_cost,
+                    "nodes": result.nodes,
+                    "arcs": result.arcs,
+                    "flow_seconds": result.flow_seconds,
+                    "lp_seconds": result.lp_seconds,
+                },
+            },
+        )
+
+    def indicators(
+        self, inputs: StaffingInputs, scope: str, totals: pd.Series, outcomes: list
+    ) -> list[base.Kpi]:
+        return indicators(scope, totals, outcomes, inputs.section)
+
+    def finish(self, inputs: StaffingInputs, outcomes: list[base.RegionOutcome]) -> base.Finish:
+        flows = pd.DataFrame([o.detail["flow"] for o in outcomes])
+        table = pd.concat([o.detail["staffing"] for o in outcomes], ignore_index=True)
+        counts = pd.DataFrame([o.counts for o in outcomes], index=[o.region_id for o in outcomes])
+        return base.Finish(
+            summary={
+                "travel_mode": "straight line × travel.circuity at travel.speed_kmh['town']",
+                "minutes_per_km": round(inputs.minutes_per_km, 3),
+                "flow_cost_total": float(flows["cost"].sum()),
+                "lp_cost_total": float(flows["lp_cost"].sum()),
+                "largest_flow_lp_difference": float((flows["cost"] - flows["lp_cost"]).abs().max()),
+                "largest_network": {
+                    "nodes": int(flows["nodes"].max()),
+                    "arcs": int(flows["arcs"].max()),
+                },
+                "flow_seconds_total": round(float(flows["flow_seconds"].sum()), 2),
+                "lp_seconds_total": round(float(flows["lp_seconds"].sum()), 2),
+            },
+            region_layers={
+                "教师缺口 posts unfilled before redeployment": counts["gap_before"],
+                "需招聘 posts to recruit after redeployment": counts["gap_after"],
+            },
+            tables={"staffing.csv": table.sort_values(["school_id", "subject"], ignore_index=True)},
+        )
+
+    def hand_on(self, state: PlanState, result: ProgrammeResult) -> PlanState:
+        # It plans no school: it hands on each school's teachers after the plan only.
+        assert result.schools_after is not None
+        teachers = result.schools_after.set_index("school_id")["size_after"]
+        return state.with_column(self.name, "teachers", teachers, result.changes)
+
+
+def build_inputs(state: PlanState, scenario: Scenario) -> StaffingInputs:
+    dataset = state.dataset
+    if dataset.teachers is None:
+        raise LayoutoptError(
+            f"the staffing programme needs the teachers table (teachers by school and subject) "
+            f"in {dataset.folder} (fix: add teachers.gpkg, teachers.parquet or teachers.csv, "
+            "or set staffing.enabled = false)"
+        )
+    today = dataset.teachers[["school_id", "subject", "teachers"]].copy()
+    posts, info = needed_posts(state, scenario, today)
+    schools = state.schools[
+        state.schools["open"].astype(bool) | state.schools["school_id"].isin(today["school_id"])
+    ].copy()
+    closed = set(schools.loc[~schools["open"].astype(bool), "school_id"])
+    holdings = today.merge(posts, on=["school_id", "subject"], how="outer").fillna(
+        {"teachers": 0, "posts": 0}
+    )
+    holdings.loc[holdings["school_id"].isin(closed), "posts"] = 0
+    holdings = holdings[holdings["school_id"].isin(schools["school_id"])]
+    holdings = holdings.astype({"teachers": np.int64, "posts": np.int64})
+    travel = scenario.travel
+    return StaffingInputs(
+        scenario.staffing,
+        schools.sort_values("school_id").reset_index(drop=True),
+        holdings.sort_values(["school_id", "subject"]).reset_index(drop=True),
+        info,
+        _receivers(state),
+        travel.circuity * 60.0 / travel.speed_kmh["town"],
+    )
+
+
+def _receivers(state: PlanState) -> dict[str, str]:
+    """Each school an earlier programme merged, and the school that receives its students."""
+    out: dict[str, str] = {}
+    for changes in state.changes:
+        merged = changes[(changes["action"] == "merge_into") & (changes["target_id"] != "")]
+        out.update(zip(merged["school_id"], merged["target_id"], strict=True))
+    return out
+
+
+def county_input(inputs: StaffingInputs, region_id: str) -> County:
+    schools = inputs.schools[inputs.schools["region_id"].astype(str) == region_id]
+    ids = set(schools["school_id"])
+    holdings = inputs.holdings[inputs.holdings["school_id"].isin(ids)].reset_index(drop=True)
+    totals = holdings.groupby("school_id")["teachers"].sum()
+    staff = CountyStaff(
+        region_id=region_id,
+        holdings=holdings,
+        schools=pd.DataFrame(
+            {
+                "school_id": schools["school_id"].to_numpy(),
+                "open": schools["open"].astype(bool).to_numpy(),
+                "lon": schools.geometry.x.to_numpy(),
+                "lat": schools.geometry.y.to_numpy(),
+                "teachers": totals.reindex(schools["school_id"]).fillna(0).to_numpy(),
+            }
+        ),
+        receivers={k: v for k, v in inputs.receivers.items() if k in ids},
+        minutes_per_km=inputs.minutes_per_km,
+    )
+    info = inputs.info.reindex(schools["school_id"])
+    frame = pd.DataFrame(schools).assign(
+        students_horizon=info["students_horizon"].fillna(0).to_numpy(),
+        mental_health=info["mental_health"].fillna(False).astype(bool).to_numpy(),
+        nurse_posts=info["nurse_posts"].fillna(0).to_numpy(),
+    )
+    return County(staff, inputs.section, frame.reset_index(drop=True))
+
+
+def staffing_table(region: County, result: Redeployment) -> pd.DataFrame:
+    """One row per school and subject: posts, today, moves, recruits, surplus, gap."""
+    h = region.staff.holdings.copy()
+    moves = result.moves
+    out = moves.groupby(["from_id", "subject_from"])["teachers"].sum()
+    into = moves.groupby(["to_id", "subject"])["teachers"].sum()
+    recruited = result.recruit.set_index(["school_id", "subject"])["teachers"]
+    surplus = result.surplus.set_index(["school_id", "subject"])["teachers"]
+    key = pd.MultiIndex.from_frame(h[["school_id", "subject"]])
+    h["moved_out"] = out.reindex(key).fillna(0).to_numpy(np.int64)
+    h["moved_in"] = into.reindex(key).fillna(0).to_numpy(np.int64)
+    h["recruited"] = recruited.reindex(key).fillna(0).to_numpy(np.int64)
+    h["surplus_after"] = surplus.reindex(key).fillna(0).to_numpy(np.int64)
+    holds = h["teachers"] - h["moved_out"] + h["moved_in"] + h["recruited"]
+    h["gap_after"] = np.maximum(h["posts"] - holds, 0)
+    schools = region.schools.set_index("school_id")
+    h["school_name"] = schools["name"].reindex(h["school_id"]).to_numpy()
+    h["region_id"] = region.staff.region_id
+    h["level"] = schools["level"].reindex(h["school_id"]).to_numpy()
+    h["open"] = schools["open"].reindex(h["school_id"]).astype(bool).to_numpy()
+    h = h.rename(columns={"posts": "posts_needed", "teachers": "teachers_register"})
+    return h[STAFFING_COLUMNS]
+
+
+def change_rows(region: County, result: Redeployment) -> list[dict]:
+    """move_teachers rows (a school's teachers to another, or to another subject), then
+    recruit rows by subject for the county, then surplus rows by school and subject."""
+    names = region.schools.set_index("school_id")["name"]
+    is_open = region.schools.set_index("school_id")["open"].astype(bool)
+    minutes = school_minutes(region.staff)
+    receivers = region.staff.receivers
+    rows = []
+    for m in result.moves.itertuples():
+        subject = m.subject if m.subject == m.subject_from else f"{m.subject_from}→{m.subject}"
+        if m.from_id == m.to_id:
+            reason = (
+                f"{m.teachers} {m.subject_from} teacher(s) teach {m.subject} at their own school"
+            )
+            trip = (np.nan, np.nan)
+        else:
+            trip_min = float(minutes.at[m.from_id, m.to_id])
+            reason = f"{m.teachers} {m.subject_from} teacher(s) move to {names[m.to_id]} ({trip_min:.0f} min)"
+            if m.subject != m.subject_from:
+                reason += f" to teach {m.subject}"
+            if receivers.get(m.from_id) == m.to_id:
+                reason += f": they follow the students of the merged {m.from_id}"
+            elif not is_open[m.from_id]:
+                reason += ": their school closes"
+            trip = (0.0, trip_min)
+        if m.subject != m.subject_from:
+            penalty = region.section.cover[m.subject_from][m.subject]
+            reason += f" (cover penalty {penalty:g})"
+        rows.append(
+            change_row(
+                Action.MOVE_TEACHERS,
+                m.from_id,
+                target=m.to_id,
+                subject=subject,
+                teachers=float(m.teachers),
+                minutes=trip,
+                reason=reason,
+            )
+        )
+    for subject, group in result.recruit.groupby("subject", sort=True):
+        n = int(group["teachers"].sum())
+        reason = (
+            f"{n} {subject} post(s) no teacher of the county can fill within "
+            f"{region.section.max_move_min:g} min or the rotation share, at {len(group)} school(s)"
+        )
+        rows.append(change_row(Action.RECRUIT, subject=subject, teachers=float(n), reason=reason))
+    for s in result.surplus.itertuples():
+        retrain = sorted(region.section.cover.get(s.subject, {}))
+        reason = f"{s.teachers} {s.subject} teacher(s) beyond the school's posts that no shortage within reach needs"
+        if not is_open[s.school_id]:
+            reason += "; their school closes: the county places them"
+        if retrain:
+            reason += f"; could retrain for {', '.join(retrain)}"
+        rows.append(
+            change_row(
+                Action.SURPLUS,
+                s.school_id,
+                subject=s.subject,
+                teachers=float(s.teachers),
+                reason=reason,
+            )
+        )
+    return rows
+
+
+def county_schools_after(region: County, table: pd.DataFrame) -> pd.DataFrame:
+    """The county's schools as rows of schools_after: students (register; at the horizon,
+    the programmes' figures), teachers (register; after the plan) and posts."""
+    schools = region.schools.copy()
+    by = table.groupby("school_id")
+    sums = by[
+        ["posts_needed", "teachers_register", "moved_in", "moved_out", "recruited", "surplus_after"]
+    ].sum()
+    sums = sums.reindex(schools["school_id"]).fillna(0)
+    is_open = schools["open"].astype(bool).to_numpy()
+    frame = pd.DataFrame(schools)
+    frame["students_register"] = schools["enrolment"].fillna(0)
+    frame["students_horizon_today"] = np.where(is_open, schools["students_horizon"], 0)
+    frame["students_after"] = frame["students_horizon_today"]
+    frame["size_unit"] = "teachers"
+    frame["size_register"] = sums["teachers_register"].to_numpy()
+    held = sums["teachers_register"] - sums["moved_out"] + sums["moved_in"] + sums["recruited"]
+    frame["size_after"] = held.to_numpy()
+    capacity = schools["capacity"].fillna(0).to_numpy()
+    frame["capacity_register"] = capacity
+    frame["capacity_after"] = np.where(is_open, capacity, 0)
+    frame["beds_register"] = schools["boarding_beds"].fillna(0)
+    frame["beds_after"] = np.where(is_open, frame["beds_register"], 0)
+    for column in SCHOOL_COLUMNS:
+        frame[column] = sums[column].to_numpy()
+    for column in (
+        "students_register",
+        "students_horizon_today",
+        "students_after",
+        "size_register",
+        "size_after",
+        "capacity_register",
+        "capacity_after",
+        "beds_register",
+        "beds_after",
+        *SCHOOL_COLUMNS,
+    ):
+        frame[column] = pd.to_numeric(frame[column]).round().astype(np.int64)
+    frame["open"] = is_open
+    return frame
+
+
+def county_counts(region: County, result: Redeployment, table: pd.DataFrame) -> dict[str, float]:
+    t = table
+    short_before = np.maximum(t["posts_needed"] - t["teachers_register"], 0)
+    holds = t["teachers_register"] - t["moved_out"] + t["moved_in"]
+    short_after = np.maximum(t["posts_needed"] - holds, 0)
+    open_ = region.schools[region.schools["open"].astype(bool)]
+    needing = set(open_.loc[open_["mental_health"], "school_id"])
+    mh = t[t["subject"] == "mental_health"].set_index("school_id")
+    today = set(mh.index[mh["teachers_register"] > 0])
+    redeploy_mh = set(mh.index[(mh["teachers_register"] - mh["moved_out"] + mh["moved_in"]) > 0])
+    final_mh = set(
+        mh.index[(mh["teachers_register"] - mh["moved_out"] + mh["moved_in"] + mh["recruited"]) > 0]
+    )
+    moved = result.moves[result.moves["from_id"] != result.moves["to_id"]]["teachers"].sum()
+    covered = result.moves[result.moves["from_id"] == result.moves["to_id"]]["teachers"].sum()
+    counts: dict[str, float] = {
+        "teachers_register": float(t["teachers_register"].sum()),
+        "posts": float(t["posts_needed"].sum()),
+        "schools_with_posts": float(t.loc[t["open"], "school_id"].nunique()),
+        "gap_before": float(short_before.sum()),
+        "gap_after": float(short_after.sum()),
+        "surplus_before": float(np.maximum(t["teachers_register"] - t["posts_needed"], 0).sum()),
+        "surplus_after": float(t["surplus_after"].sum()),
+        "moved": float(moved),
+        "covered": float(covered),
+        "mh_needing": float(len(needing)),
+        "mh_covered_today": float(len(needing & today)),
+        "mh_covered_redeploy": float(len(needing & redeploy_mh)),
+        "mh_covered_after": float(len(needing & final_mh)),
+        "nurse_posts": float(region.schools["nurse_posts"].sum()),
+        "teachers_after": float(t["teachers_register"].sum() + t["recruited"].sum()),
+        "pe_arts_gap_final": float(t.loc[t["subject"].isin(["pe", "arts"]), "gap_after"].sum()),
+    }
+    for subject in ("pe", "arts", "mental_health"):
+        mine = (t["subject"] == subject).to_numpy()
+        counts[f"gap_before_{subject}"] = float(short_before[mine].sum())
+        counts[f"gap_after_{subject}"] = float(short_after[mine].sum())
+    return counts

@@ -1,0 +1,205 @@
+"""Redeployment within a county (县管校聘) as a minimum-cost flow on networkx, checked
+against the same network's linear programme on HiGHS.
+
+One network per county. Each school-and-subject with more teachers than posts supplies
+its surplus; each with fewer demands its shortage. A teacher may:
+- move to another school of the county within ``max_move_min`` (straight line × circuity
+  at the town speed of the travel settings: the mode this programme uses), to teach the
+  same subject (cost: the trip's minutes) or one the ``cover`` table allows (plus its
+  penalty); a closing school's teachers prefer the school that receives its students
+  (``follow_bonus_min`` less);
+- teach another subject at the same school (the cover penalty alone);
+- stay where they are, as surplus (cost 0).
+A shortage no move fills is recruited, at ``recruit_cost_min`` each: far above any move.
+At most ``rotation_share`` of an open school's teachers may leave it (its allowance is
+shared among its surplus subjects in proportion to their surplus); a closing school's
+teachers all may. Costs are whole minutes-equivalent, so the flow is whole teachers.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+from scipy.optimize import linprog
+from scipy.sparse import coo_matrix
+
+from layoutopt.data.build.common import largest_remainder
+from layoutopt.geo.distance import great_circle_m
+from layoutopt.scenario import StaffingSection
+
+STAY, RECRUIT = ("stay",), ("recruit",)
+
+
+@dataclass(frozen=True)
+class CountyStaff:
+    """One county's teachers and posts.
+
+    ``holdings``: school_id, subject, teachers (today), posts (after the plan; 0 where the
+    school closes or needs none); ``schools``: school_id, open, lon, lat, teachers (today's
+    total); ``receivers``: closing school -> the school that receives its students."""
+
+    region_id: str
+    holdings: pd.DataFrame
+    schools: pd.DataFrame
+    receivers: dict[str, str]
+    minutes_per_km: float
+
+
+@dataclass
+class Redeployment:
+    # from_id, to_id, subject_from, subject, teachers, cost (from_id == to_id: another
+    # subject at the same school)
+    moves: pd.DataFrame
+    recruit: pd.DataFrame  # school_id, subject, teachers
+    surplus: pd.DataFrame  # school_id, subject, teachers left over
+    cost: float
+    lp_cost: float
+    nodes: int
+    arcs: int
+    flow_seconds: float
+    lp_seconds: float
+
+
+def redeploy(county: CountyStaff, section: StaffingSection) -> Redeployment:
+    graph = flow_network(county, section)
+    started = time.perf_counter()
+    cost, flows = nx.network_simplex(graph)
+    flow_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    lp_cost = lp_check(graph)
+    lp_seconds = time.perf_counter() - started
+    moves, recruit, surplus = _read(graph, flows)
+    return Redeployment(
+        moves,
+        recruit,
+        surplus,
+        float(cost),
+        lp_cost,
+        graph.number_of_nodes(),
+        graph.number_of_edges(),
+        flow_seconds,
+        lp_seconds,
+    )
+
+
+def flow_network(county: CountyStaff, section: StaffingSection) -> nx.DiGraph:
+    """The county's network: supplies, gates (the rotation allowance), shortages."""
+    h = county.holdings
+    surplus = h[h["teachers"] > h["posts"]].assign(n=lambda f: f["teachers"] - f["posts"])
+    short = h[h["posts"] > h["teachers"]].assign(n=lambda f: f["posts"] - f["teachers"])
+    graph = nx.DiGraph()
+    graph.add_node(STAY, demand=int(surplus["n"].sum()))
+    graph.add_node(RECRUIT, demand=-int(short["n"].sum()))
+    # Balance: every shortage a move fills leaves one recruit unused, and one surplus
+    # teacher fewer stays; the unused recruits close the count at the stay node.
+    graph.add_edge(RECRUIT, STAY, weight=0)
+    for row in short.itertuples():
+        graph.add_node(("t", row.school_id, row.subject), demand=int(row.n))
+        graph.add_edge(
+            RECRUIT, ("t", row.school_id, row.subject), weight=int(section.recruit_cost_min)
+        )
+    allowance = _allowance(county, surplus, section)
+    minutes = school_minutes(county)
+    for row, cap in zip(surplus.itertuples(), allowance, strict=True):
+        supply, gate = ("s", row.school_id, row.subject), ("g", row.school_id, row.subject)
+        graph.add_node(supply, demand=-int(row.n))
+        graph.add_edge(supply, STAY, weight=0)
+        for target in short.itertuples():
+            if target.school_id == row.school_id and target.subject != row.subject:
+                penalty = section.cover.get(row.subject, {}).get(target.subject)
+                if penalty is not None:
+                    graph.add_edge(
+                        supply, ("t", target.school_id, target.subject), weight=round(penalty)
+                    )
+        if cap <= 0:
+            continue
+        graph.add_edge(supply, gate, weight=0, capacity=int(cap))
+        for (school_id, subject), cost in _options(row, short, minutes, county, section):
+            graph.add_edge(gate, ("t", school_id, subject), weight=cost)
+    return graph
+
+
+def _allowance(county: CountyStaff, surplus: pd.DataFrame, section: StaffingSection) -> list[int]:
+    """Teachers each surplus row may send to other schools: all of a closing school's, else
+    the school's rotation allowance shared by surplus."""
+    schools = county.schools.set_index("school_id")
+    out = pd.Series(0, index=surplus.index, dtype=np.int64)
+    for school_id, rows in surplus.groupby("school_id", sort=True):
+        if not bool(schools.at[school_id, "open"]):
+            out[rows.index] = rows["n"].to_numpy()
+            continue
+        allowed = int(np.floor(section.rotation_share * float(schools.at[school_id, "teachers"])))
+        share = largest_remainder(rows["n"].to_numpy(float), min(allowed, int(rows["n"].sum())))
+        out[rows.index] = share
+    return list(out)
+
+
+def school_minutes(county: CountyStaff) -> pd.DataFrame:
+    """Minutes between every two schools of the county (straight line × circuity)."""
+    s = county.schools
+    lon, lat = s["lon"].to_numpy(float), s["lat"].to_numpy(float)
+    metres = great_circle_m(lon[:, None], lat[:, None], lon[None, :], lat[None, :])
+    ids = s["school_id"].to_numpy()
+    return pd.DataFrame(np.round(metres / 1000 * county.minutes_per_km, 1), index=ids, columns=ids)
+
+
+def _options(row, short: pd.DataFrame, minutes: pd.DataFrame, county, section):
+    """The ``move_options`` cheapest shortages another school has that this surplus may fill."""
+    covers = {row.subject: 0.0, **section.cover.get(row.subject, {})}
+    mine = short[(short["school_id"] != row.school_id) & short["subject"].isin(covers)]
+    if mine.empty:
+        return []
+    trip = minutes.loc[row.school_id, mine["school_id"]].to_numpy()
+    follows = (mine["school_id"] == county.receivers.get(row.school_id, "")).to_numpy()
+    cost = trip + mine["subject"].map(covers).to_numpy() - follows * section.follow_bonus_min
+    ok = trip <= section.max_move_min
+    order = np.lexsort((mine["subject"].to_numpy(), mine["school_id"].to_numpy(), cost))
+    order = [k for k in order if ok[k]][: section.move_options]
+    targets = list(zip(mine["school_id"], mine["subject"], strict=True))
+    return [(targets[k], round(cost[k])) for k in order]
+
+
+def lp_check(graph: nx.DiGraph) -> float:
+    """The same network's minimum cost as a linear programme on HiGHS (scipy)."""
+    nodes = list(graph.nodes)
+    index = {n: k for k, n in enumerate(nodes)}
+    edges = list(graph.edges(data=True))
+    cost = np.array([d.get("weight", 0) for _, _, d in edges], dtype=float)
+    upper = [d.get("capacity", None) for _, _, d in edges]
+    rows = np.r_[[index[v] for _, v, _ in edges], [index[u] for u, _, _ in edges]]
+    cols = np.r_[np.arange(len(edges)), np.arange(len(edges))]
+    values = np.r_[np.ones(len(edges)), -np.ones(len(edges))]
+    matrix = coo_matrix((values, (rows, cols)), shape=(len(nodes), len(edges))).tocsr()
+    demand = np.array([graph.nodes[n].get("demand", 0) for n in nodes], dtype=float)
+    result = linprog(cost, A_eq=matrix, b_eq=demand, bounds=[(0, u) for u in upper], method="highs")
+    if result.status != 0:
+        return float("nan")
+    return float(result.fun)
+
+
+def _read(graph: nx.DiGraph, flows: dict) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    moves, recruit, surplus = [], [], []
+    for u, targets in flows.items():
+        for v, amount in targets.items():
+            if amount <= 0:
+                continue
+            if u == RECRUIT and v != STAY:
+                recruit.append((v[1], v[2], amount))
+            elif v == STAY and u != RECRUIT:
+                surplus.append((u[1], u[2], amount))
+            elif u[0] in ("g", "s") and v[0] == "t":
+                weight = graph.edges[u, v]["weight"]
+                moves.append((u[1], v[1], u[2], v[2], amount, weight))
+    moves_frame = pd.DataFrame(
+        moves, columns=["from_id", "to_id", "subject_from", "subject", "teachers", "cost"]
+    )
+    columns = ["school_id", "subject", "teachers"]
+    return (
+        moves_frame.sort_values(["from_id", "to_id", "subject_from", "subject"], ignore_index=True),
+        pd.DataFrame(recruit, columns=columns).sort_values(columns[:2], ignore_index=True),
+        pd.DataFrame(surplus, columns=columns).sort_values(columns[:2], ignore_index=True),
+    )

@@ -1,0 +1,83 @@
+"""The staffing programme on the bundled Shanxi data, after the high-school and vocational
+plans (whose closures send teachers to the receiving schools): the issue's "done when"."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from conftest import plan_shanxi
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("shanxi-staffing") / "plan"
+    return plan_shanxi(out, "highschool,vocational,staffing")
+
+
+def read(run: Path, name: str) -> pd.DataFrame:
+    return pd.read_csv(
+        run / name,
+        encoding="utf-8-sig",
+        dtype={"school_id": str, "target_id": str, "region_id": str, "scope_id": str},
+        keep_default_na=False,
+        na_values=[""],
+    )
+
+
+def test_every_open_school_has_posts_and_teachers_are_conserved(run):
+    table = read(run, "staffing.csv")
+    schools = read(run, "schools_after.csv")
+    open_ids = set(schools.loc[schools["open"], "school_id"])
+    # Every school open after the plans (from the schools they planned) has its posts.
+    assert open_ids <= set(table.loc[table["open"], "school_id"])
+    assert (table["gap_after"] == 0).all()
+    kept = table["teachers_register"].sum() + table["recruited"].sum()
+    assert kept - table["surplus_after"].sum() == table["posts_needed"].sum()
+
+
+def test_no_move_crosses_a_county_or_exceeds_the_rotation_share(run):
+    changes = read(run, "changes.csv")
+    moves = changes[(changes["action"] == "move_teachers")]
+    between = moves[moves["school_id"] != moves["target_id"]]
+    assert len(between) > 1000
+    assert (between["school_id"].str[:6] == between["target_id"].str[:6]).all()
+    table = read(run, "staffing.csv")
+    teachers = table.groupby("school_id")["teachers_register"].sum()
+    is_open = table.groupby("school_id")["open"].first()
+    out = between.groupby("school_id")["teachers"].sum()
+    from_open = out[is_open.reindex(out.index).to_numpy()]
+    assert (from_open <= np.floor(0.15 * teachers.reindex(from_open.index))).all()
+    # Teachers of the schools the plans close follow their students to the receivers.
+    follows = between["reason"].str.contains("follow the students of the merged")
+    assert follows.sum() > 0
+
+
+def test_mental_health_coverage_is_complete_and_pe_arts_gaps_close(run):
+    kpis = read(run, "kpis.csv")
+    mine = kpis[(kpis["programme"] == "staffing") & (kpis["scope"] == "province")]
+    row = mine.set_index("indicator")
+    assert row.loc["mental_health_coverage", "planned"] == 1.0
+    assert row.loc["pe_arts_gap_after_recruitment", "planned"] == 0
+    assert row.loc["teacher_gap", "planned"] < row.loc["teacher_gap", "baseline"]
+    recruit = read(run, "changes.csv")
+    recruited = recruit.loc[recruit["action"] == "recruit", "teachers"].sum()
+    assert recruited == row.loc["teachers_to_recruit", "planned"]
+
+
+def test_the_flow_costs_what_the_lp_costs_and_the_workbook_has_the_tables(run):
+    manifest = json.loads((run / "manifest.json").read_text(encoding="utf-8"))
+    summary = manifest["programmes"]["staffing"]
+    assert summary["flow_cost_total"] == pytest.approx(summary["lp_cost_total"])
+    assert summary["largest_flow_lp_difference"] == 0
+    flows = [s for s in manifest["solves"] if s["name"].startswith("staffing-flow:")]
+    assert len(flows) == 117 and all(s["status"] == "optimal" for s in flows)
+    book = load_workbook(run / "plan.xlsx", read_only=True)
+    assert "staffing 明细" in book.sheetnames and "staffing 调整" in book.sheetnames
+    kpis = [r[0] for r in book["指标 KPIs"].iter_rows(min_row=2, values_only=True)]
+    assert "staffing" in kpis
