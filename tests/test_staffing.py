@@ -149,3 +149,26 @@ def test_the_flow_equals_the_lp_conserves_teachers_and_keeps_the_rotation_share(
     for school_id, n in moved.items():
         if schools.at[school_id, "open"]:
             assert n <= np.floor(share * schools.at[school_id, "teachers"])
+
+
+def test_the_staffing_map_opens_offline_with_its_choropleths_and_moves(tiny_dataset_dir, tmp_path):
+    from typer.testing import CliRunner
+
+    from conftest import write_scenario
+    from layoutopt.cli import app
+    from test_map import render_offline
+
+    text = f'[travel]\ncache_dir = "{(tmp_path / "cache").as_posix()}"\n'
+    text += "[highschool]\nplan_students = 0\n[kindergarten]\nenabled = false\n"
+    text += "[vocational]\nenabled = false\n"
+    scenario = write_scenario(tmp_path / "s.toml", tiny_dataset_dir, text)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["plan", str(scenario), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    dom, log = render_offline(out / "maps" / "staffing.html", tmp_path / "profile")
+    assert not [line for line in log.splitlines() if "Uncaught" in line]
+    legend = dom.split('id="layoutopt-legend"')[1]
+    assert "posts unfilled before redeployment" in legend
+    assert "posts to recruit after redeployment" in legend
+    assert "teachers' moves" in legend
+    assert (out / "staffing.csv").read_bytes().startswith(b"\xef\xbb\xbf")  # opens in Excel
