@@ -97,30 +97,67 @@ def flow_network(county: CountyStaff, section: StaffingSection) -> nx.DiGraph:
     # Balance: every shortage a move fills leaves one recruit unused, and one surplus
     # teacher fewer stays; the unused recruits close the count at the stay node.
     graph.add_edge(RECRUIT, STAY, weight=0)
-    for row in short.itertuples():
-        graph.add_node(("t", row.school_id, row.subject), demand=int(row.n))
-        graph.add_edge(
-            RECRUIT, ("t", row.school_id, row.subject), weight=int(section.recruit_cost_min)
-        )
+    targets = [("t", a, b) for a, b in zip(short["school_id"], short["subject"], strict=True)]
+    recruit = int(section.recruit_cost_min)
+    for target, n in zip(targets, short["n"], strict=True):
+        graph.add_node(target, demand=int(n))
+        graph.add_edge(RECRUIT, target, weight=recruit)
+    shortages = Shortages.of(short, county)
     allowance = _allowance(county, surplus, section)
-    minutes = school_minutes(county)
     for row, cap in zip(surplus.itertuples(), allowance, strict=True):
         supply, gate = ("s", row.school_id, row.subject), ("g", row.school_id, row.subject)
         graph.add_node(supply, demand=-int(row.n))
         graph.add_edge(supply, STAY, weight=0)
-        for target in short.itertuples():
-            if target.school_id == row.school_id and target.subject != row.subject:
-                penalty = section.cover.get(row.subject, {}).get(target.subject)
-                if penalty is not None:
-                    graph.add_edge(
-                        supply, ("t", target.school_id, target.subject), weight=round(penalty)
-                    )
+        covers = section.cover.get(row.subject, {})
+        for k in shortages.at_school.get(row.school_id, []):  # another subject, same school
+            if shortages.subject[k] in covers:
+                graph.add_edge(supply, targets[k], weight=round(covers[shortages.subject[k]]))
         if cap <= 0:
             continue
         graph.add_edge(supply, gate, weight=0, capacity=int(cap))
-        for (school_id, subject), cost in _options(row, short, minutes, county, section):
-            graph.add_edge(gate, ("t", school_id, subject), weight=cost)
+        for k, cost in shortages.options(row.school_id, row.subject, county, section):
+            graph.add_edge(gate, targets[k], weight=cost)
     return graph
+
+
+@dataclass(frozen=True)
+class Shortages:
+    """A county's shortages as arrays, with the minutes from every school to theirs."""
+
+    school: np.ndarray  # school_id of each shortage
+    subject: np.ndarray
+    minutes: np.ndarray  # (school of the county, shortage) minutes
+    row_of: dict[str, int]  # school_id -> its row of ``minutes``
+    at_school: dict[str, list[int]]  # school_id -> its shortages
+
+    @classmethod
+    def of(cls, short: pd.DataFrame, county: CountyStaff) -> Shortages:
+        minutes = school_minutes(county)
+        school = short["school_id"].to_numpy()
+        at_school: dict[str, list[int]] = {}
+        for k, school_id in enumerate(school):
+            at_school.setdefault(school_id, []).append(k)
+        return cls(
+            school,
+            short["subject"].to_numpy(),
+            minutes.reindex(columns=school).to_numpy(),
+            {s: k for k, s in enumerate(minutes.index)},
+            at_school,
+        )
+
+    def options(self, school_id: str, subject: str, county: CountyStaff, section):
+        """The ``move_options`` cheapest shortages of other schools within ``max_move_min``
+        that a teacher of ``subject`` may fill: (shortage, whole cost)."""
+        covers = {subject: 0.0, **section.cover.get(subject, {})}
+        penalty = np.array([covers.get(t, np.nan) for t in self.subject])
+        trip = self.minutes[self.row_of[school_id]]
+        follows = self.school == county.receivers.get(school_id, "")
+        cost = trip + penalty - follows * section.follow_bonus_min
+        ok = ~np.isnan(penalty) & (self.school != school_id) & (trip <= section.max_move_min)
+        candidates = np.flatnonzero(ok)
+        order = np.lexsort((self.subject[candidates], self.school[candidates], cost[candidates]))
+        chosen = candidates[order[: section.move_options]]
+        return [(int(k), round(float(cost[k]))) for k in chosen]
 
 
 def _allowance(county: CountyStaff, surplus: pd.DataFrame, section: StaffingSection) -> list[int]:
@@ -145,22 +182,6 @@ def school_minutes(county: CountyStaff) -> pd.DataFrame:
     metres = great_circle_m(lon[:, None], lat[:, None], lon[None, :], lat[None, :])
     ids = s["school_id"].to_numpy()
     return pd.DataFrame(np.round(metres / 1000 * county.minutes_per_km, 1), index=ids, columns=ids)
-
-
-def _options(row, short: pd.DataFrame, minutes: pd.DataFrame, county, section):
-    """The ``move_options`` cheapest shortages another school has that this surplus may fill."""
-    covers = {row.subject: 0.0, **section.cover.get(row.subject, {})}
-    mine = short[(short["school_id"] != row.school_id) & short["subject"].isin(covers)]
-    if mine.empty:
-        return []
-    trip = minutes.loc[row.school_id, mine["school_id"]].to_numpy()
-    follows = (mine["school_id"] == county.receivers.get(row.school_id, "")).to_numpy()
-    cost = trip + mine["subject"].map(covers).to_numpy() - follows * section.follow_bonus_min
-    ok = trip <= section.max_move_min
-    order = np.lexsort((mine["subject"].to_numpy(), mine["school_id"].to_numpy(), cost))
-    order = [k for k in order if ok[k]][: section.move_options]
-    targets = list(zip(mine["school_id"], mine["subject"], strict=True))
-    return [(targets[k], round(cost[k])) for k in order]
 
 
 def lp_check(graph: nx.DiGraph) -> float:
