@@ -209,3 +209,36 @@ def test_straight_line_keeps_the_k_nearest(seed, k):
         expected = sorted(dist)[:k]
         got = table[table.demand_id == f"D{d:02d}"]["distance_km"].to_numpy() * 1000
         np.testing.assert_allclose(np.sort(got), expected, atol=0.1)
+
+
+def test_a_place_off_the_road_network_goes_by_straight_line_and_is_named(tiny_copy, tmp_path):
+    # Hand case: a fifth node E, 0.05° north of A with no edge, is a separate piece of the
+    # graph. A village at E reaches A by straight line: 5.56 km x 1.3 at 35 km/h = 12.4
+    # min (walking there at 5 km/h would take 86.7 min), not "unreachable".
+    nodes = points([*NODES, "E"], [*NODES.values(), (110.0, 0.05)], "node_id")
+    edges = pd.DataFrame(EDGES, columns=["from_node", "to_node", "length_m", "speed_kmh"])
+    roads = RoadGraph.from_tables(nodes, edges)
+    village = points(["E"], [(110.0, 0.05)], "demand_id", kind=["village"])
+    query = TravelQuery(method="road", speed_kmh={"village": 35.0}, circuity=1.3)
+    table = travel_times(sites_at(["A"]), village, query, origin_id="site_id", roads=roads)
+    km = great_circle_m(110.0, 0.0, 110.0, 0.05) / 1000
+    assert minutes(table, "SA", "E") == pytest.approx(km * 1.3 / 35 * 60, abs=0.01)  # 2 decimals
+    # On a data set, the settlements cut off are named where the planner looks.
+    import pyogrio
+    from typer.testing import CliRunner
+
+    from conftest import write_scenario
+    from layoutopt.cli import app
+
+    path = tiny_copy / "roads.gpkg"
+    nodes, edges = gpd.read_file(path, layer="nodes"), gpd.read_file(path, layer="edges")
+    cut = sorted(nodes["node_id"])[:3]
+    kept = edges[~edges["from_node"].isin(cut) & ~edges["to_node"].isin(cut)]
+    path.unlink()
+    nodes.to_file(path, layer="nodes", driver="GPKG")
+    pyogrio.write_dataframe(kept, path, layer="edges", driver="GPKG")
+    scenario = write_scenario(tmp_path / "s.toml", tiny_copy)
+    result = CliRunner().invoke(app, ["validate", str(scenario)])
+    assert result.exit_code == 0, result.output
+    assert "3 settlement(s) are off the main road network" in result.output
+    assert all(node in result.output for node in cut)

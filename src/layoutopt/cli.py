@@ -123,11 +123,13 @@ def validate(
     """Check a scenario and its data set; list every problem, or summarise the data."""
     from layoutopt.data.dataset import load_dataset
     from layoutopt.data.info import by_level, totals
+    from layoutopt.geo.travel import road_notes
     from layoutopt.scenario import load_scenario
 
     def run() -> None:
         sc = load_scenario(scenario)
         dataset = load_dataset(sc.data, sc.validation, sc.files)
+        dataset.notes.extend(road_notes(dataset, sc.travel))
         console.print(f"[green]OK[/green] {scenario}: data set {sc.data} passed every check.")
         for key, value in totals(dataset).items():
             console.print(f"  {key}: {value:,}")

@@ -30,6 +30,7 @@ class Problem:
     column: str = ""
     message: str = ""
     fix: str = ""
+    value: str = ""  # the offending cell as found, where one cell is at fault
 
     def line(self) -> str:
         where = self.file + (f" [{self.layer}]" if self.layer else "")
@@ -37,6 +38,8 @@ class Problem:
             where += f" {self.row}"
         if self.column:
             where += f", column {self.column}"
+        if self.value:
+            where += f" = {self.value}"
         text = f"{where}: {self.message}"
         return f"{text} (fix: {self.fix})" if self.fix else text
 

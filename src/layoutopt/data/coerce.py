@@ -31,13 +31,22 @@ def row_labels(frame: pd.DataFrame, spec: TableSpec, source: TableSource) -> pd.
 
 
 def cell_problems(
-    mask: pd.Series, labels: pd.Series, base: Problem, column: str, message: str, fix: str
+    mask: pd.Series,
+    labels: pd.Series,
+    base: Problem,
+    column: str,
+    message: str,
+    fix: str,
+    values: pd.Series | None = None,
 ) -> list[Problem]:
-    """One problem per flagged row, the tail summarised when there are many."""
+    """One problem per flagged row (with its cell's value where ``values`` are given), the
+    tail summarised when there are many."""
     flagged = labels[mask.fillna(False).astype(bool)]
+    shown = flagged.iloc[:MAX_ROWS_LISTED]
+    cells = [""] * len(shown) if values is None else [_shown(values[i]) for i in shown.index]
     problems = [
-        Problem(base.file, base.layer, row, column, message, fix)
-        for row in flagged.iloc[:MAX_ROWS_LISTED]
+        Problem(base.file, base.layer, row, column, message, fix, value)
+        for row, value in zip(shown, cells, strict=True)
     ]
     if len(flagged) > MAX_ROWS_LISTED:
         rest = len(flagged) - MAX_ROWS_LISTED
@@ -45,6 +54,16 @@ def cell_problems(
             Problem(base.file, base.layer, f"and {rest} more rows", column, message, fix)
         )
     return problems
+
+
+def _shown(value: object) -> str:
+    """A cell as a message shows it: quoted text, plain numbers, 'empty' for none."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "empty"
+    if isinstance(value, str):
+        return repr(value) if value else "empty"
+    text = str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def typed_table(
@@ -125,6 +144,7 @@ def _to_number(values, field, labels, base) -> tuple[pd.Series, list[Problem]]:
         field.name,
         "not a number",
         f"enter a number ({field.unit or field.type})",
+        values=as_text,
     )
     if field.required:
         problems += cell_problems(
@@ -138,7 +158,13 @@ def _to_number(values, field, labels, base) -> tuple[pd.Series, list[Problem]]:
     if field.type == "integer":
         fractional = numbers.notna() & (numbers != np.floor(numbers.fillna(0)))
         problems += cell_problems(
-            fractional, labels, base, field.name, "not a whole number", "enter a whole number"
+            fractional,
+            labels,
+            base,
+            field.name,
+            "not a whole number",
+            "enter a whole number",
+            values=as_text,
         )
         return numbers.fillna(0).round().astype("int64"), problems
     return numbers.astype("float64"), problems
@@ -150,6 +176,12 @@ def _to_boolean(values, field, labels, base) -> tuple[pd.Series, list[Problem]]:
     text = values.astype("string").fillna("").str.strip().str.lower()
     unknown = ~text.isin(_TRUE | _FALSE)
     problems = cell_problems(
-        unknown, labels, base, field.name, "not true or false", "enter true or false"
+        unknown,
+        labels,
+        base,
+        field.name,
+        "not true or false",
+        "enter true or false",
+        values=text,
     )
     return text.isin(_TRUE), problems

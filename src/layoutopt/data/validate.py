@@ -32,7 +32,9 @@ class TableCheck:
         self.base = Problem(file=source.label, layer=source.layer or "")
 
     def flag(self, mask: pd.Series, column: str, message: str, fix: str) -> list[Problem]:
-        return cell_problems(mask, self.labels, self.base, column, message, fix)
+        """Problems for the flagged rows, each with its cell's value (geometry aside)."""
+        values = self.frame[column] if column in self.frame and column != "geometry" else None
+        return cell_problems(mask, self.labels, self.base, column, message, fix, values)
 
     def whole(self, column: str, message: str, fix: str) -> Problem:
         return Problem(self.base.file, self.base.layer, "", column, message, fix)

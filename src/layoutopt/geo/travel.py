@@ -5,7 +5,8 @@ Two methods:
 * ``road``: shortest paths on the data set's road graph. Each site and settlement is
   joined to its nearest road node by a straight access leg at ``access_speed_kmh``;
   Dijkstra runs from the sites' nodes (scipy's compiled implementation, cut off at
-  ``cutoff_min``), in batches so memory stays flat.
+  ``cutoff_min``), in batches so memory stays flat. Two places on separate pieces of
+  the graph go by straight line, as below (``cut_off_settlements`` lists them).
 * ``straight_line``: great-circle distance × ``circuity`` ÷ the speed of the settlement's
   kind, for data sets without roads.
 
@@ -24,9 +25,10 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 from scipy.sparse import coo_matrix, csr_matrix
-from scipy.sparse.csgraph import dijkstra
+from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 
+from layoutopt.data.dataset import Dataset
 from layoutopt.errors import LayoutoptError
 from layoutopt.geo.distance import chord_to_m, great_circle_m, unit_vectors
 from layoutopt.scenario import TravelSettings
@@ -41,7 +43,7 @@ class TravelQuery(TravelSettings):
 
 COLUMNS = ["origin_id", "demand_id", "minutes", "distance_km"]
 BATCH = 256  # Dijkstra sources per batch: 256 × 100k nodes × 8 bytes = 200 MB at most
-CACHE_VERSION = "1"
+CACHE_VERSION = "2"  # 2: pairs on separate pieces of the road graph go by straight line
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,11 @@ class RoadGraph:
     lat: np.ndarray
     minutes: csr_matrix
     top_speed_kmh: float
+
+    def components(self) -> np.ndarray:
+        """The piece of the graph (connected, edges taken both ways) each node is on."""
+        _, labels = connected_components(self.minutes, directed=False)
+        return labels
 
     @classmethod
     def from_tables(cls, nodes: pd.DataFrame, edges: pd.DataFrame) -> RoadGraph:
@@ -159,6 +166,9 @@ def _road_times(
     best_o = np.full((len(demand), k), -1)
     sources, source_of = np.unique(o_node, return_inverse=True)
     direct = _direct_minutes(origins, demand, settings)
+    # Two places on separate pieces of the road graph have no road trip: straight line.
+    component = roads.components()
+    straight = _straight_minutes(origins, demand, settings)
     for start in range(0, len(sources), BATCH):
         batch = sources[start : start + BATCH]
         dist = dijkstra(roads.minutes, directed=True, indices=batch, limit=settings.cutoff_min)
@@ -169,6 +179,9 @@ def _road_times(
             + dist[source_of[members] - start][:, d_node].T
             + d_access[:, None]
         )
+        joined = component[o_node[members]][None, :] == component[d_node][:, None]
+        if not joined.all():
+            block = np.where(joined, block, straight(members))
         block = np.minimum(block, direct(members))
         best_t, best_o = _keep_best(best_t, best_o, block, members, k)
     rows, cols = np.nonzero(np.isfinite(best_t) & (best_t <= settings.cutoff_min))
@@ -185,6 +198,56 @@ def _road_times(
         best_t[rows, cols],
         metres,
     )
+
+
+def _straight_minutes(origins, demand, settings: TravelQuery):
+    """Straight line × circuity at the speed of the settlement's kind, a block at a time."""
+    kinds = demand["kind"].to_numpy()
+    unknown = sorted(set(kinds) - set(settings.speed_kmh))
+    if unknown:
+        raise LayoutoptError(f"travel.speed_kmh has no speed for settlement kind(s) {unknown}")
+    speed = pd.Series(settings.speed_kmh).reindex(kinds).to_numpy(float)
+    ox, oy = origins.geometry.x.to_numpy(), origins.geometry.y.to_numpy()
+    dx, dy = demand.geometry.x.to_numpy(), demand.geometry.y.to_numpy()
+
+    def block(members: np.ndarray) -> np.ndarray:
+        metres = great_circle_m(
+            ox[members][None, :], oy[members][None, :], dx[:, None], dy[:, None]
+        )
+        return metres * settings.circuity / 1000 / speed[:, None] * 60
+
+    return block
+
+
+def cut_off_settlements(
+    demand: gpd.GeoDataFrame, roads: RoadGraph, settings: TravelQuery
+) -> list[str]:
+    """Settlements whose nearest road node is off the main piece of the road graph: their
+    trips to places on the main piece are straight line × circuity at the travel speeds."""
+    component = roads.components()
+    main = np.bincount(component).argmax()
+    node, _ = _snap(demand, roads, settings)
+    return sorted(demand["demand_id"].astype(str).to_numpy()[component[node] != main])
+
+
+def road_notes(dataset: Dataset, travel: TravelSettings) -> list[str]:
+    """A note naming the settlements cut off from the main road network, if any."""
+    if not dataset.has_roads or travel.method == "straight_line":
+        return []
+    assert dataset.road_nodes is not None and dataset.road_edges is not None
+    roads = RoadGraph.from_tables(dataset.road_nodes, dataset.road_edges)
+    cut = cut_off_settlements(dataset.demand, roads, TravelQuery(**travel.model_dump()))
+    if not cut:
+        return []
+    shown = ", ".join(cut[:SHOWN]) + (f" and {len(cut) - SHOWN} more" if len(cut) > SHOWN else "")
+    return [
+        f"roads: {len(cut)} settlement(s) are off the main road network ({shown}): their trips "
+        "are straight line × travel.circuity at travel.speed_kmh (fix: join them with edges in "
+        "roads.gpkg if they are reachable by road)"
+    ]
+
+
+SHOWN = 10  # settlements named in a note
 
 
 def _direct_minutes(origins, demand, settings: TravelQuery):

@@ -10,6 +10,7 @@ import geopandas as gpd
 import pandas as pd
 
 from layoutopt.data.dataset import load_dataset
+from layoutopt.geo.travel import road_notes
 from layoutopt.plan.executors import default_workers, region_executor
 from layoutopt.plan.registry import selected
 from layoutopt.plan.runner import RegionalRunner
@@ -40,6 +41,9 @@ def make_plan(
     try:
         progress.say(f"loading and checking {scenario.data}")
         dataset = load_dataset(scenario.data, scenario.validation, scenario.files)
+        dataset.notes.extend(road_notes(dataset, scenario.travel))
+        for note in dataset.notes:
+            progress.say(f"note: {note}")
         state = PlanState.start(dataset)
         runner = RegionalRunner(executor, scenario, progress)
         for programme in programmes:
