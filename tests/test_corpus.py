@@ -483,6 +483,24 @@ def test_files_that_cannot_be_read_are_named(tiny_copy: Path):
     assert "regions.gpkg [counties]: County-level units: table not found" in lines
 
 
+def test_a_roads_file_without_edges_is_named(tiny_copy: Path):
+    nodes = gpd.read_file(tiny_copy / "roads.gpkg", layer="nodes")
+    (tiny_copy / "roads.gpkg").unlink()
+    nodes.to_file(tiny_copy / "roads.gpkg", layer="nodes", driver="GPKG")
+    _, problems = check_dataset(tiny_copy)
+    assert "roads.gpkg [edges]: layer not found" in "\n".join(p.line() for p in problems)
+
+
+def test_a_projected_layer_is_converted_and_said(tiny_copy: Path):
+    schools = gpd.read_file(tiny_copy / "schools.gpkg")
+    (tiny_copy / "schools.gpkg").unlink()
+    schools.to_crs("EPSG:3857").to_file(tiny_copy / "schools.gpkg", layer="schools")
+    dataset, problems = check_dataset(tiny_copy)
+    assert dataset is not None, [p.line() for p in problems]
+    assert any("converted from EPSG:3857 to WGS-84" in n for n in dataset.notes)
+    assert dataset.schools.crs.to_epsg() == 4326
+
+
 SCENARIO_FAULTS = [
     ("highschool.small_max_streams", {"highschool": {"small_max_streams": 25}}),
     ("highschool.new_school_min_streams", {"highschool": {"new_school_min_streams": 30}}),
@@ -511,4 +529,5 @@ def test_each_scenario_fault_is_named_by_its_key(key: str, raw: dict):
 
 
 def test_the_corpus_has_at_least_sixty_kinds():
-    assert len(DATA_FAULTS) + 1 + len(SCENARIO_FAULTS) >= 60
+    files = 4 + 1 + 1  # unreadable files at once, roads without edges, a projected layer
+    assert len(DATA_FAULTS) + files + len(SCENARIO_FAULTS) >= 60

@@ -38,9 +38,9 @@ class Problem:
             where += f" {self.row}"
         if self.column:
             where += f", column {self.column}"
-        if self.value:
-            where += f" = {self.value}"
         text = f"{where}: {self.message}"
+        if self.value:
+            text += f" (found {self.value})"
         return f"{text} (fix: {self.fix})" if self.fix else text
 
 

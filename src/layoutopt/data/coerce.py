@@ -7,6 +7,7 @@ from dataclasses import replace
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from layoutopt.data.io import TableSource
 from layoutopt.data.schema import Field, TableSpec
@@ -60,6 +61,8 @@ def _shown(value: object) -> str:
     """A cell as a message shows it: quoted text, plain numbers, 'empty' for none."""
     if value is None or (isinstance(value, float) and value != value):
         return "empty"
+    if hasattr(value, "geom_type"):  # a geometry, as WKT to about a metre
+        return "empty" if value.is_empty else shapely.to_wkt(value, rounding_precision=5)[:60]
     if isinstance(value, str):
         return repr(value) if value else "empty"
     text = str(value)

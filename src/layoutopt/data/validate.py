@@ -32,8 +32,8 @@ class TableCheck:
         self.base = Problem(file=source.label, layer=source.layer or "")
 
     def flag(self, mask: pd.Series, column: str, message: str, fix: str) -> list[Problem]:
-        """Problems for the flagged rows, each with its cell's value (geometry aside)."""
-        values = self.frame[column] if column in self.frame and column != "geometry" else None
+        """Problems for the flagged rows, each with its cell's value (a geometry as WKT)."""
+        values = self.frame.get(column)
         return cell_problems(mask, self.labels, self.base, column, message, fix, values)
 
     def whole(self, column: str, message: str, fix: str) -> Problem:
@@ -68,6 +68,8 @@ def check_coordinates(t: TableCheck) -> list[Problem]:
     if "geometry" not in t.frame.columns or t.frame.crs is None:
         return []
     geoms = t.frame.geometry
+    if not geoms.crs.is_geographic:  # a projected layer is converted (and noted) on loading
+        geoms = geoms.to_crs(WGS84)
     empty = ~present(geoms)
     problems = t.flag(empty, "geometry", "no geometry", "give the feature a location")
     bounds = geoms.bounds
@@ -86,7 +88,8 @@ def check_coordinates(t: TableCheck) -> list[Problem]:
     problems += t.flag(
         bad & ~swapped,
         "geometry",
-        "coordinates are not longitude/latitude degrees",
+        f"coordinates are not longitude/latitude degrees in the layer's CRS "
+        f"({t.frame.crs.to_string()})",
         "set the CRS the coordinates are really in",
     )
     return problems
