@@ -34,6 +34,7 @@ SECTIONS = {  # section: (register column, ages, levels that have it)
     "junior": ("junior_enrolment", range(12, 15), ("junior", "nine_year", "complete_secondary")),
     "senior": ("senior_enrolment", range(15, 18), ("senior_high", "complete_secondary")),
 }
+SINGLE = {"primary": ("primary",), "junior": ("junior",), "senior": ("senior_high",)}
 PLANNED = {  # level: the programme whose students_horizon is the level's (or its senior's)
     "kindergarten": "kindergarten",
     "senior_high": "highschool",
@@ -52,6 +53,9 @@ def horizon_students(state: PlanState, scenario: Scenario) -> pd.DataFrame:
     out = pd.DataFrame({"school_id": schools["school_id"].to_numpy()})
     for section, (column, _, levels) in SECTIONS.items():
         register = schools[column].fillna(0).to_numpy(float) if column in schools else 0.0
+        # A school of one section whose register gives no section figures: its enrolment.
+        single = schools["level"].isin(SINGLE[section]).to_numpy()
+        register = np.where(single & (register == 0), schools["enrolment"], register)
         grown = register * factor[section].reindex(schools["region_id"]).fillna(1.0).to_numpy()
         out[section] = np.where(schools["level"].isin(levels), grown, 0.0)
     planned = schools["students_horizon"].to_numpy(float)
