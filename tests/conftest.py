@@ -96,3 +96,11 @@ def plan_shanxi(out: Path, only: str) -> Path:
 def shanxi_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The README's plan, high schools only, on the bundled Shanxi data (run once)."""
     return plan_shanxi(tmp_path_factory.mktemp("shanxi") / "plan", "highschool")
+
+
+@pytest.fixture(scope="session")
+def shanxi_three(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The README's plan for high schools, vocational schools and staffing on the bundled
+    Shanxi data (run once, shared by the vocational and staffing checks)."""
+    out = tmp_path_factory.mktemp("shanxi-three") / "plan"
+    return plan_shanxi(out, "highschool,vocational,staffing")

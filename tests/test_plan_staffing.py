@@ -11,13 +11,10 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from conftest import plan_shanxi
-
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("shanxi-staffing") / "plan"
-    return plan_shanxi(out, "highschool,vocational,staffing")
+def run(shanxi_three: Path) -> Path:
+    return shanxi_three
 
 
 def read(run: Path, name: str) -> pd.DataFrame:
