@@ -483,6 +483,25 @@ class VocationalSection(StreamSection):
     high_level_schools: int = Field(
         50, ge=0, description="Provincial high-level schools to pick among those kept (column 7)."
     )
+    high_level_score: dict[str, float] = Field(
+        default_factory=lambda: {
+            "students": 1.0,
+            "category": 0.25,
+            "provincial_model": 1.0,
+            "municipal_model": 0.5,
+        },
+        description="How kept public schools are ranked for high_level_schools: students "
+        "after the plan ÷ standard_students × 'students', plus specialty categories × "
+        "'category', plus the value of its quality tier (size first, then breadth, then "
+        "quality; an assumption, no provincial formula was found).",
+    )
+    county_reach_share: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="A school is offered to a county's students only if at least this share "
+        "of them can reach it within travel_cutoff_min (assumption).",
+    )
     high_level_pin: list[str] = Field(
         default_factory=list, description="Schools always picked as high-level (if kept)."
     )

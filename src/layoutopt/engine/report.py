@@ -24,7 +24,6 @@ class SolveMethod(StrEnum):
     FIXING_MIP = "lagrangian fixing + mip"
     TREE_SEARCH = "lagrangian tree search"
     MIN_COST_FLOW = "min-cost flow (network simplex)"
-    LP = "linear programme"
 
 
 @dataclass(frozen=True)

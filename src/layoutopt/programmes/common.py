@@ -12,6 +12,7 @@ from layoutopt.data.dataset import Dataset
 from layoutopt.demand.cohorts import cohort_at_horizon
 from layoutopt.errors import LayoutoptError
 from layoutopt.geo.travel import RoadGraph, TravelQuery, travel_times
+from layoutopt.programmes.flows import NO_SEAT, mean_minutes
 from layoutopt.scenario import Scenario
 
 
@@ -184,3 +185,33 @@ def arc_arrays(
         "arc_cost": minutes,
         "arc_travel": minutes,
     }
+
+
+def moved_row(
+    action: str,
+    school_id: str,
+    moved: pd.DataFrame,
+    reason: str,
+    *,
+    target: str = "",
+    beds: float = 0.0,
+    place: str = "seat",
+) -> dict:
+    """A change row for ``moved`` students (``flows.moves_with_minutes`` rows, leaving or
+    arriving): how many, their mean trips before and after, and a note where some had no
+    ``place`` in today's network at the horizon (why travel_min_before may be blank)."""
+    new = float(moved.loc[moved["from_id"] == NO_SEAT, "students"].sum())
+    if new >= 0.5:
+        reason += (
+            f"; {round(new)} had no {place} in today's network at the horizon (no trip before)"
+        )
+    minutes = (mean_minutes(moved, "minutes_before"), mean_minutes(moved, "minutes_after"))
+    return change_row(
+        action,
+        school_id,
+        target=target,
+        students=float(moved["students"].sum()),
+        beds=beds,
+        minutes=minutes,
+        reason=reason,
+    )

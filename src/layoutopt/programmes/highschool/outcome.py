@@ -7,10 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from layoutopt.programmes.common import change_row
+from layoutopt.programmes.common import change_row, moved_row
 from layoutopt.programmes.flows import (
     NO_SEAT,
-    mean_minutes,
     moves_with_minutes,
     solution_flows,
 )
@@ -189,35 +188,20 @@ def _new_school_row(place, incoming: pd.DataFrame, section: HighSchoolSection) -
 def _moving_row(action, school_id, moved, section, reason, target="", beds=0.0) -> dict:
     """A change row for ``moved`` students (leaving or arriving), with their mean trips
     and why a trip may exceed the limit or have no before-figure."""
-    minutes = (mean_minutes(moved, "minutes_before"), mean_minutes(moved, "minutes_after"))
-    return change_row(
-        action,
-        school_id,
-        target=target,
-        students=float(moved["students"].sum()),
-        beds=beds,
-        minutes=minutes,
-        reason=reason + _trip_notes(moved, section),
-    )
+    reason += _far_notes(moved, section)
+    return moved_row(action, school_id, moved, reason, target=target, beds=beds)
 
 
-def _trip_notes(moved: pd.DataFrame, section: HighSchoolSection) -> str:
-    """Why travel_min_after may exceed the limit, and why travel_min_before may be blank."""
-    notes = ""
+def _far_notes(moved: pd.DataFrame, section: HighSchoolSection) -> str:
+    """Why travel_min_after may exceed the limit."""
     far = moved[moved["minutes_after"] > section.max_travel_min]
-    if far["students"].sum() >= 0.5:
-        notes += (
-            f"; {round(far['students'].sum())} students travel more than "
-            f"{section.max_travel_min:g} min (up to {far['minutes_after'].max():.0f}): no "
-            "school is nearer their homes, today's nearest being as far"
-        )
-    new = moved[moved["from_id"] == NO_SEAT]
-    if new["students"].sum() >= 0.5:
-        notes += (
-            f"; {round(new['students'].sum())} had no seat in today's network at the horizon "
-            "(no trip before)"
-        )
-    return notes
+    if far["students"].sum() < 0.5:
+        return ""
+    return (
+        f"; {round(far['students'].sum())} students travel more than "
+        f"{section.max_travel_min:g} min (up to {far['minutes_after'].max():.0f}): no "
+        "school is nearer their homes, today's nearest being as far"
+    )
 
 
 def _shortfall_row(

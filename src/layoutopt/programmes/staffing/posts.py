@@ -35,14 +35,13 @@ SECTIONS = {  # section: (register column, ages, levels that have it)
     "senior": ("senior_enrolment", range(15, 18), ("senior_high", "complete_secondary")),
 }
 SINGLE = {"primary": ("primary",), "junior": ("junior",), "senior": ("senior_high",)}
-PLANNED = {  # level: the programme whose students_horizon is the level's (or its senior's)
-    "kindergarten": "kindergarten",
-    "senior_high": "highschool",
-    "complete_secondary": "highschool",
-    "vocational": "vocational",
+PLANNED = {  # level: the programme whose students_horizon it takes, and for which section
+    "kindergarten": ("kindergarten", "kindergarten"),
+    "senior_high": ("highschool", "senior"),
+    "complete_secondary": ("highschool", "senior"),
+    "vocational": ("vocational", "vocational"),
 }
 RURAL = ("village", "town")
-FIXED = ("pe", "arts", "mental_health")
 
 
 def horizon_students(state: PlanState, scenario: Scenario) -> pd.DataFrame:
@@ -58,18 +57,14 @@ def horizon_students(state: PlanState, scenario: Scenario) -> pd.DataFrame:
         register = np.where(single & (register == 0), schools["enrolment"], register)
         grown = register * factor[section].reindex(schools["region_id"]).fillna(1.0).to_numpy()
         out[section] = np.where(schools["level"].isin(levels), grown, 0.0)
-    planned = schools["students_horizon"].to_numpy(float)
-    for level, programme in PLANNED.items():
-        if programme not in state.order:
-            continue
-        mine = (schools["level"] == level).to_numpy()
-        target = {"kindergarten": "kindergarten", "vocational": "vocational"}.get(level, "senior")
-        if target not in out:
-            out[target] = 0.0
-        out.loc[mine, target] = np.nan_to_num(planned[mine])
-    for extra, level in (("kindergarten", "kindergarten"), ("vocational", "vocational")):
-        if extra not in out:
-            out[extra] = np.where(schools["level"] == level, schools["enrolment"], 0.0)
+    for level in ("kindergarten", "vocational"):  # one-section levels of their own
+        out[level] = np.where(schools["level"] == level, schools["enrolment"], 0.0)
+    # Where a programme planned the level, its students at the horizon are the plan's.
+    planned = np.nan_to_num(schools["students_horizon"].to_numpy(float))
+    for level, (programme, section) in PLANNED.items():
+        if programme in state.order:
+            mine = (schools["level"] == level).to_numpy()
+            out.loc[mine, section] = planned[mine]
     return out.round(0)
 
 
@@ -113,22 +108,17 @@ def needed_posts(
         False
     )
     info = _one_per_town(info)
-    rows, totals, nurses = [], {}, {}
+    rows, nurses = [], {}
     for school_id, school in schools.iterrows():
         if school["level"] == "special":
             continue  # keeps the posts it has (no norm)
         posts, nurse = school_posts(school, students.loc[school_id], info.loc[school_id], scenario)
-        totals[school_id], nurses[school_id] = sum(posts.values()), nurse
+        nurses[school_id] = nurse
         rows += [(school_id, subject, n) for subject, n in posts.items() if n > 0]
     kept = today[today["school_id"].isin(schools.index[schools["level"] == "special"])]
     table = pd.DataFrame(rows, columns=["school_id", "subject", "posts"])
     kept = kept.rename(columns={"teachers": "posts"})[["school_id", "subject", "posts"]]
     table = pd.concat([table, kept], ignore_index=True)
-    info["posts"] = pd.Series(totals).reindex(info.index).fillna(0)
-    info["posts"] += (
-        table.groupby("school_id")["posts"].sum().reindex(info.index).fillna(0)
-        * (schools["level"] == "special").to_numpy()
-    )
     info["nurse_posts"] = pd.Series(nurses).reindex(info.index).fillna(0)
     return table.sort_values(["school_id", "subject"], ignore_index=True), info
 
@@ -206,7 +196,8 @@ def _classes(school, section_name: str, students, scenario: Scenario) -> float:
     register's classes shared by section enrolment."""
     streams = float(school.get("streams", 0) or 0)
     if section_name in ("senior", "vocational") and streams > 0:
-        return streams * 3
+        stage = scenario.vocational if section_name == "vocational" else scenario.highschool
+        return streams * stage.grades
     classes = float(school.get("classes", 0) or 0)
     sections = ["primary", "junior", "senior"]
     total = float(sum(students[s] for s in sections)) or 1.0

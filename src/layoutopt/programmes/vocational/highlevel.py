@@ -1,9 +1,10 @@
 """The provincial high-level vocational schools (省级高水平中职学校, plan column 7), picked
 among the public schools the plan keeps.
 
-Score = students after the plan / the standard's students + 0.25 × specialty categories
-after the plan (own and taken over) + 1 for a provincial-model tier, 0.5 for a
-municipal-model one: size first, then breadth, then quality. The pick takes the pinned
+Score (``vocational.high_level_score``, defaults in brackets) = students after the plan
+÷ the standard's students × "students" (1) + specialty categories after the plan (own
+and taken over) × "category" (0.25) + the school's tier value (provincial model 1,
+municipal model 0.5): size first, then breadth, then quality. The pick takes the pinned
 schools, then the best school of each prefecture that has none yet, then the best of the
 rest until the number is reached. With the per-prefecture floor this is the largest total
 score possible (a swap could only lower it), so no solver is needed.
@@ -16,16 +17,25 @@ import pandas as pd
 from layoutopt.data.specialties import codes
 from layoutopt.scenario import VocationalSection
 
-TIER_SCORE = {"provincial_model": 1.0, "municipal_model": 0.5}
-BREADTH = 0.25  # score per specialty category
-
 
 def score(schools: pd.DataFrame, section: VocationalSection) -> pd.Series:
     """Each school's score (by school_id)."""
+    weights = section.high_level_score
     breadth = schools["specialties_after"].map(lambda cell: len(codes(cell)))
-    tier = schools["quality_tier"].map(TIER_SCORE).fillna(0.0)
-    value = schools["students_after"] / section.standard_students + BREADTH * breadth + tier
+    tier = schools["quality_tier"].map(weights).fillna(0.0)
+    size = schools["students_after"] / section.standard_students
+    value = weights.get("students", 0.0) * size + weights.get("category", 0.0) * breadth + tier
     return pd.Series(value.round(4).to_numpy(), index=schools["school_id"].to_numpy())
+
+
+def rule(section: VocationalSection) -> str:
+    """The score in words, for the change rows."""
+    w = section.high_level_score
+    tiers = ", ".join(f"{k} {v:g}" for k, v in w.items() if k not in ("students", "category"))
+    return (
+        f"students after ÷ {section.standard_students:,} × {w.get('students', 0):g} "
+        f"+ categories × {w.get('category', 0):g} + tier ({tiers})"
+    )
 
 
 def pick(schools: pd.DataFrame, section: VocationalSection) -> pd.DataFrame:

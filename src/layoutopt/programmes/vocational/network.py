@@ -5,8 +5,8 @@ stage's enrolment rate and the vocational share, scaled to the plan's own provin
 (``plan_students``, 45万 for Shanxi 2025). They are counted by county of residence: one
 demand point per county, whose trip to a school is the students-weighted mean trip of its
 settlements (a settlement that cannot reach the school within ``travel_cutoff_min`` counts
-at the cut-off; a school that fewer than half of a county's students can reach is not
-offered to it).
+at the cut-off; a school that fewer than ``county_reach_share`` of a county's students can
+reach is not offered to it).
 
 Private schools are not the plan's to close or grow: each keeps its register students
 grown at its prefecture's rate (within its capacity), and the rest are the public
@@ -34,7 +34,6 @@ from layoutopt.scenario import Scenario, VocationalSection
 from layoutopt.state import PlanState
 
 GENERAL_LEVELS = ("senior_high", "complete_secondary")  # for the general : vocational balance
-COVERED = 0.5  # share of a county's students that must reach a school for it to be offered
 
 
 @dataclass
@@ -77,7 +76,9 @@ def build_network(state: PlanState, scenario: Scenario) -> Network:
         cutoff_min=section.travel_cutoff_min,
         by_prefecture=True,
     )
-    travel = county_travel(dataset, students, settlement_travel, section.travel_cutoff_min)
+    travel = county_travel(
+        dataset, students, settlement_travel, section.travel_cutoff_min, section.county_reach_share
+    )
     general, source = _general_students(state, regions)
     register = _general_register(state, regions)
     return Network(
@@ -208,7 +209,11 @@ def _county_demand(
 
 
 def county_travel(
-    dataset: Dataset, students: pd.Series, travel: pd.DataFrame, cutoff_min: float
+    dataset: Dataset,
+    students: pd.Series,
+    travel: pd.DataFrame,
+    cutoff_min: float,
+    reach_share: float,
 ) -> pd.DataFrame:
     """Minutes from each county (its students' weighted mean trip) to each place."""
     settlements = dataset.demand[["demand_id", "region_id"]].astype(str)
@@ -235,7 +240,7 @@ def county_travel(
             "covered": reach["weight"].to_numpy() / all_weight,
         }
     )
-    table = table[table["covered"] >= COVERED]
+    table = table[table["covered"] >= reach_share]
     return table.sort_values(["demand_id", "minutes", "place_id"], ignore_index=True)[
         ["place_id", "demand_id", "minutes"]
     ]

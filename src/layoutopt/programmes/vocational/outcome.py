@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 
 from layoutopt.data.specialties import codes, joined, named
-from layoutopt.programmes.common import change_row
-from layoutopt.programmes.flows import NO_SEAT, mean_minutes, moves_with_minutes, solution_flows
+from layoutopt.programmes.common import change_row, moved_row
+from layoutopt.programmes.flows import NO_SEAT, moves_with_minutes, solution_flows
 from layoutopt.programmes.vocational.prefecture import (
     CATEGORY,
     PRESENCE,
@@ -209,22 +209,7 @@ def _strengthen_text(place, section: VocationalSection, stream_size: int) -> str
 
 
 def _moving_row(action, school_id, moved, reason, target="", beds=0.0) -> dict:
-    minutes = (mean_minutes(moved, "minutes_before"), mean_minutes(moved, "minutes_after"))
-    new = moved[moved["from_id"] == NO_SEAT]
-    if new["students"].sum() >= 0.5:
-        reason += (
-            f"; {round(new['students'].sum())} had no place in today's network at the horizon "
-            "(no trip before)"
-        )
-    return change_row(
-        action,
-        school_id,
-        target=target,
-        students=float(moved["students"].sum()),
-        beds=beds,
-        minutes=minutes,
-        reason=reason,
-    )
+    return moved_row(action, school_id, moved, reason, target=target, beds=beds, place="place")
 
 
 def _shortfall_rows(
@@ -285,9 +270,3 @@ def categories_after(places: pd.DataFrame, private_categories: frozenset[str]) -
     found = {c for cell in open_["specialties"] for c in codes(cell)}
     found |= {c for cell in open_["taken_over"] for c in codes(cell)}
     return found | set(private_categories)
-
-
-def categories_kept_own(places: pd.DataFrame, private_categories: frozenset[str]) -> set[str]:
-    """Categories still taught by a school that teaches them today (the model's rule)."""
-    open_ = places[places["open"]]
-    return {c for cell in open_["specialties"] for c in codes(cell)} | set(private_categories)

@@ -155,6 +155,7 @@ class Vocational(base.Programme):
         schools = pd.concat([o.schools for o in outcomes if len(o.schools)], ignore_index=True)
         picked = highlevel.pick(schools, inputs.section)
         inputs.high_level = picked
+        score_rule = highlevel.rule(inputs.section)
         flag = schools["school_id"].isin(picked["school_id"])
         region = schools.set_index("school_id")["region_id"]
         rows = [
@@ -163,7 +164,7 @@ class Vocational(base.Programme):
                     Action.HIGH_LEVEL,
                     row.school_id,
                     reason=f"rank {row.rank} of {len(picked)} by score {row.score:.2f} "
-                    "(students after / standard + 0.25 × categories + tier)",
+                    f"({score_rule})",
                 ),
                 region_id=region[row.school_id],
             )
