@@ -16,7 +16,7 @@ from layoutopt.errors import LayoutoptError
 from layoutopt.programmes import base
 from layoutopt.programmes.common import change_row
 from layoutopt.programmes.staffing.kpis import KPI_SPECS, indicators
-from layoutopt.programmes.staffing.posts import needed_posts
+from layoutopt.programmes.staffing.posts import horizon_students, needed_posts
 from layoutopt.programmes.staffing.redeploy import (
     CountyStaff,
     Redeployment,
@@ -67,6 +67,7 @@ class StaffingInputs:
     schools: gpd.GeoDataFrame  # every school open after the plan, or with teachers today
     holdings: pd.DataFrame  # school_id, subject, teachers (today), posts (after)
     info: pd.DataFrame  # per open school: students_horizon, mental_health, nurse_posts, ...
+    students_horizon_today: pd.Series  # by school_id: the register grown, today's network
     receivers: dict[str, str]  # closing school -> receiver, from the earlier programmes
     minutes_per_km: float
 
@@ -202,6 +203,9 @@ def build_inputs(state: PlanState, scenario: Scenario) -> StaffingInputs:
         )
     today = dataset.teachers[["school_id", "subject", "teachers"]].copy()
     posts, info = needed_posts(state, scenario, today)
+    # The horizon's students in today's network: the register grown by cohort, school by
+    # school, before any programme moved them (the plan's own figures are in ``info``).
+    unplanned = horizon_students(PlanState.start(dataset), scenario).set_index("school_id")
     schools = state.schools[
         state.schools["open"].astype(bool) | state.schools["school_id"].isin(today["school_id"])
     ].copy()
@@ -218,6 +222,7 @@ def build_inputs(state: PlanState, scenario: Scenario) -> StaffingInputs:
         schools.sort_values("school_id").reset_index(drop=True),
         holdings.sort_values(["school_id", "subject"]).reset_index(drop=True),
         info,
+        unplanned.sum(axis=1),
         _receivers(state),
         travel.circuity * 60.0 / travel.speed_kmh["town"],
     )
@@ -253,8 +258,10 @@ def county_input(inputs: StaffingInputs, region_id: str) -> County:
         minutes_per_km=inputs.minutes_per_km,
     )
     info = inputs.info.reindex(schools["school_id"])
+    unplanned = inputs.students_horizon_today.reindex(schools["school_id"])  # 0: new school
     frame = pd.DataFrame(schools).assign(
         students_horizon=info["students_horizon"].fillna(0).to_numpy(),
+        students_horizon_today=unplanned.fillna(0).to_numpy(),
         mental_health=info["mental_health"].fillna(False).astype(bool).to_numpy(),
         nurse_posts=info["nurse_posts"].fillna(0).to_numpy(),
     )
@@ -351,8 +358,9 @@ def change_rows(region: County, result: Redeployment) -> list[dict]:
 
 
 def county_schools_after(region: County, table: pd.DataFrame) -> pd.DataFrame:
-    """The county's schools as rows of schools_after: students (register; at the horizon,
-    the programmes' figures), teachers (register; after the plan) and posts."""
+    """The county's schools as rows of schools_after: students (the register; the horizon
+    in today's network, the register grown by cohort; after the plan, the programmes'
+    figures), teachers (register; after the plan) and posts."""
     schools = region.schools.copy()
     by = table.groupby("school_id")
     sums = by[
@@ -362,8 +370,8 @@ def county_schools_after(region: County, table: pd.DataFrame) -> pd.DataFrame:
     is_open = schools["open"].astype(bool).to_numpy()
     frame = pd.DataFrame(schools)
     frame["students_register"] = schools["enrolment"].fillna(0)
-    frame["students_horizon_today"] = np.where(is_open, schools["students_horizon"], 0)
-    frame["students_after"] = frame["students_horizon_today"]
+    frame["students_horizon_today"] = schools["students_horizon_today"]
+    frame["students_after"] = np.where(is_open, schools["students_horizon"], 0)
     frame["size_unit"] = "teachers"
     frame["size_register"] = sums["teachers_register"].to_numpy()
     held = sums["teachers_register"] - sums["moved_out"] + sums["moved_in"] + sums["recruited"]
