@@ -125,6 +125,14 @@ def _merge_rows(places, moved, section: VocationalSection, names: pd.Series) -> 
             )
         else:
             why = "closed so that the province keeps about the schools_kept range of schools"
+        if target == NO_SEAT:  # nobody placed here at the horizon: nobody to move
+            reason = (
+                f"{why}: today's network places none of the horizon's students here (its "
+                "counties' students are nearer other schools, counted by county); it closes "
+                "with no receiver and its categories stay with the schools that teach them"
+            )
+            rows.append(_moving_row("closed", place.place_id, out, reason))
+            continue
         reason = f"{why}; merges into {names.get(target, target)} ({round(to_target)} students)"
         if students - to_target >= 0.5:
             reason += f"; {round(students - to_target)} go to other schools"
