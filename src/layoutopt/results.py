@@ -118,6 +118,9 @@ class ProgrammeResult:
     service_areas: pd.Series | None = None
     # Map layers of named schools (label -> school ids), e.g. the high-level schools.
     school_layers: dict[str, list[str]] = field(default_factory=dict)
+    # Circles of places other than schools (settlements), drawn after the plan:
+    # label -> (colour, rows of [lat, lon, metres, tooltip]).
+    point_layers: dict[str, tuple[str, list[list]]] = field(default_factory=dict)
     # Extra tables written beside changes.csv and into the workbook (file name -> table).
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     map_actions: tuple[str, ...] = ()  # if set, the map shows the schools of these rows only

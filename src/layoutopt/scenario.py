@@ -510,6 +510,119 @@ class VocationalSection(StreamSection):
     )
 
 
+class BoardingSection(ProgrammeSection):
+    """Boarding beds for compulsory pupils who live too far from school, left-behind children
+    first; small rural schools kept for young pupils or merged where nobody is left without
+    a place (plan 5.(2), 5.(5), column 5). Thresholds and weights are assumptions, named
+    here; the 3 m² per boarder is FACTS.md's. The objective is in pupil-minutes of a daily
+    trip; money is reported apart, at ``bed_capital_yuan``."""
+
+    day_mode: Literal["bus", "walk"] = Field(
+        "bus",
+        description="How pupils travel by day: 'bus' (a school bus or other vehicle at the "
+        "road speeds of [travel]: a pupil is far beyond the minutes) or 'walk' (on foot: far "
+        "beyond the km, road km = straight line × travel.circuity).",
+    )
+    max_minutes: dict[str, float] = Field(
+        default_factory=lambda: {"primary": 40.0, "junior": 60.0},
+        description="Longest day trip by bus: primary grades (1-6) 40, junior (7-9) 60 minutes.",
+    )
+    max_km: dict[str, float] = Field(
+        default_factory=lambda: {"primary": 3.0, "junior": 5.0},
+        description="Longest day trip on foot, road km: primary grades 3, junior 5.",
+    )
+    young_grades: int = Field(
+        3, ge=0, le=6, description="Grades 1 to this do not board: they need a school in reach."
+    )
+    growth_weight: dict[str, float] = Field(
+        default_factory=lambda: {"growing": 0.25, "stable": 0.0, "shrinking": -0.10},
+        description="Migration to the horizon: relative change of a settlement's share of each "
+        "cohort by its growth class, the province total kept (the kindergarten assumption).",
+    )
+    bed_host_kinds: list[str] = Field(
+        default_factory=lambda: ["town"],
+        description="Settlement kinds whose schools may add dormitories: township "
+        "(town-centre) schools.",
+    )
+    module_beds: int = Field(50, ge=1, description="Beds of one dormitory module.")
+    module_area_m2: float = Field(
+        200.0, gt=0, description="Indoor living area of one module, m² (assumption: 4 m² a bed)."
+    )
+    min_area_per_boarder_m2: float = Field(
+        3.0, gt=0, description="Least indoor living area per boarder, m² (FACTS.md)."
+    )
+    max_modules: int = Field(8, ge=0, description="Most modules one school adds.")
+    max_beds_per_pupil: float = Field(
+        1.0,
+        gt=0,
+        description="A school adds no more beds than this times its pupils on the register.",
+    )
+    bed_capital_yuan: float = Field(
+        30_000.0,
+        ge=0,
+        description="Capital cost of one bed, yuan (assumption, as the high-school programme's).",
+    )
+    bed_cap_share: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="A bed cap: a county adds at most this share of the beds its far pupils "
+        "lack in today's network (none: no cap). Under a cap, left-behind pupils come first.",
+    )
+    small_school_pupils: int = Field(
+        100, ge=0, description="A rural school (not urban) below this many pupils may merge."
+    )
+    merge_gain_min: float = Field(
+        10.0,
+        ge=0,
+        description="A small school's section closes only where its pupils' extra day trip is "
+        "on average under this many minutes (objective weight per pupil, pupil-minutes).",
+    )
+    switch_cost_min: float = Field(
+        10.0,
+        ge=0,
+        description="Minutes a change of school weighs besides the trip: pupils stay at the "
+        "school they attend today while it stays open.",
+    )
+    bed_weight_min: float = Field(
+        60.0,
+        ge=0,
+        description="Objective weight of one added bed, in pupil-minutes: beds go where they "
+        "save trips, existing spare beds first.",
+    )
+    boarder_weight_min: float = Field(
+        30.0,
+        ge=0,
+        description="Objective weight of a pupil boarding rather than going home each day, "
+        "pupil-minutes: a pupil boards only where no day school is in reach.",
+    )
+    no_bed_weight_min: float = Field(
+        100_000.0,
+        gt=0,
+        description="Objective weight of a far pupil left without a bed, pupil-minutes: far "
+        "above a bed, so that pupils go without only where no bed can be had.",
+    )
+    left_behind_priority: float = Field(
+        1.0,
+        ge=0,
+        description="Extra weight of a left-behind pupil left without a bed (1: twice "
+        "another's), so that left-behind children get the beds first under a cap.",
+    )
+    max_board_min: float = Field(
+        120.0, gt=0, description="Longest trip to a boarding school, minutes (assumption)."
+    )
+    boarders_register_levels: list[str] = Field(
+        default_factory=lambda: ["primary", "junior", "nine_year"],
+        description="Levels whose register boarders the base-year check compares with.",
+    )
+    plan_projects: int = Field(
+        1700,
+        ge=0,
+        description="Boarding schools renovated or expanded 2021-25 (FACTS: 'over 1,700'): "
+        "reported against the schools with dormitory projects, not forced.",
+    )
+
+
 class StaffingSection(ProgrammeSection):
     """Teacher staffing after the plan: posts by the national norms, redeployment within
     the county (县管校聘) as a minimum-cost flow, and what each county must recruit (9.(3),
@@ -667,6 +780,7 @@ class Scenario(Section):
     highschool: HighSchoolSection = HighSchoolSection()
     kindergarten: KindergartenSection = KindergartenSection()
     vocational: VocationalSection = VocationalSection()
+    boarding: BoardingSection = BoardingSection()
     staffing: StaffingSection = StaffingSection()
 
     source: Path | None = Field(None, exclude=True, description="The file this was read from.")
@@ -767,6 +881,29 @@ def check_scenario_consistency(scenario: Scenario) -> list[str]:
             f"'kindergarten.growth_weight.{kind}' is {weight:g}: a settlement would get no "
             "or negative children (fix: a value above -1)",
         )
+    problems += _boarding_problems(scenario.boarding)
+    return problems
+
+
+def _boarding_problems(b: BoardingSection) -> list[str]:
+    problems = []
+    area = b.module_area_m2 / b.module_beds
+    if area < b.min_area_per_boarder_m2:
+        problems.append(
+            f"'boarding.module_area_m2' ({b.module_area_m2:g}) gives {area:.2f} m² per bed, "
+            f"below 'boarding.min_area_per_boarder_m2' ({b.min_area_per_boarder_m2:g}) (fix: "
+            f"at least {b.min_area_per_boarder_m2 * b.module_beds:g} m² a module)"
+        )
+    for key, values in (("max_minutes", b.max_minutes), ("max_km", b.max_km)):
+        for stage in ("primary", "junior"):
+            if not values.get(stage, 0) > 0:
+                problems.append(
+                    f"'boarding.{key}.{stage}' is missing or not positive (fix: give a "
+                    "positive threshold)"
+                )
+    for kind, weight in b.growth_weight.items():
+        if not weight > -1:
+            problems.append(f"'boarding.growth_weight.{kind}' is {weight:g} (fix: above -1)")
     return problems
 
 

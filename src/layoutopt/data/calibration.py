@@ -96,6 +96,22 @@ class Specialties(Part):
     )
 
 
+class TeachingPoints(Part):
+    """Teaching points (教学点): the first primary grades in a village far from a primary
+    school. FACTS.md does not count them as primary schools; no Shanxi count was found."""
+
+    count: int = Field(description="Teaching points to place (assumption).")
+    min_road_km: float = Field(
+        description="A village hosts one only this far (straight line × circuity) from the "
+        "nearest primary or nine-year school of its county."
+    )
+    circuity: float = Field(description="Road km per straight km for that distance.")
+    ages: tuple[int, int] = Field(description="Ages taught (grades 1-3: 6-8).")
+    min_pupils: int = Field(description="Fewest pupils of those ages in the village.")
+    class_size: int = Field(description="Standard size of its mixed-grade class.")
+    teachers_per_class: float = Field(description="Teachers per class (assumption).")
+
+
 class Schools(Part):
     stages: dict[str, Stage]
     levels: dict[str, Level]
@@ -113,6 +129,9 @@ class Schools(Part):
     municipal_model_share: float
     specialties: Specialties | None = Field(
         None, description="Vocational schools' categories (none: the column is left empty)."
+    )
+    teaching_points: TeachingPoints | None = Field(
+        None, description="Teaching points of village pupils (none: the data set has none)."
     )
 
 

@@ -60,6 +60,7 @@ def calibration_table(
             int(schools["primary_enrolment"].sum()),
             "derived",
         ),
+        *_teaching_point_rows(schools, cal),
         (
             "junior schools (incl. nine-year)",
             count["junior"] + count["nine_year"],
@@ -120,3 +121,12 @@ def calibration_markdown(table: pd.DataFrame) -> str:
             f"{format_value(row.generated)} | {row.difference_pct:+.2f}% | {row.source} |"
         )
     return "\n".join(lines)
+
+
+def _teaching_point_rows(schools: pd.DataFrame, cal: Calibration) -> list[tuple]:
+    """Teaching points (not counted as primary schools), where the calibration places any."""
+    spec = cal.schools.teaching_points
+    if spec is None:
+        return []
+    points = schools["level"] == "teaching_point"
+    return [("teaching points", spec.count, int(points.sum()), "assumption")]

@@ -18,7 +18,7 @@ from layoutopt.errors import Problem
 from layoutopt.scenario import ValidationSettings
 
 STREAM_LEVELS = ("senior_high", "complete_secondary", "vocational")
-SECTION_LEVELS = ("primary", "junior", "nine_year", *STREAM_LEVELS)
+SECTION_LEVELS = ("teaching_point", "primary", "junior", "nine_year", *STREAM_LEVELS)
 
 
 class TableCheck:

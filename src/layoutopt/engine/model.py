@@ -14,7 +14,7 @@ Variables (column blocks):
   ``group_short[g]`` sites a priced group g is short of its lower bound, at its penalty
 
 Rows: ``serve`` (each demand served once), ``link`` (assign ≤ open), ``capacity``,
-``module_limit``, ``min_load``, ``open_count``, ``region_open``, ``group_open``,
+``module_limit``, ``module_cap``, ``min_load``, ``open_count``, ``region_open``, ``group_open``,
 ``open_implies``,
 ``load_share``, ``served_share`` and ``cover``.
 """
@@ -144,6 +144,16 @@ def build_model(problem: LocationProblem, arcs: NDArray, overflow_cost: NDArray)
         True,
         labels=p.site_ids[module_sites],
     )
+    if p.module_cap is not None:
+        b.add_rows(
+            "module_cap",
+            np.zeros(len(module_sites), int),
+            np.arange(mod_cols.start, mod_cols.stop),
+            p.module_capacity[module_sites],
+            -INF,
+            p.module_cap,
+            1,
+        )
     if p.objective == "coverage":
         _coverage(b, p, open_cols)
         return _finish(b, p, arcs[:0], np.array([], dtype=int), module_sites, maximise=True)

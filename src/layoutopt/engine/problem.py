@@ -109,6 +109,8 @@ class LocationProblem:
     served_shares: tuple[ServedShare, ...] = ()
     objective: Literal["cost", "coverage"] = "cost"
     coverage_radius: float | None = None
+    # Most capacity that modules may add over all sites together (a budget cap; None: none).
+    module_cap: float | None = None
 
     @property
     def n_demand(self) -> int:
@@ -156,6 +158,7 @@ class LocationProblem:
         served_shares: list[ServedShare] | tuple[ServedShare, ...] = (),
         objective: Literal["cost", "coverage"] = "cost",
         coverage_radius: float | None = None,
+        module_cap: float | None = None,
     ) -> LocationProblem:
         """Build and check a problem; scalars broadcast, omitted values take neutral defaults."""
         demand_ids = np.asarray(demand_ids).astype(str)
@@ -198,6 +201,7 @@ class LocationProblem:
             served_shares=tuple(served_shares),
             objective=objective,
             coverage_radius=coverage_radius,
+            module_cap=module_cap,
         )
         problem.check()
         return problem
@@ -252,6 +256,8 @@ class LocationProblem:
         for served in self.served_shares:
             if len(served.demand) and (np.min(served.demand) < 0 or np.max(served.demand) >= n):
                 problems.append(f"served share {served.name} refers to demand outside 0..n-1")
+        if self.module_cap is not None and not self.module_cap >= 0:
+            problems.append("module_cap needs 0 or more capacity")
         if self.objective == "coverage" and self.coverage_radius is None:
             problems.append("the coverage objective needs a coverage_radius")
         if problems:

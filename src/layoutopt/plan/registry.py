@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from layoutopt.errors import LayoutoptError
 from layoutopt.programmes.base import Programme
+from layoutopt.programmes.boarding.programme import Boarding
 from layoutopt.programmes.highschool.programme import HighSchool
 from layoutopt.programmes.kindergarten.programme import Kindergarten
 from layoutopt.programmes.staffing.programme import Staffing
@@ -15,7 +16,7 @@ from layoutopt.programmes.vocational.programme import Vocational
 from layoutopt.scenario import Scenario
 
 REGISTRY: dict[str, Programme] = {
-    p.name: p for p in (HighSchool(), Kindergarten(), Vocational(), Staffing())
+    p.name: p for p in (HighSchool(), Kindergarten(), Vocational(), Boarding(), Staffing())
 }
 
 

@@ -157,6 +157,7 @@ class RegionalRunner:
             region_breaks=finish.region_breaks,
             service_areas=finish.service_areas,
             school_layers=finish.school_layers,
+            point_layers=finish.point_layers,
             tables=finish.tables,
             map_actions=programme.map_actions,
             plans_schools=programme.plans_schools,

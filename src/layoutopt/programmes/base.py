@@ -299,3 +299,6 @@ class Finish:
     school_values: dict[str, pd.Series] = field(default_factory=dict)
     school_layers: dict[str, list[str]] = field(default_factory=dict)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # extra CSVs, by file name
+    # Circles of settlements (or other places) for the map: label -> (colour, rows of
+    # [lat, lon, metres, tooltip]); a label ending in "(shown)" is on when the map opens.
+    point_layers: dict[str, tuple[str, list[list]]] = field(default_factory=dict)

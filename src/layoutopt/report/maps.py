@@ -39,6 +39,7 @@ from layoutopt.report.offline import inline_assets
 from layoutopt.results import ProgrammeResult
 
 OTHER = ("#bdbdbd", "other")
+SHOWN = "(shown)"  # a point layer whose label ends so is on when the map opens
 MERGE_COLOUR = "#d7301f"
 MARK_COLOUR = "#b8860b"  # rings around named schools (dark gold)
 LINE_ACTIONS = ("merge_into", "move_teachers")  # actions drawn as a line to their target
@@ -139,12 +140,20 @@ def review_map(result: ProgrammeResult, regions: gpd.GeoDataFrame, heading: str)
         _service_areas(schools, result.service_areas).add_to(dual.m2)
     for label, ids in result.school_layers.items():
         _marked(schools, ids, label).add_to(dual.m2)
+    for label, (colour, rows) in result.point_layers.items():
+        shown = label.endswith(SHOWN)
+        name = html.escape(label.removesuffix(SHOWN).strip())
+        Overlay("circles", rows, name=name, colour=colour, show=shown, weight=2).add_to(dual.m2)
     SchoolSearch(clusters["after"]).add_to(dual.m2)
     for pane in (dual.m1, dual.m2):
         folium.LayerControl(collapsed=True).add_to(pane)
     counts = schools["action"].value_counts()
     items = [(*colours.get(a, OTHER), int(counts[a])) for a in _ordered(colours, counts.index)]
     items += [(MARK_COLOUR, f"◯ {label}", len(ids)) for label, ids in result.school_layers.items()]
+    items += [
+        (colour, f"○ {label.removesuffix(SHOWN).strip()}", len(rows))
+        for label, (colour, rows) in result.point_layers.items()
+    ]
     legends = [
         (label, _classes(values, result.region_breaks.get(label))) for label, values in layers
     ]

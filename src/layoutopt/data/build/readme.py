@@ -119,6 +119,15 @@ COLUMN_NOTES: dict[str, list[tuple[str, str, str]]] = {
             "categories (within `per_school`), drawn without repeats by the calibration's "
             "assumed category weights; no school-level source was found",
         ),
+        (
+            "teaching points (level `teaching_point`)",
+            "synthetic",
+            "`[schools.teaching_points]`: `count` village clusters beyond `min_road_km` "
+            "(straight line × `circuity`) of every primary section of their county, drawn by "
+            "pupils × distance; each teaches the village's pupils of `ages` (scaled like the "
+            "primary stage), who leave the nearest primary section (its classes and teachers "
+            "unchanged); no Shanxi count or rule was found, all assumption",
+        ),
         ("name", "synthetic", "host settlement name + level (民办 for private schools)"),
     ],
     "sites": [

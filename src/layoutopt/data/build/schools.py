@@ -28,6 +28,7 @@ from layoutopt.data.build.common import county_rng, jitter_inside, largest_remai
 from layoutopt.data.calibration import Calibration, Stage
 from layoutopt.data.io import WGS84
 from layoutopt.data.specialties import joined
+from layoutopt.geo.distance import chord_to_m, unit_vectors
 
 # Which levels serve each stage; the order matters: a combined school's sections are fixed
 # by the earlier stage (complete secondary by senior, nine-year by junior).
@@ -48,6 +49,7 @@ SECTION_COLUMN = {
 }
 LEVEL_CODE = {
     "kindergarten": "KG",
+    "teaching_point": "TP",
     "primary": "PS",
     "junior": "JS",
     "nine_year": "NY",
@@ -58,6 +60,7 @@ LEVEL_CODE = {
 }
 LEVEL_NAME = {
     "kindergarten": "幼儿园",
+    "teaching_point": "教学点",
     "primary": "小学",
     "junior": "初级中学",
     "nine_year": "九年一贯制学校",
@@ -227,11 +230,80 @@ def _assemble(
         table.loc[add.index, add.columns] += add.to_numpy()
     table["region_id"] = demand["region_id"].to_numpy()[table["host"]]
     table["host_kind"] = demand["kind"].to_numpy()[table["host"]]
+    table = _teaching_points(table, demand, cal, np.random.default_rng([seed, 17]))
     table = _ownership(table, cal, rng)
     table = _tiers(table, cal, rng)
     table = _specialties(table, cal, np.random.default_rng([seed, 13]))
     table = _identify(table, demand)
     return _place(table, demand, regions, seed)
+
+
+def _teaching_points(table: pd.DataFrame, demand, cal: Calibration, rng) -> pd.DataFrame:
+    """Teaching points at villages far from every primary section of their county, drawn
+    by pupils × distance; their pupils (scaled like the primary stage) leave the nearest
+    primary section, whose classes and teachers stay as they were."""
+    spec = cal.schools.teaching_points
+    if spec is None:
+        return table
+    first, last = spec.ages
+    young = demand[[f"age_{a}" for a in range(first, last + 1)]].sum(axis=1).to_numpy(float)
+    primary = cal.schools.stages["primary"]
+    young *= primary.students / _pupils(demand, primary).sum()
+    serving = np.flatnonzero(table["primary_enrolment"].to_numpy() > 0)
+    km, nearest = _nearest_in_county(demand, table["host"].to_numpy()[serving])
+    km *= spec.circuity
+    kinds = demand["kind"].to_numpy()
+    far = np.flatnonzero(
+        (kinds == "village") & (km > spec.min_road_km) & (young >= spec.min_pupils)
+    )
+    weight = young[far] * km[far]
+    count = min(spec.count, len(far))
+    hosts = np.sort(rng.choice(far, size=count, replace=False, p=weight / weight.sum()))
+    pupils = np.maximum(1, np.round(young[hosts])).astype(int)
+    # The pupils leave the largest primary section at the nearest host.
+    giver = serving[nearest[hosts]]
+    for row, n in zip(giver, pupils, strict=True):
+        taken = min(n, int(table.at[row, "primary_enrolment"]) - 1)
+        table.loc[row, ["primary_enrolment", "enrolment"]] -= taken
+    table["boarders"] = np.minimum(table["boarders"], table["enrolment"])
+    classes = np.ceil(pupils / spec.class_size).astype(int)
+    points = pd.DataFrame(
+        {
+            "level": "teaching_point",
+            "host": hosts,
+            "enrolment": pupils,
+            "primary_enrolment": pupils,
+            "junior_enrolment": 0,
+            "senior_enrolment": 0,
+            "classes": classes,
+            "streams": 0,
+            "capacity": classes * spec.class_size,
+            "teachers": np.maximum(1, np.round(classes * spec.teachers_per_class)).astype(int),
+            "boarders": 0,
+            "boarding_beds": 0,
+            "region_id": demand["region_id"].to_numpy()[hosts],
+            "host_kind": "village",
+        }
+    )
+    return pd.concat([table, points], ignore_index=True)
+
+
+def _nearest_in_county(demand, hosts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Straight km from every settlement to the nearest of ``hosts`` (demand rows) in its
+    county, and that host's position in ``hosts`` (-1 and inf where the county has none)."""
+    km = np.full(len(demand), np.inf)
+    nearest = np.full(len(demand), -1)
+    lon, lat = demand.geometry.x.to_numpy(), demand.geometry.y.to_numpy()
+    regions = demand["region_id"].to_numpy()
+    xyz = unit_vectors(lon, lat)
+    for _, rows in demand.groupby("region_id").indices.items():
+        mine = np.flatnonzero(regions[hosts] == regions[rows[0]])
+        if not len(mine):
+            continue
+        chord, k = cKDTree(xyz[hosts[mine]]).query(xyz[rows])
+        km[rows] = chord_to_m(chord) / 1000
+        nearest[rows] = mine[k]
+    return km, nearest
 
 
 def _section_size(stage_name: str, stage: Stage, enrolment: np.ndarray, cal, rng) -> dict:

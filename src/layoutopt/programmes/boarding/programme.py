@@ -1,0 +1,244 @@
+"""The boarding programme's definition: its inputs, county problems and outcomes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from layoutopt.engine import LocationProblem, LocationSolution
+from layoutopt.programmes import base
+from layoutopt.programmes.boarding.county import CountyInput, build_problem
+from layoutopt.programmes.boarding.kpis import KPI_SPECS, indicators
+from layoutopt.programmes.boarding.ledger import bed_ledger, earlier_beds
+from layoutopt.programmes.boarding.network import Network, build_network
+from layoutopt.programmes.boarding.outcome import Action, county_outcome
+from layoutopt.scenario import Scenario
+from layoutopt.state import PlanState
+
+# code | colour | 中文 | English | meaning
+ACTIONS = base.action_table(
+    Action,
+    """
+add_dormitory | #2c7fb8 | 新建宿舍 | add dormitory | a township school adds whole dormitory modules for far pupils
+merge_into | #d7301f | 撤并 | merge into another school | a small rural school (or its upper grades) closes; every pupil has a day place within the threshold or a bed
+keep_small_rural | #1a9850 | 保留小规模学校/教学点 | keep small rural school | a small school or teaching point kept: young pupils have no other school in reach, or it stays as a teaching point
+""",
+)
+SCHOOL_COLUMNS = (
+    "boarders_register",
+    "boarders_after",
+    "left_behind_boarders_after",
+    "primary_after",
+    "junior_after",
+    "teaching_point_after",
+)
+# State columns staffing reads (state column <- schools_after column).
+HANDED_ON = {"primary_horizon": "primary_after", "junior_horizon": "junior_after"}
+TRIP_CLASSES = (  # settlements coloured by their pupils' trip: (upper minutes, colour, label)
+    (20.0, "#1a9850", "≤ 20 min"),
+    (40.0, "#fee08b", "20-40 min"),
+    (60.0, "#fc8d59", "40-60 min"),
+    (np.inf, "#d73027", "> 60 min"),
+)
+NO_BED_COLOUR = "#000000"
+BEDS_COLOUR = "#2c7fb8"
+LB_BREAKS = (0.05, 0.10, 0.15, 0.20)
+
+
+class Boarding(base.Programme):
+    """寄宿制学校: beds for far pupils, left-behind children first (5.(2), 5.(5))."""
+
+    name = "boarding"
+    title = "寄宿制学校建设 Boarding places"
+    people = "pupils"
+    actions = ACTIONS
+    kpis = KPI_SPECS
+    school_columns = SCHOOL_COLUMNS
+    size_column = "classes"
+
+    def prepare(self, state: PlanState, scenario: Scenario) -> Network:
+        network = build_network(state, scenario)
+        network.ledger_earlier = earlier_beds(state)
+        return network
+
+    def split(self, inputs: Network) -> dict[str, CountyInput]:
+        return {r: county_input(inputs, r) for r in inputs.region_ids}
+
+    def today_problem(self, region: CountyInput) -> LocationProblem:
+        return build_problem(region, plan=False)
+
+    def plan_problem(
+        self, region: CountyInput, today: LocationSolution, price: float | None
+    ) -> LocationProblem:
+        return build_problem(region, plan=True, today=today)
+
+    def extract(self, region: CountyInput, solves: base.RegionSolves) -> base.RegionOutcome:
+        rows, schools, counts = county_outcome(region, solves.today, solves.plan)
+        counts |= region.base
+        far = _far_settlements(region, solves.plan)
+        return base.RegionOutcome(region.region_id, rows, schools, counts, {"far": far})
+
+    def indicators(
+        self, inputs: Network, scope: str, totals: pd.Series, outcomes: list[base.RegionOutcome]
+    ) -> list[base.Kpi]:
+        return indicators(scope, totals, outcomes, inputs.section)
+
+    def finish(self, inputs: Network, outcomes: list[base.RegionOutcome]) -> base.Finish:
+        counts = {o.region_id: o.counts for o in outcomes}
+        regions = _regions(inputs)
+        ledger = bed_ledger(inputs.ledger_earlier, counts, regions)
+        far = pd.concat([o.detail["far"] for o in outcomes], ignore_index=True)
+        schools = pd.concat([o.schools for o in outcomes if len(o.schools)], ignore_index=True)
+        points = schools[schools["teaching_point_after"].astype(bool)]
+        base_check = inputs.base_check.sum()
+        return base.Finish(
+            summary={
+                "day_mode": inputs.mode,
+                "base_year_check": {
+                    "far_pupils_bus": round(float(base_check["far_base_bus"])),
+                    "far_pupils_walk": round(float(base_check["far_base_walk"])),
+                    "boarders_register": round(float(base_check["boarders_base"])),
+                    "beds_register": round(float(base_check["beds_base"])),
+                },
+                "dormitory_projects": int(sum(c["dormitory_projects"] for c in counts.values())),
+                "plan_projects": inputs.section.plan_projects,
+            },
+            region_layers=_left_behind_layers(counts),
+            region_breaks=dict.fromkeys(_left_behind_layers(counts), LB_BREAKS),
+            tables={"beds.csv": ledger},
+            school_layers={"教学点 teaching points after the plan": list(points["school_id"])},
+            point_layers=_point_layers(far, schools, inputs),
+        )
+
+    def hand_on(self, state: PlanState, result) -> PlanState:
+        """The network after boarding, and each school's pupils by stage for staffing."""
+        after = super().hand_on(state, result)
+        rows = result.schools_after.set_index("school_id")
+        schools = after.schools.copy()
+        for column, source in HANDED_ON.items():
+            schools[column] = rows[source].reindex(schools["school_id"]).to_numpy(float)
+        return PlanState(after.dataset, schools, after.order, after.changes)
+
+
+def county_input(network: Network, region_id: str) -> CountyInput:
+    pupils = network.pupils[network.pupils["region_id"] == region_id].reset_index(drop=True)
+    settlements = set(pupils["demand_id"])
+    schools = network.schools[network.schools["region_id"] == region_id].reset_index(drop=True)
+    base_row = (
+        network.base_check.loc[region_id]
+        if region_id in network.base_check.index
+        else pd.Series(0.0, index=network.base_check.columns)
+    )
+    return CountyInput(
+        region_id=region_id,
+        section=network.section,
+        pupils=pupils,
+        schools=schools,
+        day=network.day[network.day["demand_id"].isin(settlements)].reset_index(drop=True),
+        board=network.board[network.board["demand_id"].isin(settlements)].reset_index(drop=True),
+        attend=network.attend[network.attend["demand_id"].isin(settlements)].reset_index(drop=True),
+        base={
+            "far_base_bus": float(base_row.get("far_base_bus", 0.0)),
+            "far_base_walk": float(base_row.get("far_base_walk", 0.0)),
+        },
+    )
+
+
+def _regions(inputs: Network) -> pd.DataFrame:
+    regions = inputs.regions
+    return regions.rename(columns={"name": "county", "prefecture_name": "prefecture"})
+
+
+def _far_settlements(region: CountyInput, plan: LocationSolution) -> pd.DataFrame:
+    """Each settlement's nearest day trip of the boarding bands (after the plan's closures)
+    and its far pupils without a bed: for the map."""
+    unmet = plan.unmet.assign(pupils=plan.unmet["share"] * plan.unmet["weight"])
+    unmet = unmet[~unmet["demand_id"].str.startswith("young|") & (unmet["pupils"] > 1e-9)]
+    settlement = unmet["demand_id"].str.split("|").str[1]
+    no_bed = unmet.groupby(settlement)["pupils"].sum()
+    day = region.day[region.day["band"] != "young"]
+    nearest = day.groupby("demand_id")["minutes"].min()
+    pupils = region.pupils.set_index("demand_id")
+    return pd.DataFrame(
+        {
+            "demand_id": pupils.index,
+            "name": pupils["name"].to_numpy(),
+            "pupils": (pupils["primary"] + pupils["junior"]).to_numpy(),
+            "minutes": nearest.reindex(pupils.index).to_numpy(float),
+            "no_bed": no_bed.reindex(pupils.index).fillna(0.0).to_numpy(),
+        }
+    )
+
+
+def _left_behind_layers(counts: dict[str, dict[str, float]]) -> dict[str, pd.Series]:
+    """Left-behind share of far pupils by county: today's network (left pane) and among the
+    boarders after the plan (right pane)."""
+
+    def share(part: str, whole: str) -> pd.Series:
+        return pd.Series(
+            {r: c[part] / c[whole] if c[whole] else 0.0 for r, c in counts.items()}, dtype=float
+        )
+
+    return {
+        "留守儿童占远距离学生比例 left-behind share of far pupils, today's network": share(
+            "far_lb_today", "far_today"
+        ),
+        "留守儿童占寄宿生比例 left-behind share of boarders, after the plan": share(
+            "boarders_lb_after", "boarders_after"
+        ),
+    }
+
+
+def _point_layers(far: pd.DataFrame, schools: pd.DataFrame, inputs: Network) -> dict:
+    """Settlements by their pupils' day trip, far pupils without a bed, beds added."""
+    where = inputs.settlement_points
+    far = far.join(where, on="demand_id")
+    layers: dict[str, tuple[str, list[list]]] = {}
+    low = -np.inf
+    for high, colour, label in TRIP_CLASSES:
+        mine = far[(far["minutes"] > low) & (far["minutes"] <= high) & (far["pupils"] > 0)]
+        low = high
+        rows = [
+            [
+                round(r.lat, 5),
+                round(r.lon, 5),
+                _radius(r.pupils, 40.0),
+                f"{r.name}: {r.pupils:,.0f} "
+                f"pupils of the boarding grades, nearest day school {r.minutes:.0f} min",
+            ]
+            for r in mine.itertuples()
+        ]
+        layers[f"居民点 settlements by day trip {label}"] = (colour, rows)
+    no_bed = far[far["no_bed"] >= 0.5]
+    layers["无床位远距离学生 far pupils without a bed (shown)"] = (
+        NO_BED_COLOUR,
+        [
+            [
+                round(r.lat, 5),
+                round(r.lon, 5),
+                _radius(r.no_bed, 80.0),
+                f"{r.name}: {r.no_bed:,.0f} far pupils without a bed",
+            ]
+            for r in no_bed.itertuples()
+        ],
+    )
+    added = schools[schools["beds_after"] > schools["beds_register"]]
+    layers["新增床位 beds added, sized by beds (shown)"] = (
+        BEDS_COLOUR,
+        [
+            [
+                round(r.geometry.y, 5),
+                round(r.geometry.x, 5),
+                _radius(r.beds_after - r.beds_register, 60.0),
+                f"{r.name}: {r.beds_after - r.beds_register:,} beds added ({r.beds_register:,} → "
+                f"{r.beds_after:,})",
+            ]
+            for r in added.itertuples()
+        ],
+    )
+    return layers
+
+
+def _radius(count: float, metres_per_root: float) -> float:
+    """A circle whose area grows with the count."""
+    return round(float(np.sqrt(max(count, 0.0))) * metres_per_root, 1)
