@@ -99,8 +99,8 @@ def shanxi_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def shanxi_three(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The README's plan for high schools, vocational schools and staffing on the bundled
-    Shanxi data (run once, shared by the vocational and staffing checks)."""
-    out = tmp_path_factory.mktemp("shanxi-three") / "plan"
-    return plan_shanxi(out, "highschool,vocational,staffing")
+def shanxi_programmes(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The README's plan for high schools, vocational schools, boarding and staffing on the
+    bundled Shanxi data (run once, shared by the vocational, boarding and staffing checks)."""
+    out = tmp_path_factory.mktemp("shanxi-programmes") / "plan"
+    return plan_shanxi(out, "highschool,vocational,boarding,staffing")

@@ -47,7 +47,7 @@ def test_outputs_do_not_depend_on_the_number_of_workers(tiny_dataset_dir, tmp_pa
     assert (
         one["programmes_run"]
         == two["programmes_run"]
-        == ["highschool", "kindergarten", "vocational", "staffing"]
+        == ["highschool", "kindergarten", "vocational", "boarding", "staffing"]
     )
     assert two["run"]["workers"] == 2
     for name in CSVS:
@@ -58,7 +58,7 @@ def test_outputs_do_not_depend_on_the_number_of_workers(tiny_dataset_dir, tmp_pa
 def test_programmes_run_in_registry_order_and_hand_on_the_network(tiny_dataset_dir, tmp_path):
     plan = make_plan(
         tiny(tmp_path, tiny_dataset_dir),
-        only=["vocational", "staffing", "kindergarten", "highschool"],
+        only=["vocational", "staffing", "boarding", "kindergarten", "highschool"],
     )
     assert plan.programmes == list(REGISTRY) == list(plan.state.order)
     state = plan.state.schools.set_index("school_id")
@@ -125,7 +125,13 @@ def test_every_action_and_indicator_written_is_in_the_programme_definition(
         specs = {k.name for k in programme.kpis}
         assert set(kpis.loc[kpis["programme"] == name, "indicator"]) == specs
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["plan_state_order"] == ["highschool", "kindergarten", "vocational", "staffing"]
+    assert manifest["plan_state_order"] == [
+        "highschool",
+        "kindergarten",
+        "vocational",
+        "boarding",
+        "staffing",
+    ]
 
 
 def test_registry_and_scenario_name_the_same_programmes():

@@ -13,8 +13,8 @@ from openpyxl import load_workbook
 
 
 @pytest.fixture(scope="module")
-def run(shanxi_three: Path) -> Path:
-    return shanxi_three
+def run(shanxi_programmes: Path) -> Path:
+    return shanxi_programmes
 
 
 def read(run: Path, name: str) -> pd.DataFrame:

@@ -17,8 +17,8 @@ STANDARD = 1200
 
 
 @pytest.fixture(scope="module")
-def run(shanxi_three: Path) -> Path:
-    return shanxi_three
+def run(shanxi_programmes: Path) -> Path:
+    return shanxi_programmes
 
 
 def table(run: Path, name: str) -> pd.DataFrame:

@@ -247,4 +247,4 @@ def beds_missing(today: LocationSolution | None) -> float:
         return 0.0
     unmet = today.unmet
     upper = ~unmet["demand_id"].str.startswith("young|")
-    return float((unmet.loc[upper, "share"] * unmet.loc[upper, "weight"]).sum())
+    return float(unmet.loc[upper, "weight"].sum())  # the weight left unserved

@@ -46,16 +46,15 @@ def indicators(
             tolerance=5e-4,
         ),
     ]
-    if totals["beds_added"] > 0:
-        kpis.append(
-            Kpi(
-                "living_area_m2_per_added_bed",
-                None,
-                section.min_area_per_boarder_m2,
-                totals["area_added_m2"] / totals["beds_added"],
-                Rule.AT_LEAST,
-            )
+    kpis.append(
+        Kpi(
+            "living_area_m2_per_added_bed",
+            None,
+            section.min_area_per_boarder_m2,
+            _share(totals["area_added_m2"], totals["beds_added"]),  # none where none added
+            Rule.AT_LEAST,
         )
+    )
     # The plan's "over 1,700" is a province figure: reported there, not forced.
     province = scope == "province"
     kpis.append(

@@ -6,9 +6,12 @@ short = far pupils left without a bed.
 
 For the programmes before it (high schools, vocational schools), read from the plan state
 they left: today = beds on the register of their schools; after = beds of their schools
-still open; added = the beds their schools gained; need = boarders on the register plus
-the beds added for moved students (what those programmes record); short = need beyond the
-beds after the plan. A programme that did not run has no rows.
+still open; added = the beds their schools gained (for moved students beyond their
+``boarding_travel_min``, net of spare beds); need = the register's boarders of the schools
+still open plus those added beds (the programmes record no more: a closed school's
+boarders are moved students, counted where they need a bed); short = need beyond the beds
+after the plan, which is where the register has more boarders than beds. A programme that
+did not run has no rows.
 """
 
 from __future__ import annotations

@@ -44,9 +44,9 @@ class Solved:
 
 def read(solution: LocationSolution, sites: pd.DataFrame, demand: pd.DataFrame) -> Solved:
     points = demand.set_index("demand_id")[["band", "settlement", "left_behind"]]
-    flows = solution.assignment.assign(pupils=lambda f: f["share"] * f["weight"])
+    flows = solution.assignment.assign(pupils=lambda f: f["weight"])  # the weight carried
     flows = flows[flows["pupils"] > 1e-9].join(points, on="demand_id")
-    unmet = solution.unmet.assign(pupils=lambda f: f["share"] * f["weight"])
+    unmet = solution.unmet.assign(pupils=lambda f: f["weight"])  # the weight carried
     unmet = unmet[unmet["pupils"] > 1e-9].join(points, on="demand_id")
     ids = sites["site_id"].to_numpy()
     is_open = pd.Series(np.asarray(solution.is_open, bool), index=ids)

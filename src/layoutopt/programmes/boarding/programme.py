@@ -152,7 +152,7 @@ def _regions(inputs: Network) -> pd.DataFrame:
 def _far_settlements(region: CountyInput, plan: LocationSolution) -> pd.DataFrame:
     """Each settlement's nearest day trip of the boarding bands (after the plan's closures)
     and its far pupils without a bed: for the map."""
-    unmet = plan.unmet.assign(pupils=plan.unmet["share"] * plan.unmet["weight"])
+    unmet = plan.unmet.assign(pupils=plan.unmet["weight"])  # the weight left unserved
     unmet = unmet[~unmet["demand_id"].str.startswith("young|") & (unmet["pupils"] > 1e-9)]
     settlement = unmet["demand_id"].str.split("|").str[1]
     no_bed = unmet.groupby(settlement)["pupils"].sum()

@@ -2,7 +2,8 @@
 
 A school's students at the horizon are, section by section: the figure the programmes
 before left in the plan state (kindergartens, the senior section of high schools,
-vocational schools), or else its register students times its county's cohort change
+vocational schools, the primary and junior pupils the boarding programme placed), or
+else its register students times its county's cohort change
 between the base year and the horizon (primary ages 6-11, junior 12-14, senior 15-17).
 
 Posts, by section:
@@ -30,11 +31,15 @@ from layoutopt.scenario import Scenario
 from layoutopt.state import PlanState
 
 SECTIONS = {  # section: (register column, ages, levels that have it)
-    "primary": ("primary_enrolment", range(6, 12), ("primary", "nine_year")),
+    "primary": ("primary_enrolment", range(6, 12), ("teaching_point", "primary", "nine_year")),
     "junior": ("junior_enrolment", range(12, 15), ("junior", "nine_year", "complete_secondary")),
     "senior": ("senior_enrolment", range(15, 18), ("senior_high", "complete_secondary")),
 }
-SINGLE = {"primary": ("primary",), "junior": ("junior",), "senior": ("senior_high",)}
+SINGLE = {
+    "primary": ("primary", "teaching_point"),
+    "junior": ("junior",),
+    "senior": ("senior_high",),
+}
 PLANNED = {  # level: the programme whose students_horizon it takes, and for which section
     "kindergarten": ("kindergarten", "kindergarten"),
     "senior_high": ("highschool", "senior"),
@@ -42,6 +47,8 @@ PLANNED = {  # level: the programme whose students_horizon it takes, and for whi
     "vocational": ("vocational", "vocational"),
 }
 RURAL = ("village", "town")
+BOARDING_PLANNED = {"primary": "primary_horizon", "junior": "junior_horizon"}
+BOARDING_LEVELS = ("teaching_point", "primary", "junior", "nine_year")
 
 
 def horizon_students(state: PlanState, scenario: Scenario) -> pd.DataFrame:
@@ -65,6 +72,13 @@ def horizon_students(state: PlanState, scenario: Scenario) -> pd.DataFrame:
         if programme in state.order:
             mine = (schools["level"] == level).to_numpy()
             out.loc[mine, section] = planned[mine]
+    # The boarding programme places compulsory pupils by stage (its primary_horizon and
+    # junior_horizon); complete secondary schools keep the register's junior figure.
+    if "boarding" in state.order:
+        for section, column in BOARDING_PLANNED.items():
+            placed = schools[column].to_numpy(float) if column in schools else np.nan
+            mine = schools["level"].isin(BOARDING_LEVELS).to_numpy() & ~np.isnan(placed)
+            out.loc[mine, section] = placed[mine]
     return out.round(0)
 
 

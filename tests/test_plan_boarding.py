@@ -1,0 +1,181 @@
+"""The boarding programme on the bundled Shanxi data, after the high-school and vocational
+plans: the issue's "done when", read from the written outputs."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import ROOT, SHANXI
+from layoutopt.scenario import BoardingSection
+
+SETTLEMENT = re.compile(r"（\d{6}-[UTV]\d{4}）")  # a settlement named with its id
+
+
+@pytest.fixture(scope="module")
+def run(shanxi_programmes: Path) -> Path:
+    return shanxi_programmes
+
+
+def read(run: Path, name: str) -> pd.DataFrame:
+    return pd.read_csv(
+        run / name,
+        encoding="utf-8-sig",
+        dtype={"school_id": str, "target_id": str, "region_id": str, "scope_id": str},
+        keep_default_na=False,
+        na_values=[""],
+    )
+
+
+def province(run: Path) -> pd.DataFrame:
+    kpis = read(run, "kpis.csv")
+    mine = kpis[(kpis["programme"] == "boarding") & (kpis["scope"] == "province")]
+    return mine.set_index("indicator")
+
+
+def boarding_rows(run: Path) -> pd.DataFrame:
+    changes = read(run, "changes.csv")
+    return changes[changes["programme"] == "boarding"]
+
+
+def test_every_far_pupil_has_a_bed_or_a_shortfall_row_naming_the_settlement(run):
+    kpi = province(run)
+    short = boarding_rows(run)
+    short = short[short["action"] == "shortfall"]
+    far = short[short["reason"].str.contains("rule far_pupils_bed")]
+    assert far["students_unseated"].sum() == pytest.approx(
+        kpi.loc["far_pupils_without_bed", "planned"], abs=len(far)
+    )
+    assert far["reason"].str.contains(SETTLEMENT).all()
+    causes = "no school that may host|are full and none|module limits|bed cap"
+    assert far["reason"].str.contains(causes).all()
+    # Most far pupils are bedded: the shortfall is where no township school is in reach.
+    assert kpi.loc["far_pupils_without_bed", "planned"] < 0.05 * kpi.loc["far_pupils", "planned"]
+    assert kpi.loc["far_pupils_with_bed", "planned"] > kpi.loc["far_pupils_with_bed", "baseline"]
+
+
+def test_no_young_pupil_is_beyond_the_threshold_unless_a_row_names_the_settlement(run):
+    kpi = province(run)
+    short = boarding_rows(run)
+    young = short[short["reason"].str.contains("rule young_pupils_in_reach")]
+    assert young["students_unseated"].sum() == pytest.approx(
+        kpi.loc["young_pupils_without_school_in_reach", "planned"], abs=len(young)
+    )
+    assert young["reason"].str.contains(SETTLEMENT).all()
+    # The plan never takes a young pupil's last school away: as many as today.
+    kept = kpi.loc["young_pupils_without_school_in_reach"]
+    assert kept["planned"] == kept["baseline"]
+
+
+def test_beds_come_in_modules_within_the_limits_and_the_space_norm(run):
+    section = BoardingSection()
+    rows = boarding_rows(run)
+    dorms = rows[rows["action"] == "add_dormitory"]
+    assert len(dorms) > 0
+    assert (dorms["beds_added"] % section.module_beds == 0).all()
+    assert (dorms["beds_added"] <= section.max_modules * section.module_beds).all()
+    assert (dorms["beds_added"] <= dorms["students_register"] * section.max_beds_per_pupil).all()
+    assert dorms["reason"].str.contains("4.0 m² a bed").all()
+    schools = read(run, "schools_after.csv")
+    mine = schools[schools["school_id"].isin(dorms["school_id"])].set_index("school_id")
+    added = dorms.set_index("school_id")["beds_added"]
+    assert (mine["beds_after"] - mine["beds_register"] == added.reindex(mine.index)).all()
+    assert (mine["boarders_after"] <= mine["beds_after"]).all()
+    kpi = province(run)
+    assert kpi.loc["living_area_m2_per_added_bed", "met"] == "yes"
+    assert kpi.loc["beds_added", "planned"] == added.sum()
+
+
+def test_left_behind_pupils_are_not_under_served_and_projects_are_reported(run):
+    kpi = province(run)
+    share = kpi.loc["left_behind_share_of_boarders"]
+    assert share["met"] == "yes" and share["planned"] >= share["target"]
+    projects = kpi.loc["dormitory_projects"]
+    assert projects["target"] == 1700 and projects["planned"] > 0
+
+
+def test_every_boarding_solve_is_optimal_and_the_checks_are_in_the_manifest(run):
+    manifest = json.loads((run / "manifest.json").read_text(encoding="utf-8"))
+    solves = [s for s in manifest["solves"] if s["name"].startswith("boarding-")]
+    assert len(solves) == 2 * 117
+    assert all(s["status"] == "optimal" and (s["gap"] or 0) <= 0.005 + 1e-9 for s in solves)
+    summary = manifest["programmes"]["boarding"]
+    check = summary["base_year_check"]
+    # The rule on the register year brackets today's boarders: by bus fewer, on foot more.
+    assert check["far_pupils_bus"] < check["boarders_register"] < check["far_pupils_walk"]
+    assert "by bus" in summary["day_mode"]
+
+
+def test_the_bed_ledger_holds_every_programme_by_county(run):
+    ledger = read(run, "beds.csv")
+    assert set(ledger["programme"]) == {"highschool", "vocational", "boarding"}
+    totals = ledger[ledger["region_id"] == "all"].set_index("programme")
+    counties = ledger[ledger["region_id"] != "all"]
+    for programme, rows in counties.groupby("programme"):
+        assert rows["region_id"].nunique() == len(rows)
+        assert rows["beds_added"].sum() == pytest.approx(totals.loc[programme, "beds_added"], abs=1)
+    kpi = province(run)
+    assert totals.loc["boarding", "beds_added"] == kpi.loc["beds_added", "planned"]
+    assert totals.loc["boarding", "beds_short_after"] == pytest.approx(
+        kpi.loc["far_pupils_without_bed", "planned"], abs=1
+    )
+
+
+def test_staffing_reads_the_pupils_boarding_placed(run):
+    schools = read(run, "schools_after.csv").set_index("school_id")
+    changes = read(run, "changes.csv")
+    staffing = changes[changes["programme"] == "staffing"].groupby("school_id").first()
+    compulsory = schools[schools["level"].isin(["primary", "junior", "teaching_point"])]
+    compulsory = compulsory[compulsory["open"] & compulsory.index.isin(staffing.index)]
+    assert len(compulsory) > 1000
+    placed = compulsory["primary_after"] + compulsory["junior_after"]
+    assert (staffing.loc[compulsory.index, "students_after"] == placed).all()
+
+
+@pytest.mark.skipif(not SHANXI.is_dir(), reason="bundled data/shanxi is missing")
+def test_under_a_bed_cap_left_behind_pupils_come_first_on_shanxi(tmp_path):
+    from typer.testing import CliRunner
+
+    from layoutopt.cli import app
+
+    text = (ROOT / "models" / "shanxi-2025.toml").read_text(encoding="utf-8")
+    text = text.replace("# bed_cap_share = 0.5", "bed_cap_share = 0.5")
+    text = text.replace('data = "../data/shanxi"', f'data = "{SHANXI.as_posix()}"')
+    scenario = tmp_path / "capped.toml"
+    scenario.write_text(text, encoding="utf-8")
+    out = tmp_path / "capped"
+    result = CliRunner().invoke(
+        app, ["plan", str(scenario), "--only", "boarding", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    kpi = province(out)
+    assert kpi.loc["far_pupils_without_bed", "planned"] > 0  # the cap binds
+    share = kpi.loc["left_behind_share_of_boarders"]
+    far_share = kpi.loc["left_behind_share_of_far_pupils", "planned"]
+    assert share["planned"] >= far_share and share["met"] == "yes"
+    short = boarding_rows(out)
+    assert short["reason"].str.contains("bed cap").any()
+
+
+def test_the_boarding_map_opens_offline_with_its_layers(run, tmp_path):
+    from test_map import markers, render_offline
+
+    page = run / "maps" / "boarding.html"
+    dom, log = render_offline(page, tmp_path / "profile")
+    assert not [line for line in log.splitlines() if "Uncaught" in line]
+    legend = dom.split('id="layoutopt-legend"')[1]
+    for label in (
+        "far pupils without a bed",
+        "beds added, sized by beds",
+        "teaching points after the plan",
+        "settlements by day trip",
+        "left-behind share of boarders, after the plan",
+    ):
+        assert label in legend
+    schools = read(run, "schools_after.csv")
+    planned = schools["level"].isin(["teaching_point", "primary", "junior", "nine_year"])
+    assert markers(dom, "after") == planned.sum()
