@@ -27,7 +27,7 @@ def test_plan_writes_a_manifest(tiny_dataset_dir, tmp_path):
         tmp_path / "s.toml",
         tiny_dataset_dir,
         "[highschool]\nplan_students = 0\n[kindergarten]\nenabled = false\n"
-        "[vocational]\nenabled = false\n[staffing]\nenabled = false\n",
+        "[vocational]\nenabled = false\n[boarding]\nenabled = false\n[staffing]\nenabled = false\n",
     )
     out = tmp_path / "out"
     result = runner.invoke(app, ["plan", str(scenario), "--out", str(out)])
@@ -54,7 +54,7 @@ def test_plan_with_bad_data_writes_nothing(tiny_copy, tmp_path):
     assert not list(tmp_path.glob(".out.*"))
 
 
-@pytest.mark.parametrize("name", ["universities", "boarding"])
+@pytest.mark.parametrize("name", ["universities", "transport"])
 def test_plan_rejects_a_programme_not_in_the_registry(tiny_dataset_dir, tmp_path, name):
     """A programme still to come is not in the registry: exit 1, naming those available,
     and no output folder."""

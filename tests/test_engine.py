@@ -69,6 +69,35 @@ def test_module_expansion_in_whole_modules():
     assert solution.report.objective == pytest.approx(18.0 + 6.0)
 
 
+def test_a_module_cap_limits_the_capacity_modules_add_in_all():
+    # Two schools, each 12 pupils and room for 2, modules of 5 at 1 each: without a cap
+    # each adds two modules. A cap of 10 places allows two modules in all: both go to the
+    # school with the cheaper trip (12 served at 1), the other serves 2 (at 2), and 10
+    # pupils go unserved at 100 each.
+    def problem(cap):
+        return LocationProblem.from_cost_matrix(
+            [[1.0, np.inf], [np.inf, 2.0]],
+            weight=[12.0, 12.0],
+            status=[MUST_KEEP, MUST_KEEP],
+            capacity=[2.0, 2.0],
+            module_capacity=[5.0, 5.0],
+            module_cost=[1.0, 1.0],
+            max_modules=[3, 3],
+            unmet_penalty=[100.0, 100.0],
+            module_cap=cap,
+        )
+
+    free = solve(problem(None), EXACT)
+    assert free.modules.tolist() == [2, 2]
+    capped = solve(problem(10.0), EXACT)
+    assert int(capped.modules.sum()) == 2
+    assert float(capped.unmet["weight"].sum()) == pytest.approx(10.0)
+    assert capped.modules.tolist() == [2, 0]
+    assert capped.report.objective == pytest.approx(12 * 1.0 + 2 * 2.0 + 2 * 1.0 + 10 * 100.0)
+    with pytest.raises(LayoutoptError, match="module_cap"):
+        problem(-1.0)
+
+
 def test_minimum_size_when_open():
     # A new school needs at least 10 pupils: with 6 nearby it cannot open.
     problem = LocationProblem.from_cost_matrix(

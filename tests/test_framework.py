@@ -194,11 +194,13 @@ def test_register_horizon_and_plan_figures_are_kept_apart(tiny_dataset_dir, tmp_
         existing = rows.index.intersection(register.index)
         assert len(existing) > 0
         # The register is the data set's, school by school; horizon figures differ from it.
-        # Staffing speaks of whole schools and counts their size in teachers.
+        # Staffing and boarding speak of whole schools; staffing counts size in teachers,
+        # boarding in classes.
         staffing = result.programme == "staffing"
-        students = register["enrolment"] if staffing else register_students
+        whole = staffing or result.programme == "boarding"
+        students = register["enrolment"] if whole else register_students
         assert (rows.loc[existing, "students_register"] == students[existing]).all()
-        unit = "teachers" if staffing else "classes" if result.people == "children" else "streams"
+        unit = "teachers" if staffing else "streams" if result.people == "students" else "classes"
         assert (rows.loc[existing, "size_register"] == register.loc[existing, unit]).all()
         assert (rows["students_horizon_today"] != rows["students_register"]).any()
         new = rows.index.difference(register.index)
@@ -224,7 +226,9 @@ def test_the_review_workbook_has_its_sheets_headers_filters_and_print_setup(
         "highschool 调整",
         "kindergarten 调整",
         "vocational 调整",
+        "boarding 调整",
         "staffing 调整",
+        "beds 明细",
         "staffing 明细",
         "指标 KPIs",
         "县汇总 counties",

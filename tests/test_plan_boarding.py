@@ -138,27 +138,21 @@ def test_staffing_reads_the_pupils_boarding_placed(run):
 
 @pytest.mark.skipif(not SHANXI.is_dir(), reason="bundled data/shanxi is missing")
 def test_under_a_bed_cap_left_behind_pupils_come_first_on_shanxi(tmp_path):
-    from typer.testing import CliRunner
-
-    from layoutopt.cli import app
+    from layoutopt.plan import make_plan
+    from layoutopt.scenario import load_scenario
 
     text = (ROOT / "models" / "shanxi-2025.toml").read_text(encoding="utf-8")
     text = text.replace("# bed_cap_share = 0.5", "bed_cap_share = 0.5")
     text = text.replace('data = "../data/shanxi"', f'data = "{SHANXI.as_posix()}"')
-    scenario = tmp_path / "capped.toml"
-    scenario.write_text(text, encoding="utf-8")
-    out = tmp_path / "capped"
-    result = CliRunner().invoke(
-        app, ["plan", str(scenario), "--only", "boarding", "--out", str(out)]
-    )
-    assert result.exit_code == 0, result.output
-    kpi = province(out)
-    assert kpi.loc["far_pupils_without_bed", "planned"] > 0  # the cap binds
-    share = kpi.loc["left_behind_share_of_boarders"]
-    far_share = kpi.loc["left_behind_share_of_far_pupils", "planned"]
-    assert share["planned"] >= far_share and share["met"] == "yes"
-    short = boarding_rows(out)
-    assert short["reason"].str.contains("bed cap").any()
+    path = tmp_path / "capped.toml"
+    path.write_text(text, encoding="utf-8")
+    (result,) = make_plan(load_scenario(path), only=["boarding"]).results
+    kpis = result.kpis[result.kpis["scope"] == "province"].set_index("indicator")
+    assert kpis.loc["far_pupils_without_bed", "planned"] > 0  # the cap binds
+    share = kpis.loc["left_behind_share_of_boarders"]
+    assert share["planned"] >= kpis.loc["left_behind_share_of_far_pupils", "planned"]
+    assert share["met"] == "yes"
+    assert result.changes["reason"].str.contains("the bed cap").any()
 
 
 def test_the_boarding_map_opens_offline_with_its_layers(run, tmp_path):
@@ -172,7 +166,7 @@ def test_the_boarding_map_opens_offline_with_its_layers(run, tmp_path):
         "far pupils without a bed",
         "beds added, sized by beds",
         "teaching points after the plan",
-        "settlements by day trip",
+        "settlements by the nearest day school",
         "left-behind share of boarders, after the plan",
     ):
         assert label in legend

@@ -190,25 +190,21 @@ def _left_behind_layers(counts: dict[str, dict[str, float]]) -> dict[str, pd.Ser
 
 
 def _point_layers(far: pd.DataFrame, schools: pd.DataFrame, inputs: Network) -> dict:
-    """Settlements by their pupils' day trip, far pupils without a bed, beds added."""
-    where = inputs.settlement_points
-    far = far.join(where, on="demand_id")
+    """Settlements by their pupils' day trip, far pupils without a bed, beds added. The
+    nearest class (most settlements) has no tooltip, to keep the page light."""
+    far = far.join(inputs.settlement_points, on="demand_id")
+    far = far[far["pupils"] > 0]
     layers: dict[str, tuple[str, list[list]]] = {}
     low = -np.inf
-    for high, colour, label in TRIP_CLASSES:
-        mine = far[(far["minutes"] > low) & (far["minutes"] <= high) & (far["pupils"] > 0)]
+    for k, (high, colour, label) in enumerate(TRIP_CLASSES):
+        mine = far[(far["minutes"] > low) & (far["minutes"] <= high)]
         low = high
         rows = [
-            [
-                round(r.lat, 5),
-                round(r.lon, 5),
-                _radius(r.pupils, 40.0),
-                f"{r.name}: {r.pupils:,.0f} "
-                f"pupils of the boarding grades, nearest day school {r.minutes:.0f} min",
-            ]
+            [round(r.lat, 4), round(r.lon, 4), _radius(r.pupils, 40.0)]
+            + ([] if k == 0 else [f"{r.name}: {r.pupils:,.0f} pupils, {r.minutes:.0f} min"])
             for r in mine.itertuples()
         ]
-        layers[f"居民点 settlements by day trip {label}"] = (colour, rows)
+        layers[f"居民点 settlements by the nearest day school {label}"] = (colour, rows)
     no_bed = far[far["no_bed"] >= 0.5]
     layers["无床位远距离学生 far pupils without a bed (shown)"] = (
         NO_BED_COLOUR,
@@ -230,8 +226,8 @@ def _point_layers(far: pd.DataFrame, schools: pd.DataFrame, inputs: Network) -> 
                 round(r.geometry.y, 5),
                 round(r.geometry.x, 5),
                 _radius(r.beds_after - r.beds_register, 60.0),
-                f"{r.name}: {r.beds_after - r.beds_register:,} beds added ({r.beds_register:,} → "
-                f"{r.beds_after:,})",
+                f"{r.name}: {r.beds_after - r.beds_register:,} beds added "
+                f"({r.beds_register:,} → {r.beds_after:,})",
             ]
             for r in added.itertuples()
         ],
@@ -241,4 +237,4 @@ def _point_layers(far: pd.DataFrame, schools: pd.DataFrame, inputs: Network) -> 
 
 def _radius(count: float, metres_per_root: float) -> float:
     """A circle whose area grows with the count."""
-    return round(float(np.sqrt(max(count, 0.0))) * metres_per_root, 1)
+    return round(float(np.sqrt(max(count, 0.0))) * metres_per_root)
