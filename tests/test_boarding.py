@@ -226,9 +226,10 @@ def test_a_teaching_point_is_kept_where_young_pupils_have_no_other_school_in_rea
 
 
 def test_a_small_school_merges_only_where_every_pupil_keeps_a_place():
-    # PS2 (small, V2) is 6 min from PS1: its upper grades can go by day, its young grades
-    # too; it merges. PS3 (small, V3) is 90 min from the only other school, which has no
-    # beds and may not add any: its pupils would be left without, so it stays.
+    # PS2 (small, V2) is 4 min from PS1, 3 more than today (under merge_gain_min = 5): its
+    # pupils of every grade can go there by day; it merges. PS3 (small, V3) is 90 min from
+    # the only other school, which has no beds and may not add any: its pupils would be
+    # left without, so it stays.
     region = county(
         [
             school("PS1", pupils=400),
@@ -236,7 +237,7 @@ def test_a_small_school_merges_only_where_every_pupil_keeps_a_place():
             school("PS3", pupils=60, small=True),
         ],
         {"V2": (20, 20, 0, 0.2), "V3": (20, 20, 0, 0.2)},
-        {("V2", "PS2"): 1.0, ("V2", "PS1"): 6.0, ("V3", "PS3"): 1.0, ("V3", "PS1"): 90.0},
+        {("V2", "PS2"): 1.0, ("V2", "PS1"): 4.0, ("V3", "PS3"): 1.0, ("V3", "PS1"): 90.0},
         {**all_bands("V2", "PS2"), **all_bands("V3", "PS3")},
     )
     _, outcome = run(region)

@@ -573,10 +573,12 @@ class BoardingSection(ProgrammeSection):
         100, ge=0, description="A rural school (not urban) below this many pupils may merge."
     )
     merge_gain_min: float = Field(
-        10.0,
+        5.0,
         ge=0,
         description="A small school's section closes only where its pupils' extra day trip is "
-        "on average under this many minutes (objective weight per pupil, pupil-minutes).",
+        "on average under this many minutes (objective weight per pupil, pupil-minutes; an "
+        "assumption, kept low: the 2018 State Council opinion on rural small schools warns "
+        "against consolidation that lengthens young pupils' trips).",
     )
     switch_cost_min: float = Field(
         10.0,

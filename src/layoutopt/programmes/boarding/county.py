@@ -15,9 +15,12 @@ Sites, per school:
   ``max_modules`` and no more beds than ``max_beds_per_pupil`` × its pupils. A school's
   beds go with its upper section.
 
-Arcs: a band's pupils reach the day places of its schools within the day threshold (cost:
-the trip in minutes) and, where no kept school of the band is in reach, the beds of its
-schools within ``max_board_min`` (cost: ``boarder_weight_min`` + the weekly trip).
+Arcs: a band's pupils reach the day places of their own school within the day threshold
+(cost: the trip in minutes) and, only where their school may close or is beyond the
+threshold, those of the band's other schools in reach (the trip + ``switch_cost_min``):
+the plan does not reshuffle pupils between open schools. Where no kept school of the band
+is in reach, they reach the beds of its schools within ``max_board_min`` (cost:
+``boarder_weight_min`` + the weekly trip, + the switch at another school).
 
 Rules in the model: young pupils with a school in reach must be served by one within
 it (so the last school in their reach is never closed); a far pupil left without a bed
@@ -163,13 +166,20 @@ def arc_table(county: CountyInput, demand: pd.DataFrame, sites: pd.DataFrame) ->
     points = demand[["demand_id", "settlement", "band", "school"]]
     switch = section.switch_cost_min
     trips = _join(points, day, sites, switch)
+    # Pupils keep the school they attend while it is open and in reach: another school's
+    # day places are offered only where theirs may close or is beyond the threshold.
+    own = trips["school"] == trips["place_id"]
+    in_reach = set(trips.loc[own, "demand_id"])
+    closable = set(sites.loc[sites["status"] == CLOSABLE, "school_id"])
+    free = ~trips["demand_id"].isin(in_reach) | trips["school"].isin(closable)
+    trips = trips[own | free]
     arcs = [trips]
     reached = set(trips.loc[trips["site_id"].isin(kept), "demand_id"])
     far = points[points["band"].isin(BOARDING_BANDS) & ~points["demand_id"].isin(reached)]
     bed_trips = _join(far, beds, sites, switch)
     bed_trips["cost"] += section.boarder_weight_min + (WEEKLY - 1) * bed_trips["travel"]
     arcs.append(bed_trips)
-    table = pd.concat(arcs, ignore_index=True)
+    table = pd.concat(arcs, ignore_index=True)[["demand_id", "site_id", "cost", "travel"]]
     return table.sort_values(["demand_id", "site_id"], ignore_index=True)
 
 
@@ -190,6 +200,8 @@ def _join(
         {
             "demand_id": joined["demand_id"],
             "site_id": joined["site_id"],
+            "school": joined["school"],
+            "place_id": joined["place_id"],
             "cost": joined["minutes"].to_numpy(float) + switch,
             "travel": joined["minutes"].to_numpy(float),
         }

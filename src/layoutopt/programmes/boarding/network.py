@@ -42,6 +42,7 @@ PLANNED_LEVELS = ("teaching_point", "primary", "junior", "nine_year")
 BED_LEVELS = {"primary": ("primary", "nine_year"), "junior": ("junior", "nine_year")}
 BOARDING_BANDS = ("primary", "junior")
 WEEKLY = 0.2  # a boarder makes the trip once a week, a day pupil five times
+DAY_SCHOOLS = 40  # nearest schools of a band kept per settlement
 
 
 @dataclass
@@ -237,7 +238,9 @@ def _travel(
         mine = schools[schools["level"].isin(levels)]
         if mine.empty:
             continue
-        trips = travel_within_county(dataset, scenario, mine, no_sites, k_nearest=6)
+        # Enough schools that each settlement's own is among them (the register's
+        # assignment is by straight line, the trips by road).
+        trips = travel_within_county(dataset, scenario, mine, no_sites, k_nearest=DAY_SCHOOLS)
         trips["band"] = band
         trips["within"] = within_threshold(trips, section, scenario.travel.circuity, band)
         day.append(trips)
