@@ -50,12 +50,14 @@ def earlier_beds(state: PlanState) -> pd.DataFrame:
         beds_after = after["boarding_beds"].where(after["open"].astype(bool), 0).astype(float)
         before = mine["boarding_beds"].reindex(after.index).astype(float)
         added = (beds_after - before).clip(lower=0)
+        # A closed school's boarders are moved students: counted where they need a bed.
+        boarders = mine["boarders"].reindex(after.index).astype(float)
+        boarders = boarders.where(after["open"].astype(bool), 0.0)
         table = (
             pd.DataFrame(
                 {
                     "region_id": mine["region_id"].astype(str),
                     "beds_register": mine["boarding_beds"].astype(float),
-                    "boarders": mine["boarders"].astype(float),
                 }
             )
             .groupby("region_id")
@@ -64,6 +66,7 @@ def earlier_beds(state: PlanState) -> pd.DataFrame:
         region = after["region_id"].astype(str)
         table["beds_added"] = added.groupby(region).sum()
         table["beds_after"] = beds_after.groupby(region).sum()
+        table["boarders"] = boarders.groupby(region).sum()
         table = table.fillna(0.0)
         table["bed_need_after"] = table["boarders"] + table["beds_added"]
         table["beds_short_after"] = (table["bed_need_after"] - table["beds_after"]).clip(lower=0)
