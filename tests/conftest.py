@@ -78,6 +78,18 @@ def run_plan(scenario, out: Path, **options) -> dict:
     return write_plan(make_plan(scenario, **options), out)
 
 
+def read_output(run: Path, name: str) -> pd.DataFrame:
+    """A table a plan wrote, ids as text, blanks as missing."""
+    return pd.read_csv(
+        run / name,
+        encoding="utf-8-sig",
+        dtype={"school_id": str, "target_id": str, "region_id": str, "scope_id": str},
+        keep_default_na=False,
+        na_values=[""],
+        low_memory=False,
+    )
+
+
 def plan_shanxi(out: Path, only: str) -> Path:
     """Run the README's plan on the bundled Shanxi data for one programme into ``out``."""
     from typer.testing import CliRunner

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import ROOT, SHANXI
+from conftest import ROOT, SHANXI, read_output
 from layoutopt.scenario import BoardingSection
 
 SETTLEMENT = re.compile(r"（\d{6}-[UTV]\d{4}）")  # a settlement named with its id
@@ -21,14 +21,7 @@ def run(shanxi_programmes: Path) -> Path:
     return shanxi_programmes
 
 
-def read(run: Path, name: str) -> pd.DataFrame:
-    return pd.read_csv(
-        run / name,
-        encoding="utf-8-sig",
-        dtype={"school_id": str, "target_id": str, "region_id": str, "scope_id": str},
-        keep_default_na=False,
-        na_values=[""],
-    )
+read = read_output
 
 
 def province(run: Path) -> pd.DataFrame:

@@ -7,9 +7,10 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 from openpyxl import load_workbook
+
+from conftest import read_output
 
 
 @pytest.fixture(scope="module")
@@ -17,14 +18,7 @@ def run(shanxi_programmes: Path) -> Path:
     return shanxi_programmes
 
 
-def read(run: Path, name: str) -> pd.DataFrame:
-    return pd.read_csv(
-        run / name,
-        encoding="utf-8-sig",
-        dtype={"school_id": str, "target_id": str, "region_id": str, "scope_id": str},
-        keep_default_na=False,
-        na_values=[""],
-    )
+read = read_output
 
 
 def test_every_open_school_has_posts_and_teachers_are_conserved(run):

@@ -73,7 +73,7 @@ def county_outcome(
     arcs = arc_table(county, demand, sites)
     names = county.pupils.set_index("demand_id")["name"]
     rows = (
-        _dormitory_rows(county, sites, after)
+        _dormitory_rows(county, after)
         + _merge_rows(county, now, after)
         + _kept_rows(county, after, arcs, names)
         + _shortfall_rows(county, after, arcs, sites, names)
@@ -82,7 +82,7 @@ def county_outcome(
     return rows, schools, county_counts(county, now, after, schools, rows)
 
 
-def _dormitory_rows(county: CountyInput, sites: pd.DataFrame, after: Solved) -> list[dict]:
+def _dormitory_rows(county: CountyInput, after: Solved) -> list[dict]:
     section = county.section
     board = boarders(after)
     rows = []
@@ -103,7 +103,8 @@ def _dormitory_rows(county: CountyInput, sites: pd.DataFrame, after: Solved) -> 
                 reason=f"{modules} dormitory module(s): {beds} beds, {area:,.0f} m² "
                 f"({area / beds:.1f} m² a bed); after the plan {pupils:,.0f} far pupils board "
                 f"here, {lb:,.0f} of them left-behind ({_share(lb, pupils)}), from "
-                f"{here['settlement'].nunique()} settlement(s); one-way trip home below",
+                f"{here['settlement'].nunique()} settlement(s) (travel_min_after: their mean "
+                "trip home, one way)",
             )
         )
     return rows
