@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from conftest import run_plan, write_scenario
 from layoutopt.data.dataset import load_dataset
@@ -284,3 +286,14 @@ def test_a_region_whose_solve_did_not_finish_infers_no_shortfall():
         "provisional (highschool-plan:990102 feasible_time_limit, gap 79.0%)"
     )
     assert "no shortfall is inferred" in marked[1]["reason"]
+
+
+@given(st.floats(min_value=-1e14, max_value=1e14, allow_nan=False))
+def test_csv_numbers_are_plain_and_keep_their_value(value):
+    from layoutopt.report.tables import plain_number
+
+    text = plain_number(value)
+    assert "e" not in text.lower()
+    assert float(text) == pytest.approx(value, rel=1e-9, abs=1e-12)
+    if float(value).is_integer():
+        assert text == str(int(value))
