@@ -36,7 +36,9 @@ class Action(StrEnum):
 class Solved:
     """One solve read back: loads by site and band, and who is left without."""
 
-    flows: pd.DataFrame  # demand_id, site_id, pupils, travel, band, settlement, left_behind
+    # demand_id, site_id, pupils, travel, band, settlement, left_behind, and the site's
+    # kind ("day" or "bed") and school ("at"), split once (string methods are slow here)
+    flows: pd.DataFrame
     unmet: pd.DataFrame  # demand_id, pupils, band, settlement, left_behind
     is_open: pd.Series  # by site_id
     modules: pd.Series  # by site_id
@@ -51,8 +53,11 @@ def read(solution: LocationSolution, sites: pd.DataFrame, demand: pd.DataFrame) 
     ids = sites["site_id"].to_numpy()
     is_open = pd.Series(np.asarray(solution.is_open, bool), index=ids)
     modules = pd.Series(np.asarray(solution.modules, int), index=ids)
+    parts = [site.split("|") for site in flows["site_id"].tolist()]
+    flows = flows.assign(kind=[p[0] for p in parts], at=[p[-1] for p in parts])
+    columns = ["demand_id", "site_id", "pupils", "travel", "band", "settlement", "left_behind"]
     return Solved(
-        flows[["demand_id", "site_id", "pupils", "travel", "band", "settlement", "left_behind"]],
+        flows[[*columns, "kind", "at"]],
         unmet[["demand_id", "pupils", "band", "settlement", "left_behind"]],
         is_open,
         modules,
@@ -60,7 +65,7 @@ def read(solution: LocationSolution, sites: pd.DataFrame, demand: pd.DataFrame) 
 
 
 def boarders(solved: Solved) -> pd.DataFrame:
-    return solved.flows[solved.flows["site_id"].str.startswith("bed|")]
+    return solved.flows[solved.flows["kind"] == "bed"]
 
 
 def county_outcome(
@@ -122,12 +127,11 @@ def _merge_rows(county: CountyInput, now: Solved, after: Solved) -> list[dict]:
         points = now.flows.loc[now.flows["site_id"].isin(closed), "demand_id"]
         before = now.flows[now.flows["demand_id"].isin(points)]
         moved = after.flows[after.flows["demand_id"].isin(points)]
-        moved = moved[~moved["site_id"].str.endswith(f"|{s.school_id}")]
-        receiver = moved["site_id"].str.split("|").str[-1]
-        by_school = moved.groupby(receiver)["pupils"].sum().sort_values(ascending=False)
+        moved = moved[moved["at"] != s.school_id]
+        by_school = moved.groupby("at")["pupils"].sum().sort_values(ascending=False)
         target = str(by_school.index[0]) if len(by_school) else ""
-        day = float(moved.loc[moved["site_id"].str.startswith("day|"), "pupils"].sum())
-        board = float(moved.loc[moved["site_id"].str.startswith("bed|"), "pupils"].sum())
+        day = float(moved.loc[moved["kind"] == "day", "pupils"].sum())
+        board = float(moved.loc[moved["kind"] == "bed", "pupils"].sum())
         if len(closed) == sum(sid in after.is_open for sid in parts.values()):
             grades = "all its grades"
         else:
@@ -160,16 +164,16 @@ def _kept_rows(
     open_sites = set(after.is_open[after.is_open].index)
     young_flows = after.flows[after.flows["band"] == "young"]
     small = set(county.schools.loc[county.schools["small"], "school_id"])
+    open_young = {s for s in open_sites if s.startswith("day|young|")}
+    young_arcs = arcs[arcs["site_id"].isin(open_young)]
     rows = []
     for school in sorted(small):
         site_id = f"day|young|{school}"
         if site_id not in open_sites:
             continue
         here = young_flows[young_flows["site_id"] == site_id]
-        others = arcs[
-            arcs["demand_id"].isin(here["demand_id"])
-            & arcs["site_id"].isin(open_sites - {site_id})
-            & arcs["site_id"].str.startswith("day|young|")
+        others = young_arcs[
+            young_arcs["demand_id"].isin(here["demand_id"]) & (young_arcs["site_id"] != site_id)
         ]
         alone = here[~here["demand_id"].isin(others["demand_id"])]
         merged = (
@@ -317,7 +321,7 @@ def _site_flag(is_open: pd.Series, prefix: str, ids: pd.Index) -> pd.Series:
 
 
 def _school_of(flows: pd.DataFrame) -> pd.Series:
-    return flows["site_id"].str.split("|").str[-1]
+    return flows["at"]
 
 
 def _point_classes(schools: pd.DataFrame, young_grades: int) -> np.ndarray:
