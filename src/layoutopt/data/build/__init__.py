@@ -50,7 +50,8 @@ PROVENANCE = {
         "synthetic",
         "Schools placed at settlements and calibrated to provincial "
         "counts and enrolments; teachers near the national norms; vocational specialty "
-        "categories drawn by assumed weights.",
+        "categories drawn by assumed weights; teaching points (grades 1-3) at villages far "
+        "from a primary school, their number an assumption.",
     ),
     "sites": (
         "synthetic",
