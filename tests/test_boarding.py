@@ -302,3 +302,30 @@ def test_beds_rules_hold_on_random_counties(far, shares, beds, modules, cap):
             c["far_lb_after"] / c["far_after"] - 1e-9
         )
     assert isinstance(solves, RegionSolves) and np.isfinite(solves.plan.report.objective)
+
+
+def test_a_plan_solve_without_a_plan_changes_nothing():
+    # The merging case above, with the plan's solve stopped before any plan was found: the
+    # region keeps today's network (every school open, no row), not a county of closures.
+    from dataclasses import replace
+
+    from layoutopt.engine.report import SolveStatus
+
+    region = county(
+        [school("PS1", pupils=400), school("PS2", pupils=60, small=True)],
+        {"V2": (20, 20, 0, 0.2)},
+        {("V2", "PS2"): 1.0, ("V2", "PS1"): 4.0},
+        all_bands("V2", "PS2"),
+    )
+    solves, outcome = run(region)
+    assert rows(outcome, "merge_into")  # the plan merges PS2 ...
+    lost = replace(
+        solves.plan,
+        report=replace(solves.plan.report, status=SolveStatus.NO_SOLUTION_TIME_LIMIT),
+        is_open=np.zeros_like(solves.plan.is_open),
+        modules=np.zeros_like(solves.plan.modules),
+        assignment=solves.plan.assignment.iloc[0:0],
+    )
+    kept = PROGRAMME.extract(region, RegionSolves(solves.today, lost))
+    assert not kept.changes  # ... a lost plan changes nothing
+    assert kept.schools["open"].all()

@@ -6,12 +6,14 @@ import numpy as np
 import pandas as pd
 
 from layoutopt.engine import LocationProblem, LocationSolution
+from layoutopt.engine.report import SolveStatus
 from layoutopt.programmes import base
 from layoutopt.programmes.boarding.county import CountyInput, build_problem
 from layoutopt.programmes.boarding.kpis import KPI_SPECS, indicators
 from layoutopt.programmes.boarding.ledger import bed_ledger, earlier_beds
 from layoutopt.programmes.boarding.network import Network, build_network
 from layoutopt.programmes.boarding.outcome import Action, county_outcome
+from layoutopt.results import ProgrammeResult
 from layoutopt.scenario import Scenario
 from layoutopt.state import PlanState
 
@@ -73,9 +75,12 @@ class Boarding(base.Programme):
         return build_problem(region, plan=True, today=today)
 
     def extract(self, region: CountyInput, solves: base.RegionSolves) -> base.RegionOutcome:
-        rows, schools, counts = county_outcome(region, solves.today, solves.plan)
+        # A plan solve that found no plan (the runner marks the region unfinished) changes
+        # nothing: today's network is handed on, never a county of closed schools.
+        plan = solves.plan if has_plan(solves.plan) else solves.today
+        rows, schools, counts = county_outcome(region, solves.today, plan)
         counts |= region.base
-        far = _far_settlements(region, solves.plan)
+        far = _far_settlements(region, plan)
         return base.RegionOutcome(region.region_id, rows, schools, counts, {"far": far})
 
     def indicators(
@@ -110,7 +115,7 @@ class Boarding(base.Programme):
             point_layers=_point_layers(far, schools, inputs),
         )
 
-    def hand_on(self, state: PlanState, result) -> PlanState:
+    def hand_on(self, state: PlanState, result: ProgrammeResult) -> PlanState:
         """The network after boarding, and each school's pupils by stage for staffing."""
         after = super().hand_on(state, result)
         rows = result.schools_after.set_index("school_id")
@@ -118,6 +123,15 @@ class Boarding(base.Programme):
         for column, source in HANDED_ON.items():
             schools[column] = rows[source].reindex(schools["school_id"]).to_numpy(float)
         return PlanState(after.dataset, schools, after.order, after.changes)
+
+
+def has_plan(solution: LocationSolution) -> bool:
+    """Whether a solve found a plan to read (optimal, or stopped with one in hand)."""
+    return solution.report.status in (
+        SolveStatus.OPTIMAL,
+        SolveStatus.FEASIBLE_TIME_LIMIT,
+        SolveStatus.HEURISTIC,
+    )
 
 
 def county_input(network: Network, region_id: str) -> CountyInput:
