@@ -329,3 +329,22 @@ def test_a_plan_solve_without_a_plan_changes_nothing():
     kept = PROGRAMME.extract(region, RegionSolves(solves.today, lost))
     assert not kept.changes  # ... a lost plan changes nothing
     assert kept.schools["open"].all()
+
+
+def test_a_register_without_host_settlements_takes_the_nearest_of_the_county():
+    import geopandas as gpd
+
+    from layoutopt.programmes.boarding.network import host_settlements
+
+    demand = gpd.GeoDataFrame(
+        {"demand_id": ["A1", "A2", "B1"], "region_id": ["A", "A", "B"]},
+        geometry=[Point(112.00, 37.0), Point(112.10, 37.0), Point(112.04, 37.0)],
+    )
+    schools = gpd.GeoDataFrame(
+        {"school_id": ["S1", "S2", "S3"], "region_id": ["A", "A", "B"]},
+        geometry=[Point(112.03, 37.0), Point(112.09, 37.0), Point(112.09, 37.0)],
+    )
+    # S1 is nearer B1 (another county) than A1: its own county's nearest is A1.
+    assert host_settlements(schools, demand).tolist() == ["A1", "A2", "B1"]
+    given = schools.assign(demand_id=["A2", "nowhere", "B1"])
+    assert host_settlements(given, demand).tolist() == ["A2", "A2", "B1"]

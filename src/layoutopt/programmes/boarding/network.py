@@ -140,12 +140,8 @@ def _schools(state: PlanState, dataset: Dataset, section: BoardingSection) -> gp
     levels = sorted({lv for levels in BAND_LEVELS.values() for lv in levels})
     schools = state.open_schools(levels).copy()
     kind = dataset.demand.set_index("demand_id")["kind"]
-    host = (
-        schools["demand_id"].astype(str)
-        if "demand_id" in schools
-        else pd.Series("", index=schools.index)
-    )
-    schools["host_kind"] = kind.reindex(host).fillna("").to_numpy()
+    schools["host"] = host_settlements(schools, dataset.demand)
+    schools["host_kind"] = kind.reindex(schools["host"]).fillna("").to_numpy()
     planned = schools["level"].isin(PLANNED_LEVELS)
     schools["planned"] = planned
     rural = schools["host_kind"] != "urban"
@@ -156,6 +152,29 @@ def _schools(state: PlanState, dataset: Dataset, section: BoardingSection) -> gp
     for column in ("boarding_beds", "boarders", "primary_enrolment", "junior_enrolment"):
         schools[column] = schools[column].fillna(0).astype(int) if column in schools else 0
     return schools.sort_values("school_id").reset_index(drop=True)
+
+
+def host_settlements(schools: gpd.GeoDataFrame, demand: pd.DataFrame) -> np.ndarray:
+    """Each school's host settlement: its ``demand_id`` where the register gives a known
+    one (the bundled data does), else the nearest settlement of its county."""
+    ids = demand["demand_id"].astype(str).to_numpy()
+    hosts = np.full(len(schools), "", dtype=object)
+    if "demand_id" in schools:
+        given = schools["demand_id"].astype(str).to_numpy()
+        known = np.isin(given, ids)
+        hosts[known] = given[known]
+    missing = np.flatnonzero(hosts == "")
+    xy = np.column_stack([demand.geometry.x.to_numpy(), demand.geometry.y.to_numpy()])
+    county = demand["region_id"].astype(str).to_numpy()
+    school_county = schools["region_id"].astype(str).to_numpy()
+    points = np.column_stack([schools.geometry.x.to_numpy(), schools.geometry.y.to_numpy()])
+    for region_id in sorted(set(school_county[missing])):
+        rows = missing[school_county[missing] == region_id]
+        candidates = np.flatnonzero(county == region_id)
+        if len(candidates):
+            _, k = cKDTree(xy[candidates]).query(points[rows])
+            hosts[rows] = ids[candidates[k]]
+    return hosts
 
 
 def register_attendance(demand: pd.DataFrame, schools: gpd.GeoDataFrame) -> pd.DataFrame:
@@ -170,7 +189,7 @@ def register_attendance(demand: pd.DataFrame, schools: gpd.GeoDataFrame) -> pd.D
         "primary": schools["primary_enrolment"],
         "junior": schools["junior_enrolment"],
     }
-    hosts = schools["demand_id"].astype(str)
+    hosts = schools["host"].astype(str)
     position = demand.set_index(demand["demand_id"].astype(str)).geometry
     for band, levels in BAND_LEVELS.items():
         mine = schools["level"].isin([lv for lv in levels if lv != "teaching_point"])
