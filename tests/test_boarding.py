@@ -334,7 +334,7 @@ def test_a_plan_solve_without_a_plan_changes_nothing():
 def test_a_register_without_host_settlements_takes_the_nearest_of_the_county():
     import geopandas as gpd
 
-    from layoutopt.programmes.boarding.network import host_settlements
+    from layoutopt.programmes.common import host_settlements
 
     demand = gpd.GeoDataFrame(
         {"demand_id": ["A1", "A2", "B1"], "region_id": ["A", "A", "B"]},

@@ -7,6 +7,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from scipy.spatial import cKDTree
 
 from layoutopt.data.dataset import Dataset
 from layoutopt.demand.cohorts import cohort_at_horizon
@@ -215,3 +216,26 @@ def moved_row(
         minutes=minutes,
         reason=reason,
     )
+
+
+def host_settlements(schools: gpd.GeoDataFrame, demand: pd.DataFrame) -> np.ndarray:
+    """Each school's host settlement: its ``demand_id`` where the register gives a known
+    one (the bundled data does), else the nearest settlement of its county."""
+    ids = demand["demand_id"].astype(str).to_numpy()
+    hosts = np.full(len(schools), "", dtype=object)
+    if "demand_id" in schools:
+        given = schools["demand_id"].astype(str).to_numpy()
+        known = np.isin(given, ids)
+        hosts[known] = given[known]
+    missing = np.flatnonzero(hosts == "")
+    xy = np.column_stack([demand.geometry.x.to_numpy(), demand.geometry.y.to_numpy()])
+    county = demand["region_id"].astype(str).to_numpy()
+    school_county = schools["region_id"].astype(str).to_numpy()
+    points = np.column_stack([schools.geometry.x.to_numpy(), schools.geometry.y.to_numpy()])
+    for region_id in sorted(set(school_county[missing])):
+        rows = missing[school_county[missing] == region_id]
+        candidates = np.flatnonzero(county == region_id)
+        if len(candidates):
+            _, k = cKDTree(xy[candidates]).query(points[rows])
+            hosts[rows] = ids[candidates[k]]
+    return hosts

@@ -25,7 +25,11 @@ from scipy.spatial import cKDTree
 
 from layoutopt.data.dataset import Dataset
 from layoutopt.demand.cohorts import cohort_at_horizon
-from layoutopt.programmes.common import round_keeping_total, travel_within_county
+from layoutopt.programmes.common import (
+    host_settlements,
+    round_keeping_total,
+    travel_within_county,
+)
 from layoutopt.scenario import BoardingSection, Scenario
 from layoutopt.state import PlanState
 
@@ -152,29 +156,6 @@ def _schools(state: PlanState, dataset: Dataset, section: BoardingSection) -> gp
     for column in ("boarding_beds", "boarders", "primary_enrolment", "junior_enrolment"):
         schools[column] = schools[column].fillna(0).astype(int) if column in schools else 0
     return schools.sort_values("school_id").reset_index(drop=True)
-
-
-def host_settlements(schools: gpd.GeoDataFrame, demand: pd.DataFrame) -> np.ndarray:
-    """Each school's host settlement: its ``demand_id`` where the register gives a known
-    one (the bundled data does), else the nearest settlement of its county."""
-    ids = demand["demand_id"].astype(str).to_numpy()
-    hosts = np.full(len(schools), "", dtype=object)
-    if "demand_id" in schools:
-        given = schools["demand_id"].astype(str).to_numpy()
-        known = np.isin(given, ids)
-        hosts[known] = given[known]
-    missing = np.flatnonzero(hosts == "")
-    xy = np.column_stack([demand.geometry.x.to_numpy(), demand.geometry.y.to_numpy()])
-    county = demand["region_id"].astype(str).to_numpy()
-    school_county = schools["region_id"].astype(str).to_numpy()
-    points = np.column_stack([schools.geometry.x.to_numpy(), schools.geometry.y.to_numpy()])
-    for region_id in sorted(set(school_county[missing])):
-        rows = missing[school_county[missing] == region_id]
-        candidates = np.flatnonzero(county == region_id)
-        if len(candidates):
-            _, k = cKDTree(xy[candidates]).query(points[rows])
-            hosts[rows] = ids[candidates[k]]
-    return hosts
 
 
 def register_attendance(demand: pd.DataFrame, schools: gpd.GeoDataFrame) -> pd.DataFrame:

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from layoutopt.demand.cohorts import cohort_at_horizon
-from layoutopt.programmes.common import round_keeping_total
+from layoutopt.programmes.common import host_settlements, round_keeping_total
 from layoutopt.scenario import Scenario
 from layoutopt.state import PlanState
 
@@ -106,14 +106,15 @@ def needed_posts(
     schools = state.open_schools(state.schools["level"].unique()).set_index("school_id")
     students = horizon_students(state, scenario).set_index("school_id").reindex(schools.index)
     kind = state.dataset.demand.set_index("demand_id")["kind"]
-    host = kind.reindex(schools["demand_id"]).fillna("").to_numpy()
+    hosts = host_settlements(schools, state.dataset.demand)
+    host = kind.reindex(hosts).fillna("").to_numpy()
     total_students = students.sum(axis=1)
     info = pd.DataFrame(
         {
             "students_horizon": total_students,
             "main": _main_section(schools, students),
             "rural": np.isin(host, RURAL),
-            "town_host": np.where(host == "town", schools["demand_id"], ""),
+            "town_host": np.where(host == "town", hosts, ""),
         },
         index=schools.index,
     )
