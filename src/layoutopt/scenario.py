@@ -586,6 +586,19 @@ class BoardingSection(ProgrammeSection):
         description="Minutes a change of school weighs besides the trip: pupils stay at the "
         "school they attend today while it stays open.",
     )
+    boarder_trip_share: float = Field(
+        0.2,
+        ge=0,
+        le=1,
+        description="A boarder's trips as a share of a day pupil's: home once a week, not "
+        "five times (assumption).",
+    )
+    teaching_point_class_size: int = Field(
+        30,
+        ge=1,
+        description="Pupils of a class of a school kept for its young grades only: the "
+        "incomplete primary class of GB 50099-2011 (FACTS.md).",
+    )
     bed_weight_min: float = Field(
         60.0,
         ge=0,

@@ -34,13 +34,14 @@ Today's network: the same problem with every section kept and no modules.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
 from layoutopt.engine import LocationProblem, LocationSolution
 from layoutopt.engine.problem import CANDIDATE, CLOSABLE, MUST_KEEP
-from layoutopt.programmes.boarding.network import BAND_LEVELS, BOARDING_BANDS, WEEKLY
+from layoutopt.programmes.boarding.network import BAND_LEVELS, BOARDING_BANDS
 from layoutopt.scenario import BoardingSection
 
 UPPER_LEVELS = ("primary", "junior", "nine_year", "complete_secondary")
@@ -58,6 +59,21 @@ class CountyInput:
     board: pd.DataFrame  # band, place_id, demand_id, minutes
     attend: pd.DataFrame  # band, demand_id, school_id, share (the register's schools)
     base: dict[str, float]  # the base-year check's counts for the county
+
+    # The county's tables, built once in the worker and shared by both problems and the
+    # outcome (they were rebuilt up to seven times a county).
+    @cached_property
+    def demand(self) -> pd.DataFrame:
+        return demand_table(self)
+
+    @cached_property
+    def tables(self) -> dict[bool, tuple[pd.DataFrame, pd.DataFrame]]:
+        """(sites, arcs) of today's network (False) and of the plan (True)."""
+        out = {}
+        for plan in (False, True):
+            sites = site_table(self, plan)
+            out[plan] = (sites, arc_table(self, self.demand, sites))
+        return out
 
 
 def demand_table(county: CountyInput) -> pd.DataFrame:
@@ -98,7 +114,7 @@ def site_table(county: CountyInput, plan: bool) -> pd.DataFrame:
     """One row per site: site_id, school_id, part (young, upper, bed), status, capacity,
     close_saving and modules."""
     section = county.section
-    demand = demand_table(county)
+    demand = county.demand
     young = demand["band"] == "young"
     own = {
         "young": demand[young].groupby("school")["pupils"].sum(),
@@ -177,7 +193,9 @@ def arc_table(county: CountyInput, demand: pd.DataFrame, sites: pd.DataFrame) ->
     reached = set(trips.loc[trips["site_id"].isin(kept), "demand_id"])
     far = points[points["band"].isin(BOARDING_BANDS) & ~points["demand_id"].isin(reached)]
     bed_trips = _join(far, beds, sites, switch)
-    bed_trips["cost"] += section.boarder_weight_min + (WEEKLY - 1) * bed_trips["travel"]
+    bed_trips["cost"] += (
+        section.boarder_weight_min + (section.boarder_trip_share - 1) * bed_trips["travel"]
+    )
     arcs.append(bed_trips)
     table = pd.concat(arcs, ignore_index=True)[["demand_id", "site_id", "cost", "travel"]]
     return table.sort_values(["demand_id", "site_id"], ignore_index=True)
@@ -213,12 +231,11 @@ def build_problem(
 ) -> LocationProblem:
     """Today's network (``plan`` False) or the plan; the plan's bed cap reads today's."""
     section = county.section
-    demand = demand_table(county)
+    demand = county.demand
     module_cap = None
     if plan and section.bed_cap_share is not None:
         module_cap = section.bed_cap_share * beds_missing(today)
-    sites = site_table(county, plan)
-    arcs = arc_table(county, demand, sites)
+    sites, arcs = county.tables[plan]
     reached = set(arcs["demand_id"])
     young = (demand["band"] == "young").to_numpy()
     penalty = np.where(

@@ -45,7 +45,6 @@ STAGE = {"young": "primary", "primary": "primary", "junior": "junior"}  # thresh
 PLANNED_LEVELS = ("teaching_point", "primary", "junior", "nine_year")
 BED_LEVELS = {"primary": ("primary", "nine_year"), "junior": ("junior", "nine_year")}
 BOARDING_BANDS = ("primary", "junior")
-WEEKLY = 0.2  # a boarder makes the trip once a week, a day pupil five times
 DAY_SCHOOLS = 40  # nearest schools of a band kept per settlement
 
 

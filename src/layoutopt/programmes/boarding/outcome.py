@@ -14,16 +14,11 @@ import numpy as np
 import pandas as pd
 
 from layoutopt.engine import LocationSolution
-from layoutopt.programmes.boarding.county import (
-    CountyInput,
-    arc_table,
-    demand_table,
-    site_table,
-)
+from layoutopt.programmes.base import CommonAction
+from layoutopt.programmes.boarding.county import CountyInput
 from layoutopt.programmes.boarding.network import BOARDING_BANDS, STAGE
 from layoutopt.programmes.common import change_row
-
-POINT_CLASS = 30  # pupils of an incomplete primary class (GB 50099-2011, FACTS.md)
+from layoutopt.scenario import BoardingSection
 
 
 class Action(StrEnum):
@@ -71,11 +66,10 @@ def boarders(solved: Solved) -> pd.DataFrame:
 def county_outcome(
     county: CountyInput, today: LocationSolution, plan: LocationSolution
 ) -> tuple[list[dict], pd.DataFrame, dict[str, float]]:
-    demand = demand_table(county)
-    now = read(today, site_table(county, plan=False), demand)
-    sites = site_table(county, plan=True)
+    demand = county.demand
+    now = read(today, county.tables[False][0], demand)
+    sites, arcs = county.tables[True]
     after = read(plan, sites, demand)
-    arcs = arc_table(county, demand, sites)
     names = county.pupils.set_index("demand_id")["name"]
     rows = (
         _dormitory_rows(county, after)
@@ -221,7 +215,7 @@ def _shortfall_rows(
         if young["pupils"].sum() >= 0.5:
             rows.append(
                 change_row(
-                    "shortfall",
+                    CommonAction.SHORTFALL,
                     unseated_students=float(young["pupils"].sum()),
                     reason=f"rule young_pupils_in_reach: {young['pupils'].sum():,.0f} pupils "
                     f"of grades 1-{section.young_grades} of {name} have no school within "
@@ -253,7 +247,7 @@ def _shortfall_rows(
             )
         rows.append(
             change_row(
-                "shortfall",
+                CommonAction.SHORTFALL,
                 unseated_students=float(far["pupils"].sum()),
                 reason=f"rule far_pupils_bed: {far['pupils'].sum():,.0f} far pupils of "
                 f"grades {section.young_grades + 1}-9 of {name} get no bed ({lb:,.0f} "
@@ -282,7 +276,7 @@ def school_rows(county: CountyInput, now: Solved, after: Solved) -> pd.DataFrame
     lb_beds = lb.groupby(_school_of(lb))["pupils"].sum().reindex(ids).fillna(0.0)
     point = (schools["level"] == "teaching_point") | (young_open & ~upper_open)
     classes = schools["classes"].where(
-        upper_open, np.where(is_open, _point_classes(schools, section.young_grades), 0)
+        upper_open, np.where(is_open, _point_classes(schools, section), 0)
     )
     return pd.DataFrame(
         {
@@ -324,14 +318,15 @@ def _school_of(flows: pd.DataFrame) -> pd.Series:
     return flows["at"]
 
 
-def _point_classes(schools: pd.DataFrame, young_grades: int) -> np.ndarray:
-    """Classes of a school kept for its young grades only: one per 30 pupils (an
-    incomplete primary class, GB 50099-2011), at least one."""
+def _point_classes(schools: pd.DataFrame, section: BoardingSection) -> np.ndarray:
+    """Classes of a school kept for its young grades only: one per
+    ``teaching_point_class_size`` pupils (an incomplete primary class), at least one."""
     young = schools["primary_enrolment"].where(
         schools["level"] != "teaching_point", schools["enrolment"]
     )
-    young = young * np.where(schools["level"] == "teaching_point", 1.0, young_grades / 6)
-    return np.maximum(1, np.ceil(young.to_numpy(float) / POINT_CLASS)).astype(int)
+    share = np.where(schools["level"] == "teaching_point", 1.0, section.young_grades / 6)
+    size = section.teaching_point_class_size
+    return np.maximum(1, np.ceil(young.to_numpy(float) * share / size)).astype(int)
 
 
 def _by_stage(flows: pd.DataFrame, ids: pd.Index) -> pd.DataFrame:
