@@ -140,7 +140,7 @@ def _merge_rows(county: CountyInput, now: Solved, after: Solved) -> list[dict]:
                 target=target,
                 students=day + board,
                 minutes=(_mean(before, "travel"), _mean(moved, "travel")),
-                reason=f"small rural {s.level} ({s.enrolment} pupils on the register), "
+                reason=f"small rural {s.level} ({s.enrolment:,.0f} pupils on the register), "
                 f"{grades}: at the horizon {day:,.0f} pupils go by day within the threshold "
                 f"and {board:,.0f} board, at {len(by_school)} school(s), most at {target}",
             )
