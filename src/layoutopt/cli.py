@@ -223,6 +223,17 @@ def plan(
             help="Regions solved at once (default: solver.workers, else the number of cores)."
         ),
     ] = None,
+    executor: Annotated[
+        str | None,
+        typer.Option(help="'processes' or 'dask' (default: solver.executor, else processes)."),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="A Dask scheduler's address, tcp://HOST:8786 (implies --executor dask; "
+            "default: solver.scheduler, else a LocalCluster of --workers)."
+        ),
+    ] = None,
     debug: Annotated[bool, typer.Option(help="Show tracebacks of internal errors.")] = False,
 ) -> None:
     """Run a scenario: check the data, run the programmes, write tables, maps and manifest."""
@@ -237,12 +248,20 @@ def plan(
         target = out or Path("out") / sc.name
         maps_dir = target / "maps" if out else Path("maps") / sc.name
         progress = RichProgress(console)
-        result = make_plan(sc, only=names or None, workers=workers, progress=progress)
+        result = make_plan(
+            sc,
+            only=names or None,
+            workers=workers,
+            executor=executor,
+            scheduler=scheduler,
+            progress=progress,
+        )
         manifest = write_plan(result, target, maps_dir, progress.say)
         console.print(
             f"[green]done[/green] {target}: programmes run: "
             f"{', '.join(manifest['programmes_run']) or 'none'} "
-            f"({result.workers} worker(s), {result.seconds:.0f} s)"
+            f"({result.workers} worker(s) on {result.execution['executor']}, "
+            f"{result.seconds:.0f} s)"
         )
         for line in closing_lines(result, manifest, target):
             console.print(line, markup=False)

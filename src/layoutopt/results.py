@@ -141,6 +141,7 @@ class Plan:
     state: PlanState  # the network after the last programme, with every change
     workers: int
     seconds: float
+    execution: dict = field(default_factory=dict)  # executor, cluster, workers lost
 
     @property
     def programmes(self) -> list[str]:

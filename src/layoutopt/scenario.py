@@ -52,6 +52,21 @@ class SolverSettings(Section):
         description="Regions solved at once (processes); empty: the number of cores. "
         "`layoutopt plan --workers N` overrides it.",
     )
+    executor: Literal["processes", "dask"] = Field(
+        "processes",
+        description="Where regions run: a pool of local processes, or Dask distributed (an "
+        'optional extra: pip install -e ".[dask]"); outputs are the same. '
+        "`layoutopt plan --executor` overrides it.",
+    )
+    scheduler: str | None = Field(
+        None,
+        description="With executor = 'dask': a running cluster's scheduler address "
+        "(tcp://host:8786); empty: a LocalCluster of `workers` on this machine. "
+        "`layoutopt plan --scheduler` overrides it.",
+    )
+    scheduler_timeout_s: float = Field(
+        20.0, gt=0, description="How long to wait for the Dask scheduler to answer, seconds."
+    )
 
 
 class TravelSettings(Section):

@@ -5,13 +5,14 @@ it is the report layer's job."""
 from __future__ import annotations
 
 import time
+from concurrent.futures import Executor
 
 import geopandas as gpd
 import pandas as pd
 
 from layoutopt.data.dataset import load_dataset
 from layoutopt.geo.travel import road_notes
-from layoutopt.plan.executors import default_workers, region_executor
+from layoutopt.plan.executors import default_workers, executor_record, region_executor
 from layoutopt.plan.registry import selected
 from layoutopt.plan.runner import RegionalRunner
 from layoutopt.progress import Progress
@@ -27,16 +28,25 @@ def make_plan(
     *,
     only: list[str] | None = None,
     workers: int | None = None,
+    executor: str | None = None,
+    scheduler: str | None = None,
     progress: Progress | None = None,
+    shared: Executor | None = None,
 ) -> Plan:
     """The scenario's plan. ``only`` picks programmes (default: those enabled);
-    ``workers`` regions are solved at once (default: ``solver.workers``, else the cores)."""
+    ``workers`` regions are solved at once (default: ``solver.workers``, else the cores) on
+    ``executor`` ("processes" or "dask", default ``solver.executor``; ``scheduler``: a Dask
+    cluster's address, default ``solver.scheduler``). ``shared``: an executor already open
+    (a sweep's), used and left open."""
     started = time.perf_counter()
     progress = progress or Progress()
     programmes = selected(scenario, only)
     if workers is None:
         workers = scenario.solver.workers or default_workers()
-    executor = region_executor(workers)  # refuses fewer than one worker before any work
+    kind = executor or scenario.solver.executor
+    address = scheduler or scenario.solver.scheduler
+    # Refuses fewer than one worker, or a missing Dask, before any work.
+    pool = shared or region_executor(workers, kind, address, scenario.solver.scheduler_timeout_s)
     results: list[ProgrammeResult] = []
     try:
         progress.say(f"loading and checking {scenario.data}")
@@ -45,14 +55,21 @@ def make_plan(
         for note in dataset.notes:
             progress.say(f"note: {note}")
         state = PlanState.start(dataset)
-        runner = RegionalRunner(executor, scenario, progress)
+        runner = RegionalRunner(pool, scenario, progress)
         for programme in programmes:
             result = runner.run(programme, state)
             results.append(result)
             if result.schools_after is not None:
                 state = programme.hand_on(state, result)
+        execution = executor_record(pool, workers)
     finally:
-        executor.shutdown(wait=True, cancel_futures=True)
+        if shared is None:
+            pool.shutdown(wait=True, cancel_futures=True)
+    for lost in execution.get("workers_lost", []):
+        progress.say(
+            f"note: Dask lost worker {lost['worker']}; ran again: "
+            f"{', '.join(lost['rerun']) or 'nothing it was running'}"
+        )
     return Plan(
         scenario=scenario,
         dataset=dataset,
@@ -61,6 +78,7 @@ def make_plan(
         state=state,
         workers=workers,
         seconds=time.perf_counter() - started,
+        execution=execution,
     )
 
 

@@ -1,7 +1,7 @@
 """Where regions are solved: one after another, or on a pool of local processes.
 
-Both are ``concurrent.futures.Executor``s, so a distributed one (Dask's
-``Client.get_executor()``) can take their place without touching any programme. Results do
+Both are ``concurrent.futures.Executor``s; a Dask cluster (``cluster.py``) offers the same
+``submit`` and ``shutdown``, so it takes their place without touching any programme. Results do
 not depend on the executor: every solve is deterministic (fixed seed, fixed threads) and
 the runner assembles regions in their own order, not in the order they finish.
 """
@@ -33,13 +33,31 @@ def default_workers() -> int:
     return os.cpu_count() or 1
 
 
-def region_executor(workers: int) -> Executor:
-    """Serial for one worker, else a pool of ``workers`` fresh processes ("spawn": a worker
-    never inherits a half-initialised solver from this process)."""
+def region_executor(
+    workers: int, kind: str = "processes", scheduler: str | None = None, timeout_s: float = 20.0
+) -> Executor | Any:
+    """Where regions run. ``processes``: serial for one worker, else a pool of ``workers``
+    fresh processes ("spawn": a worker never inherits a half-initialised solver from this
+    process). ``dask``: the cluster at ``scheduler``, or a ``LocalCluster`` of ``workers``."""
     if workers < 1:
         raise LayoutoptError(
             f"workers = {workers}: no region could be solved (fix: give 1 or more)"
         )
+    if kind == "dask" or scheduler:
+        from layoutopt.plan.cluster import dask_executor
+
+        return dask_executor(workers, scheduler, timeout_s)
+    if kind != "processes":
+        raise LayoutoptError(f"executor '{kind}' is not known (fix: 'processes' or 'dask')")
     if workers == 1:
         return SerialExecutor()
     return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+
+
+def executor_record(executor: Any, workers: int) -> dict[str, Any]:
+    """What ran the regions, for the manifest: the executor's own record where it keeps one
+    (Dask: workers lost and regions run again), else the process pool's size."""
+    record = getattr(executor, "record", None)
+    if record is not None:
+        return {"workers": workers, **record()}
+    return {"executor": "processes", "workers": workers}

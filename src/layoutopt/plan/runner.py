@@ -123,6 +123,14 @@ class RegionalRunner:
                     "`if __name__ == '__main__':`) (fix: run again with --workers 1, or guard "
                     "the script's entry point)"
                 ) from None
+            except Exception as exc:
+                if type(exc).__name__ != "KilledWorker":  # Dask gave up on a region
+                    raise
+                raise LayoutoptError(
+                    f"{name}: Dask workers died running the same region again and again "
+                    f"({exc}) (fix: give workers more memory, or raise "
+                    "distributed.scheduler.allowed-failures)"
+                ) from None
 
     def _result(
         self,

@@ -26,7 +26,7 @@ def build_manifest(plan: Plan) -> dict[str, Any]:
         "versions": software_versions(),
         "programmes_run": plan.programmes,
         "plan_state_order": list(plan.state.order),
-        "run": {"workers": plan.workers, "seconds": round(plan.seconds, 1)},
+        "run": {"workers": plan.workers, **plan.execution, "seconds": round(plan.seconds, 1)},
         "solves": [asdict(s) for r in plan.results for s in r.solves],
         "programmes": {r.programme: r.summary for r in plan.results},
         "notes": dataset.notes,
