@@ -270,6 +270,114 @@ def plan(
 
 
 @app.command()
+def sweep(
+    scenario: Annotated[Path, typer.Argument(help="Scenario file (TOML).")],
+    set_: Annotated[
+        list[str],
+        typer.Option("--set", help="section.key=v1,v2,... (repeat: the product is run)."),
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Sweep folder: one folder a variant, and sweep.csv "
+            "(default: out/<scenario>-sweep/)."
+        ),
+    ] = None,
+    only: Annotated[
+        list[str] | None, typer.Option(help="Run only these programmes (repeat or comma-separate).")
+    ] = None,
+    workers: Annotated[int | None, typer.Option(help="Regions solved at once.")] = None,
+    executor: Annotated[str | None, typer.Option(help="'processes' or 'dask'.")] = None,
+    scheduler: Annotated[str | None, typer.Option(help="A Dask scheduler's address.")] = None,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks of internal errors.")] = False,
+) -> None:
+    """Run every combination of the --set values, each a full plan in its own folder, and
+    write sweep.csv: the province KPIs and counts of changes of every variant."""
+    from layoutopt.data.io import atomic_write_text
+    from layoutopt.plan import make_plan
+    from layoutopt.plan.executors import default_workers, region_executor
+    from layoutopt.plan.sweep import parse_setting, run_sweep, variants
+    from layoutopt.report.compare import read_table
+    from layoutopt.report.outputs import write_plan
+    from layoutopt.report.tables import csv_text
+    from layoutopt.scenario import load_scenario
+
+    def run() -> None:
+        base = load_scenario(scenario)
+        found = variants(scenario, [parse_setting(s) for s in set_])
+        target = out or Path("out") / f"{base.name}-sweep"
+        names = [n.strip() for item in (only or []) for n in item.split(",") if n.strip()]
+        n = workers or base.solver.workers or default_workers()
+        progress = RichProgress(console)
+        pool = region_executor(
+            n,
+            executor or base.solver.executor,
+            scheduler or base.solver.scheduler,
+            base.solver.scheduler_timeout_s,
+        )
+
+        def one(variant: Any, folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+            progress.say(f"variant {variant.number} of {len(found)}: {variant.folder}")
+            plan = make_plan(
+                variant.scenario, only=names or None, workers=n, progress=progress, shared=pool
+            )
+            write_plan(plan, folder, say=progress.say)
+            return read_table(folder, "kpis.csv"), read_table(folder, "changes.csv")
+
+        try:
+            table = run_sweep(found, target, one)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        atomic_write_text(target / "sweep.csv", csv_text(table), bom=True)
+        console.print(
+            f"[green]done[/green] {len(found)} variants in {target}/; compared in "
+            f"{target / 'sweep.csv'}"
+        )
+
+    _guarded(run, debug=debug)
+
+
+SHOWN = 40  # rows of a comparison printed; the CSVs have them all
+
+
+@app.command()
+def compare(
+    run_a: Annotated[Path, typer.Argument(help="A run's output folder.")],
+    run_b: Annotated[Path, typer.Argument(help="Another run's output folder.")],
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Also write compare_schools.csv and compare_kpis.csv here."),
+    ] = None,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks of internal errors.")] = False,
+) -> None:
+    """What changed from run A to run B: schools whose recommended action differs, and the
+    province KPIs side by side."""
+    from layoutopt.data.io import atomic_write_text
+    from layoutopt.report.compare import compare_runs
+    from layoutopt.report.tables import csv_text
+
+    def run() -> None:
+        schools, kpis = compare_runs(run_a, run_b)
+        more = f"; the first {SHOWN} shown" if len(schools) > SHOWN else ""
+        title = f"Schools whose action changed ({len(schools)}{more})"
+        console.print(_rich_table(schools.head(SHOWN), title))
+        changed = kpis[kpis["changed"] == "yes"].drop(columns="changed")
+        console.print(
+            _rich_table(
+                changed,
+                f"Province KPIs that changed ({len(changed)} of "
+                f"{len(kpis)}): A = {run_a}, B = {run_b}",
+            )
+        )
+        if out:
+            atomic_write_text(out / "compare_schools.csv", csv_text(schools), bom=True)
+            atomic_write_text(out / "compare_kpis.csv", csv_text(kpis), bom=True)
+            console.print(f"written {out / 'compare_schools.csv'}, {out / 'compare_kpis.csv'}")
+
+    _guarded(run, debug=debug)
+
+
+@app.command()
 def bench(
     suite: Annotated[str, typer.Argument(help="pmed, cap, uncap or holmberg.")],
     data: Annotated[
