@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from conftest import ROOT
@@ -101,3 +103,14 @@ def test_every_relation_problem_is_reported_at_once(tmp_path):
     )
     with pytest.raises(ScenarioError, match="2 problem"):
         load_scenario(path)
+
+
+def test_the_travel_cache_is_beside_the_scenario_not_the_working_directory(tmp_path, monkeypatch):
+    (tmp_path / "models").mkdir()
+    path = tmp_path / "models" / "s.toml"
+    path.write_text('name = "s"\ndata = "../data"\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path.parent)
+    scenario = load_scenario(path)
+    assert Path(scenario.travel.cache_dir) == (tmp_path / "models" / ".cache" / "travel").resolve()
+    path.write_text('name = "s"\ndata = "../data"\n[travel]\ncache_dir = "/srv/c"\n', "utf-8")
+    assert load_scenario(path).travel.cache_dir == "/srv/c"

@@ -87,7 +87,11 @@ class TravelSettings(Section):
     access_speed_kmh: float = Field(
         15.0, gt=0, description="Speed from a point to its nearest road node, km/h (assumption)."
     )
-    cache_dir: str = Field(".cache/travel", description="Where travel tables are cached.")
+    cache_dir: str = Field(
+        ".cache/travel",
+        description="Where travel tables are cached; a relative path is beside the scenario "
+        "file (not the working directory), so every run of a scenario finds its cache.",
+    )
 
 
 class ValidationSettings(Section):
@@ -178,7 +182,8 @@ class StreamSection(ProgrammeSection):
 
 
 class HighSchoolSection(StreamSection):
-    """High-school consolidation; defaults are Shanxi's 14th Five-Year Plan (FACTS.md)."""
+    """High-school consolidation; rule defaults are the national and Shanxi 14th Five-Year
+    Plan rules (FACTS.md); the province's own figures are the scenario's to give."""
 
     levels: list[str] = Field(
         default_factory=lambda: ["senior_high", "complete_secondary"],
@@ -190,18 +195,19 @@ class HighSchoolSection(StreamSection):
     max_streams: int = Field(
         20, ge=1, description="No school grows above this; a new school has at most this (5.(3))."
     )
-    general_share: float = Field(
-        0.591,
+    general_share: float | None = Field(
+        None,
         gt=0,
         le=1,
-        description="General (not vocational) share of upper-secondary students: "
-        "65万 / (65万 + 45万), the plan's 2025 targets.",
+        description="General (not vocational) share of upper-secondary students (Shanxi: "
+        "65万 / (65万 + 45万) = 0.591, the plan's 2025 targets). Empty: the register's share, "
+        "printed as such.",
     )
-    plan_students: int = Field(
-        650_000,
+    plan_students: int | None = Field(
+        None,
         ge=0,
-        description="Province total the projection is scaled to (the plan's 65万 for 2025); "
-        "0 keeps the cohort projection unscaled.",
+        description="Province total the projection is scaled to (Shanxi: the plan's 65万 for "
+        "2025); 0 or empty keeps the cohort projection unscaled.",
     )
     max_travel_min: float = Field(
         90.0,
@@ -261,10 +267,11 @@ class KindergartenSection(ProgrammeSection):
         default_factory=lambda: [3, 4, 5],
         description="Ages of kindergarten children (three years of 幼儿园).",
     )
-    projects: tuple[int, int] = Field(
-        (450, 550),
-        description="Range of public projects (new, converted or expanded kindergartens): "
-        "the plan's 'about 500'.",
+    projects: tuple[int, int] | None = Field(
+        None,
+        description="Range of public projects (new, converted or expanded kindergartens; "
+        "Shanxi: [450, 550], the plan's 'about 500'). Empty: no count target, each project "
+        "priced at project_price_start.",
     )
     project_price_start: float = Field(
         0.0,
@@ -293,10 +300,11 @@ class KindergartenSection(ProgrammeSection):
         "the plan concentrates projects where urban population grows and migrants live "
         "(1.0 = no priority).",
     )
-    births: dict[str, int] = Field(
-        default_factory=lambda: {"2020": 288_000, "2021": 246_400, "2022": 235_100},
+    births: dict[str, int] | None = Field(
+        None,
         description="Province births by year for the cohorts of kindergarten age at the "
-        "horizon (FACTS.md: 2020 ≈28.8万, 2021 24.64万, 2022 23.51万).",
+        "horizon (Shanxi, FACTS.md: 2020 ≈28.8万, 2021 24.64万, 2022 23.51万). Required when "
+        "the programme runs: the census cannot give births after its own year.",
     )
     growth_weight: dict[str, float] = Field(
         default_factory=lambda: {"growing": 0.25, "stable": 0.0, "shrinking": -0.10},
@@ -416,10 +424,11 @@ class VocationalSection(StreamSection):
     levels: list[str] = Field(
         default_factory=lambda: ["vocational"], description="School levels of the programme."
     )
-    schools_kept: tuple[int, int] = Field(
-        (310, 330),
-        description='Province-wide range of vocational schools after the plan ("about 320"), '
-        "public and private; the prefectures meet it together through a price per school.",
+    schools_kept: tuple[int, int] | None = Field(
+        None,
+        description="Province-wide range of vocational schools after the plan (Shanxi: [310, "
+        '330], "about 320"), public and private; the prefectures meet it together through a '
+        "price per school. Empty: no count target, each school priced at school_price_start.",
     )
     standard_students: int = Field(
         1200, ge=0, description="Establishment standard (2010): at least this many students."
@@ -435,17 +444,18 @@ class VocationalSection(StreamSection):
     max_streams: int = Field(
         30, ge=1, description="No school grows above this many streams (classes per grade)."
     )
-    vocational_share: float = Field(
-        0.409,
+    vocational_share: float | None = Field(
+        None,
         gt=0,
         le=1,
-        description="Vocational share of upper-secondary students: 45万 / (65万 + 45万).",
+        description="Vocational share of upper-secondary students (Shanxi: 45万 / (65万 + "
+        "45万) = 0.409). Empty: the register's share, printed as such.",
     )
-    plan_students: int = Field(
-        450_000,
+    plan_students: int | None = Field(
+        None,
         ge=0,
-        description="Province total the projection is scaled to (the plan's 45万 for 2025); "
-        "0 keeps the cohort projection unscaled.",
+        description="Province total the projection is scaled to (Shanxi: the plan's 45万 for "
+        "2025); 0 or empty keeps the cohort projection unscaled.",
     )
     centres: dict[str, str] = Field(
         default_factory=dict,
@@ -645,11 +655,12 @@ class BoardingSection(ProgrammeSection):
         default_factory=lambda: ["primary", "junior", "nine_year"],
         description="Levels whose register boarders the base-year check compares with.",
     )
-    plan_projects: int = Field(
-        1700,
+    plan_projects: int | None = Field(
+        None,
         ge=0,
-        description="Boarding schools renovated or expanded 2021-25 (FACTS: 'over 1,700'): "
-        "reported against the schools with dormitory projects, not forced.",
+        description="Boarding schools renovated or expanded 2021-25 (Shanxi, FACTS: 'over "
+        "1,700'): reported against the schools with dormitory projects, not forced. Empty: "
+        "reported without a target.",
     )
 
 
@@ -842,10 +853,13 @@ def scenario_from_dict(raw: dict[str, Any], *, source: Path | None = None) -> Sc
         raise ScenarioError(
             f"{label}: {len(problems)} problem(s):\n" + "\n".join("  " + p for p in problems)
         )
-    data = scenario.data
+    data, cache = scenario.data, Path(scenario.travel.cache_dir)
     if source is not None and not data.is_absolute():
         data = (source.parent / data).resolve()
-    return scenario.model_copy(update={"data": data, "source": source})
+    if source is not None and not cache.is_absolute():
+        cache = (source.parent / cache).resolve()
+    travel = scenario.travel.model_copy(update={"cache_dir": cache.as_posix()})
+    return scenario.model_copy(update={"data": data, "source": source, "travel": travel})
 
 
 def check_scenario_consistency(scenario: Scenario) -> list[str]:
@@ -875,13 +889,13 @@ def check_scenario_consistency(scenario: Scenario) -> list[str]:
         f"'highschool.max_streams' ({hs.max_streams}) (fix: lower it)",
     )
     voc = scenario.vocational
-    lo, hi = voc.schools_kept
+    lo, hi = voc.schools_kept or (0, 0)
     need(
         0 <= lo <= hi,
         f"'vocational.schools_kept' [{lo}, {hi}] is not a range from low to high "
         f"(fix: [{min(lo, hi)}, {max(lo, hi)}])",
     )
-    lo, hi = kg.projects
+    lo, hi = kg.projects or (0, 0)
     need(
         0 <= lo <= hi,
         f"'kindergarten.projects' [{lo}, {hi}] is not a range from low to high "
@@ -903,7 +917,7 @@ def check_scenario_consistency(scenario: Scenario) -> list[str]:
     ):
         for kind, value in values.items():
             need(value > 0, f"'{key}.{kind}' is {value:g} (fix: give a positive number)")
-    for year, births in kg.births.items():
+    for year, births in (kg.births or {}).items():
         need(births > 0, f"'kindergarten.births.{year}' is {births} (fix: a positive count)")
     for kind, weight in kg.growth_weight.items():
         need(

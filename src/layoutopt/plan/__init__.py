@@ -13,6 +13,7 @@ import pandas as pd
 from layoutopt.data.dataset import load_dataset
 from layoutopt.geo.travel import road_notes
 from layoutopt.plan.executors import default_workers, executor_record, region_executor
+from layoutopt.plan.province import complete
 from layoutopt.plan.registry import selected
 from layoutopt.plan.runner import RegionalRunner
 from layoutopt.progress import Progress
@@ -51,6 +52,8 @@ def make_plan(
     try:
         progress.say(f"loading and checking {scenario.data}")
         dataset = load_dataset(scenario.data, scenario.validation, scenario.files)
+        scenario, figures = complete(scenario, dataset, [p.name for p in programmes])
+        dataset.notes.extend(figures)
         dataset.notes.extend(road_notes(dataset, scenario.travel))
         for note in dataset.notes:
             progress.say(f"note: {note}")

@@ -61,7 +61,7 @@ def indicators(
         Kpi(
             "dormitory_projects",
             None,
-            float(section.plan_projects) if province else None,
+            float(section.plan_projects) if province and section.plan_projects else None,
             float(totals["dormitory_projects"]),
             Rule.AT_LEAST if province else None,
         )

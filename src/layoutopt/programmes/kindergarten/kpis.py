@@ -29,7 +29,7 @@ def indicators(scope: str, s: pd.Series, section: KindergartenSection) -> list[K
         tolerance = _half_child(s[f"{whole}_after"])
         kpis.append(Kpi(name, register, target, after, Rule.AT_LEAST, tolerance))
     if scope == "province":
-        lo, hi = section.projects
+        lo, hi = section.projects or (None, None)
         kpis.append(Kpi("public_projects_at_least", None, lo, s.projects, Rule.AT_LEAST, TOLERANCE))
         kpis.append(Kpi("public_projects_at_most", None, hi, s.projects, Rule.AT_MOST, TOLERANCE))
     children = _ratio(s.children_growth, s.children_after)

@@ -117,9 +117,11 @@ class Kindergarten(base.Programme):
     ) -> list[base.Kpi]:
         return indicators(scope, totals, inputs.section)
 
-    def count_target(self, inputs: KgNetwork) -> base.CountTarget:
+    def count_target(self, inputs: KgNetwork) -> base.CountTarget | None:
         # The plan's "about 500" public projects, steered by a price on each project.
         section = inputs.section
+        if section.projects is None:
+            return None
         return base.CountTarget(
             "projects",
             *section.projects,

@@ -70,11 +70,11 @@ def indicators(
         ),
     ]
     if scope == "province":
-        lo, hi = section.schools_kept
+        lo, hi = section.schools_kept or (None, None)
         plan = float(section.plan_students) if section.plan_students else None
         kpis += [
-            Kpi("vocational_schools_at_least", register, float(lo), after, Rule.AT_LEAST),
-            Kpi("vocational_schools_at_most", register, float(hi), after, Rule.AT_MOST),
+            Kpi("vocational_schools_at_least", register, lo, after, Rule.AT_LEAST),
+            Kpi("vocational_schools_at_most", register, hi, after, Rule.AT_MOST),
             Kpi(
                 "vocational_students",
                 float(totals["vocational_register"]),

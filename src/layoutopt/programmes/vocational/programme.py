@@ -108,8 +108,10 @@ class Vocational(base.Programme):
             price,
         )
 
-    def count_target(self, inputs: Network) -> base.CountTarget:
+    def count_target(self, inputs: Network) -> base.CountTarget | None:
         section = inputs.section
+        if section.schools_kept is None:
+            return None
         lo, hi = section.schools_kept
         return base.CountTarget(
             "schools_after",

@@ -1,0 +1,101 @@
+"""The province's own figures, which the code never holds: the plan's counts and totals,
+its births, the general/vocational split.
+
+A scenario gives them. Where it leaves one out, the run either derives it from the data set
+and says so (a note printed and kept in the manifest; the resolved scenario shows the value
+used), or, where nothing in the data set can stand for it, stops and names every missing
+key at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from layoutopt.data.dataset import Dataset
+from layoutopt.errors import ScenarioError
+from layoutopt.scenario import Scenario
+
+
+def complete(
+    scenario: Scenario, dataset: Dataset, programmes: list[str]
+) -> tuple[Scenario, list[str]]:
+    """The scenario with every province figure the ``programmes`` need filled in, and one
+    note for each figure derived or left without a target."""
+    missing, notes = [], []
+    updates: dict[str, dict[str, Any]] = {name: {} for name in programmes}
+
+    def derive(key: str, value: Any, how: str) -> None:
+        section, name = key.split(".")
+        if section in updates:
+            updates[section][name] = value
+            notes.append(f"{key} not in the scenario: {how}")
+
+    hs, voc = scenario.highschool, scenario.vocational
+    if "highschool" in programmes or "vocational" in programmes:
+        register = "the register's share of upper-secondary students"
+        general = _general_share(scenario, dataset)
+        if hs.general_share is None:
+            share, how = general, register
+            if voc.vocational_share:
+                share, how = 1 - voc.vocational_share, "1 - vocational.vocational_share"
+            derive("highschool.general_share", share, f"{share:.3f}, {how}")
+        if voc.vocational_share is None:
+            share, how = 1 - general, register
+            if hs.general_share:
+                share, how = 1 - hs.general_share, "1 - highschool.general_share"
+            derive("vocational.vocational_share", share, f"{share:.3f}, {how}")
+    for section in ("highschool", "vocational"):
+        if getattr(scenario, section).plan_students is None:
+            derive(f"{section}.plan_students", 0, "the cohort projection is not scaled")
+    kg = scenario.kindergarten
+    if kg.projects is None:
+        derive(
+            "kindergarten.projects",
+            None,
+            f"no target for the number of projects; each is priced at project_price_start "
+            f"({kg.project_price_start:,.0f} yuan)",
+        )
+    if voc.schools_kept is None:
+        derive(
+            "vocational.schools_kept",
+            None,
+            f"no target for the number of schools; each is priced at school_price_start "
+            f"({voc.school_price_start:,.0f} student-min)",
+        )
+    if scenario.boarding.plan_projects is None:
+        derive("boarding.plan_projects", None, "dormitory projects reported without a target")
+    if "kindergarten" in programmes and kg.births is None:
+        missing.append(
+            "kindergarten.births: the province's births by year, for the children of "
+            f"kindergarten age in {scenario.horizon_year} (fix: e.g. births = "
+            '{ "2020" = 288000, "2021" = 246400, "2022" = 235100 }, Shanxi\'s)'
+        )
+    if missing:
+        where = scenario.source or "scenario"
+        raise ScenarioError(
+            f"{where}: {len(missing)} province figure(s) missing:\n"
+            + "\n".join("  " + m for m in missing)
+        )
+    sections = {
+        name: getattr(scenario, name).model_copy(update=values)
+        for name, values in updates.items()
+        if values
+    }
+    return scenario.model_copy(update=sections), notes
+
+
+def _general_share(scenario: Scenario, dataset: Dataset) -> float:
+    """General high-school students / (general + vocational) on the register."""
+    schools = dataset.schools
+    general_rows = schools["level"].isin(scenario.highschool.levels)
+    senior = schools.get("senior_enrolment", schools["enrolment"]).fillna(schools["enrolment"])
+    general = float(senior[general_rows].sum())
+    vocational = float(
+        schools.loc[schools["level"].isin(scenario.vocational.levels), "enrolment"].sum()
+    )
+    if general + vocational <= 0:
+        raise ScenarioError(
+            "highschool.general_share is not in the scenario and the register has no upper-"
+            "secondary students to derive it from (fix: give highschool.general_share)"
+        )
+    return general / (general + vocational)
