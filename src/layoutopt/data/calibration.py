@@ -166,6 +166,12 @@ class Calibration(Part):
     sites: Sites
     roads: Road
     teachers: Teachers | None = None
+    figures: str = Field(
+        "FACTS",
+        description="The key of `sources` that names where the province's published figures "
+        "(school counts, enrolments) come from; 'scaled' for another province's figures "
+        "scaled by population.",
+    )
     sources: dict[str, str] = Field(default_factory=dict)
 
 

@@ -16,6 +16,7 @@ def calibration_table(
     """Rows of figure, target, generated and difference (%), with the target's source."""
     levels = schools["level"]
     stages = cal.schools.stages
+    facts = cal.figures  # the calibration file's own label of its published figures
     count = {lv: spec.schools for lv, spec in cal.schools.levels.items()}
     kg = schools[levels == "kindergarten"]
     kg_public = kg.loc[kg["ownership"] == "public", "enrolment"].sum()
@@ -33,13 +34,13 @@ def calibration_table(
         ),
         ("urban share", cal.province.urban_share, urban / demand["population"].sum(), "census"),
         ("residents aged 0-14", cal.province.children_0_14, int(ages_0_14), "census"),
-        ("kindergartens", count["kindergarten"], int((levels == "kindergarten").sum()), "FACTS"),
-        ("kindergarten classes", stages["kindergarten"].classes, int(kg["classes"].sum()), "FACTS"),
+        ("kindergartens", count["kindergarten"], int((levels == "kindergarten").sum()), facts),
+        ("kindergarten classes", stages["kindergarten"].classes, int(kg["classes"].sum()), facts),
         (
             "kindergarten children",
             stages["kindergarten"].students,
             int(kg["enrolment"].sum()),
-            "FACTS",
+            facts,
         ),
         (
             "kindergarten public share of children",
@@ -51,9 +52,9 @@ def calibration_table(
             "kindergarten inclusive coverage",
             cal.schools.kindergarten_inclusive_coverage,
             kg_inclusive / kg["enrolment"].sum(),
-            "FACTS",
+            facts,
         ),
-        ("primary schools", count["primary"], int((levels == "primary").sum()), "FACTS"),
+        ("primary schools", count["primary"], int((levels == "primary").sum()), facts),
         (
             "primary students",
             stages["primary"].students,
@@ -65,7 +66,7 @@ def calibration_table(
             "junior schools (incl. nine-year)",
             count["junior"] + count["nine_year"],
             int(levels.isin(JUNIOR_LEVELS).sum()),
-            "FACTS",
+            facts,
         ),
         (
             "junior students",
@@ -77,13 +78,13 @@ def calibration_table(
             "general high schools (incl. complete secondary)",
             count["senior_high"] + count["complete_secondary"],
             int(levels.isin(HS_LEVELS).sum()),
-            "FACTS",
+            facts,
         ),
         (
             "general high-school students",
             stages["senior"].students,
             int(schools.loc[levels.isin(HS_LEVELS), "senior_enrolment"].sum()),
-            "FACTS",
+            facts,
         ),
         (
             "secondary vocational schools",
@@ -95,7 +96,7 @@ def calibration_table(
             "secondary vocational students",
             stages["vocational"].students,
             int(schools.loc[levels == "vocational", "enrolment"].sum()),
-            "FACTS",
+            facts,
         ),
     ]
     table = pd.DataFrame(rows, columns=["figure", "target", "generated", "source"])

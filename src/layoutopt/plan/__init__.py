@@ -59,12 +59,15 @@ def make_plan(
             progress.say(f"note: {note}")
         state = PlanState.start(dataset)
         runner = RegionalRunner(pool, scenario, progress)
+        seconds = {}
         for programme in programmes:
+            began = time.perf_counter()
             result = runner.run(programme, state)
             results.append(result)
             if result.schools_after is not None:
                 state = programme.hand_on(state, result)
-        execution = executor_record(pool, workers)
+            seconds[programme.name] = round(time.perf_counter() - began, 1)
+        execution = {**executor_record(pool, workers), "programme_seconds": seconds}
     finally:
         if shared is None:
             pool.shutdown(wait=True, cancel_futures=True)

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from layoutopt.data.calibration import load_calibration
 from layoutopt.data.dataset import Dataset
+from layoutopt.data.info import CALIBRATION_FILE
 from layoutopt.errors import ScenarioError
 from layoutopt.scenario import Scenario
 
@@ -64,11 +66,21 @@ def complete(
         )
     if scenario.boarding.plan_projects is None:
         derive("boarding.plan_projects", None, "dormitory projects reported without a target")
-    if "kindergarten" in programmes and kg.births is None:
+    births = _data_set_births(dataset) if kg.births is None else None
+    if births:
+        derive(
+            "kindergarten.births",
+            births,
+            "the births the data set was built with (its calibration.toml, [cohorts.births])",
+        )
+    elif "kindergarten" in programmes and kg.births is None:
+        years = ", ".join(
+            f'"{scenario.horizon_year - age}" = ...' for age in sorted(kg.ages, reverse=True)
+        )
         missing.append(
             "kindergarten.births: the province's births by year, for the children of "
-            f"kindergarten age in {scenario.horizon_year} (fix: e.g. births = "
-            '{ "2020" = 288000, "2021" = 246400, "2022" = 235100 }, Shanxi\'s)'
+            f"kindergarten age in {scenario.horizon_year}; the data set carries none (fix: "
+            f"births = {{ {years} }})"
         )
     if missing:
         where = scenario.source or "scenario"
@@ -82,6 +94,14 @@ def complete(
         if values
     }
     return scenario.model_copy(update=sections), notes
+
+
+def _data_set_births(dataset: Dataset) -> dict[str, int] | None:
+    """Births by year from the calibration a generated data set carries, if it has one."""
+    path = dataset.folder / CALIBRATION_FILE
+    if not path.is_file():
+        return None
+    return dict(load_calibration(path).cohorts.births)
 
 
 def _general_share(scenario: Scenario, dataset: Dataset) -> float:

@@ -9,7 +9,6 @@ byte-identical files.
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,7 +28,7 @@ from layoutopt.data.build.schools import make_schools
 from layoutopt.data.build.settlements import make_settlements
 from layoutopt.data.build.sites import make_sites
 from layoutopt.data.build.teachers import make_teachers
-from layoutopt.data.calibration import Province, load_calibration
+from layoutopt.data.calibration import Calibration, load_calibration
 from layoutopt.data.calibration_report import calibration_table
 from layoutopt.data.io import atomic_write_text, replace_folder, sha256_file, write_layer
 
@@ -79,15 +78,42 @@ def build_dataset(
     seed: int,
     progress: Progress | None = None,
 ) -> Path:
-    """Build a data set into ``out`` (replaced whole). Returns ``out``."""
+    """Build a data set into ``out`` (replaced whole) from a boundaries source, a census
+    table and a calibration file. Returns ``out``."""
     say = progress or (lambda _msg: None)
     cal = load_calibration(calibration)
     say("reading boundaries and population")
-    regions = make_regions(
+    return build_from_tables(
         read_boundaries(boundaries),
         read_population(population),
-        cal.settlements.unit_kind_by_suffix,
+        cal,
+        out,
+        seed,
+        inputs=_input_hashes(boundaries, population, calibration),
+        files={
+            "calibration.toml": calibration.read_bytes(),
+            f"source/{population.name}": population.read_bytes(),
+        },
+        progress=say,
     )
+
+
+def build_from_tables(
+    boundaries: gpd.GeoDataFrame,
+    population: pd.DataFrame,
+    cal: Calibration,
+    out: Path,
+    seed: int,
+    *,
+    inputs: dict[str, str],
+    files: dict[str, bytes],
+    progress: Progress | None = None,
+) -> Path:
+    """Build a data set into ``out`` (replaced whole) from boundaries (adcode, geometry),
+    a population table and a calibration; ``files`` are copied in beside the tables (the
+    calibration and the population table as given). Returns ``out``."""
+    say = progress or (lambda _msg: None)
+    regions = make_regions(boundaries, population, cal.settlements.unit_kind_by_suffix)
     say(f"placing settlements in {len(regions)} counties")
     demand = make_settlements(regions, cal, seed)
     say(f"placing schools for {len(demand):,} settlements")
@@ -106,20 +132,12 @@ def build_dataset(
         "road_edges": edges,
         "teachers": teachers,
     }
-    inputs = _input_hashes(boundaries, population, calibration)
     say("writing tables")
     report = calibration_table(regions, demand, schools, cal)
     return replace_folder(
         out,
         lambda folder: _write(
-            folder,
-            tables,
-            cal_path=calibration,
-            population=population,
-            seed=seed,
-            inputs=inputs,
-            report=report,
-            province=cal.province,
+            folder, tables, files=files, seed=seed, inputs=inputs, report=report, cal=cal
         ),
     )
 
@@ -142,12 +160,11 @@ def _write(
     folder: Path,
     tables: dict[str, gpd.GeoDataFrame],
     *,
-    cal_path: Path,
-    population: Path,
+    files: dict[str, bytes],
     seed: int,
     inputs: dict[str, str],
     report: pd.DataFrame,
-    province: Province,
+    cal: Calibration,
 ) -> None:
     def meta(name: str) -> dict[str, str]:
         kind, how = PROVENANCE[name]
@@ -166,9 +183,9 @@ def _write(
         tables["road_edges"], folder / "roads.gpkg", "edges", metadata=meta("roads"), append=True
     )
     write_layer(tables["teachers"], folder / "teachers.gpkg", "teachers", metadata=meta("teachers"))
-    shutil.copyfile(cal_path, folder / "calibration.toml")
-    (folder / "source").mkdir()
-    shutil.copyfile(population, folder / "source" / population.name)
+    for name, content in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(content)
     metadata = {
         "generator": f"layoutopt {__version__}",
         "seed": seed,
@@ -186,4 +203,4 @@ def _write(
     atomic_write_text(
         folder / "metadata.json", json.dumps(metadata, ensure_ascii=False, indent=2) + "\n"
     )
-    atomic_write_text(folder / "README.md", render_readme(tables, report, metadata, province))
+    atomic_write_text(folder / "README.md", render_readme(tables, report, metadata, cal))

@@ -6,7 +6,7 @@ from typing import Any
 
 import pandas as pd
 
-from layoutopt.data.calibration import Province
+from layoutopt.data.calibration import Calibration
 from layoutopt.data.calibration_report import calibration_markdown
 from layoutopt.data.schema import dictionary_markdown
 
@@ -126,7 +126,7 @@ COLUMN_NOTES: dict[str, list[tuple[str, str, str]]] = {
             "(straight line × `circuity`) of every primary section of their county, drawn by "
             "pupils × distance; each teaches the village's pupils of `ages` (scaled like the "
             "primary stage), who leave the nearest primary section (its classes and teachers "
-            "unchanged); no Shanxi count or rule was found, all assumption",
+            "unchanged); count and rule are assumptions (`[schools.teaching_points]`)",
         ),
         ("name", "synthetic", "host settlement name + level (民办 for private schools)"),
     ],
@@ -146,9 +146,9 @@ COLUMN_NOTES: dict[str, list[tuple[str, str, str]]] = {
             "(calibration `[teachers.mix]`, from the 2022 curriculum's class hours), blended by "
             "section for combined schools, with seeded noise; rural schools have only "
             "`rural_share` of the PE, arts and mental-health teachers, the rest counted in "
-            "Chinese, maths and other. The total is the schools' `teachers`; FACTS.md's 470,895 "
-            "full-time teachers (2018) count all levels, higher education included, which the "
-            "data set does not hold",
+            "Chinese, maths and other. The total is the schools' `teachers`; a province's "
+            "published count of full-time teachers includes higher education, which the data "
+            "set does not hold",
         )
     ],
     "road_nodes": [("all", "synthetic", "one node per settlement")],
@@ -165,9 +165,20 @@ COLUMN_NOTES: dict[str, list[tuple[str, str, str]]] = {
 }
 
 
+def sources_line(cal: Calibration) -> str:
+    """The targets' sources as the calibration file names them (its ``[sources]``)."""
+    named = "; ".join(f"{key} = {text}" for key, text in cal.sources.items())
+    return (
+        f"Sources: {named or 'none named in calibration.toml'}; derived = computed from "
+        f"{cal.figures} figures as `calibration.toml` explains; assumption = no figure found, "
+        "a named parameter in `calibration.toml`."
+    )
+
+
 def render_readme(
-    tables: dict[str, Any], report: pd.DataFrame, metadata: dict, province: Province
+    tables: dict[str, Any], report: pd.DataFrame, metadata: dict, calibration: Calibration
 ) -> str:
+    province = calibration.province
     counts = ", ".join(f"{name} {len(frame):,}" for name, frame in tables.items())
     parts = [
         f"# {province.name_en} ({province.name}) data set, generated",
@@ -188,9 +199,7 @@ def render_readme(
         "",
         calibration_markdown(report),
         "",
-        "Sources: FACTS = the project's FACTS.md (Shanxi baseline); derived = computed from "
-        "FACTS figures as `calibration.toml` explains; assumption = no figure found, a named "
-        "parameter in `calibration.toml`.",
+        sources_line(calibration),
         "",
         "The county figures of the population table may not add up exactly to the "
         "provincial total (rounded or estimated rows: see `population_quality`); the "
