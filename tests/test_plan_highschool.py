@@ -160,7 +160,8 @@ def test_an_impossible_policy_finishes_with_a_shortfall_row_naming_the_county(
 
 
 def test_a_plan_figure_far_from_the_projection_is_an_error(tiny_dataset_dir, tmp_path):
-    path = write_scenario(tmp_path / "tiny.toml", tiny_dataset_dir)  # Shanxi's 650,000
+    text = "[highschool]\nplan_students = 650000\n"  # Shanxi's, for a tiny province
+    path = write_scenario(tmp_path / "tiny.toml", tiny_dataset_dir, text)
     result = runner.invoke(
         app, ["plan", str(path), "--only", "highschool", "--out", str(tmp_path / "out")]
     )

@@ -129,9 +129,9 @@ def test_shanxi_kindergarten_plan_meets_the_plan(tmp_path):
 
 def test_births_of_another_province_are_refused(tiny_dataset_dir, tmp_path):
     # Shanxi's births (288,000 in 2020) against the tiny census's 9,898 children aged 0.
-    scenario = write_scenario(
-        tmp_path / "s.toml", tiny_dataset_dir, "[highschool]\nenabled = false\n"
-    )
+    text = "[highschool]\nenabled = false\n[kindergarten]\n"
+    text += 'births = { "2020" = 288000, "2021" = 246400, "2022" = 235100 }\n'
+    scenario = write_scenario(tmp_path / "s.toml", tiny_dataset_dir, text)
     result = runner.invoke(app, ["plan", str(scenario), "--out", str(tmp_path / "out")])
     assert result.exit_code == 1
     assert "kindergarten.births" in result.output and "fix:" in result.output
