@@ -187,3 +187,13 @@ def test_compare_names_a_folder_that_is_not_a_run(tmp_path):
     result = CliRunner().invoke(app, ["compare", str(tmp_path), str(tmp_path)])
     assert result.exit_code == 1
     assert "changes.csv: not found" in result.output and "fix:" in result.output
+
+
+def test_a_nested_setting_sets_one_key_of_a_table_and_keeps_the_others(tiny_dataset_dir, tmp_path):
+    text = TINY.format(cache="c") + '[kindergarten]\nbirths = { "2020" = 10, "2021" = 11 }\n'
+    path = write_scenario(tmp_path / "s.toml", tiny_dataset_dir, text)
+    one, two = variants(path, [parse_setting("kindergarten.births.2020=100,200")])
+    assert one.scenario.kindergarten.births == {"2020": 100, "2021": 11}
+    assert two.scenario.kindergarten.births == {"2020": 200, "2021": 11}
+    again = variants(path, [parse_setting("highschool.small_max_streams=3")])
+    assert again[0].scenario.kindergarten.births == {"2020": 10, "2021": 11}

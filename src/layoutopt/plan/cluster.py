@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Executor, Future
 from typing import Any
 
 from layoutopt.errors import LayoutoptError
@@ -56,9 +56,9 @@ def dask_executor(workers: int, scheduler: str | None, timeout_s: float = 20.0) 
     return DaskExecutor(distributed.Client(cluster), cluster, f"LocalCluster(n_workers={workers})")
 
 
-class DaskExecutor:
-    """A ``concurrent.futures``-style executor over a Dask client: ``submit`` and
-    ``shutdown``, futures that the runner reads as it reads a process pool's."""
+class DaskExecutor(Executor):
+    """A ``concurrent.futures`` executor over a Dask client: futures that the runner reads
+    as it reads a process pool's."""
 
     def __init__(self, client: Any, cluster: Any | None, where: str) -> None:
         self.client, self.cluster, self.where = client, cluster, where

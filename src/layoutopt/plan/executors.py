@@ -35,7 +35,7 @@ def default_workers() -> int:
 
 def region_executor(
     workers: int, kind: str = "processes", scheduler: str | None = None, timeout_s: float = 20.0
-) -> Executor | Any:
+) -> Executor:
     """Where regions run. ``processes``: serial for one worker, else a pool of ``workers``
     fresh processes ("spawn": a worker never inherits a half-initialised solver from this
     process). ``dask``: the cluster at ``scheduler``, or a ``LocalCluster`` of ``workers``."""

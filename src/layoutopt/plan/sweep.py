@@ -7,6 +7,7 @@ stops the sweep with all its problems), and all of them run on one executor, ope
 
 from __future__ import annotations
 
+import copy
 import itertools
 import tomllib
 from collections.abc import Callable
@@ -106,7 +107,7 @@ def variants(path: Path, settings: list[Setting]) -> list[Variant]:
 
 def _with(raw: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
     """A copy of the scenario's TOML with the dotted keys set."""
-    out = {k: dict(v) if isinstance(v, dict) else v for k, v in raw.items()}
+    out = copy.deepcopy(raw)  # nested tables too: no variant's value leaks into the next
     for key, value in values.items():
         *sections, name = key.split(".")
         table = out
