@@ -11,6 +11,7 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 import shapely
+from click.testing import Result
 from typer.testing import CliRunner
 
 from conftest import ROOT
@@ -78,7 +79,13 @@ def test_synthetic_populations_follow_area_and_unit_kind_and_add_up():
 def ningxia(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Ningxia (22 counties) built from the national calibration, no census table."""
     out = tmp_path_factory.mktemp("national") / "china"
-    result = CliRunner().invoke(
+    result = build_ningxia(out)
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def build_ningxia(out: Path) -> Result:
+    return CliRunner().invoke(
         app,
         [
             "data",
@@ -93,8 +100,6 @@ def ningxia(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "2025",
         ],
     )
-    assert result.exit_code == 0, result.output
-    return out
 
 
 def test_a_second_province_builds_validates_and_never_says_facts(ningxia):
@@ -117,21 +122,7 @@ def test_a_second_province_builds_validates_and_never_says_facts(ningxia):
 
 def test_a_province_built_with_the_same_inputs_is_kept(ningxia):
     before = (ningxia / "64" / "schools.gpkg").stat().st_mtime_ns
-    result = CliRunner().invoke(
-        app,
-        [
-            "data",
-            "build",
-            "--boundaries",
-            "cnmaps:64",
-            "--calibration",
-            str(NATIONAL),
-            "--out",
-            str(ningxia),
-            "--seed",
-            "2025",
-        ],
-    )
+    result = build_ningxia(ningxia)
     assert result.exit_code == 0, result.output
     assert "already built with these inputs, kept" in result.output
     assert (ningxia / "64" / "schools.gpkg").stat().st_mtime_ns == before

