@@ -22,6 +22,7 @@ def test_the_code_holds_no_province_figure():
     assert blank.vocational.vocational_share is None and blank.vocational.plan_students is None
     assert blank.vocational.schools_kept is None and blank.kindergarten.projects is None
     assert blank.kindergarten.births is None and blank.boarding.plan_projects is None
+    assert blank.staffing.plan_teachers is None
 
 
 def test_shares_left_out_are_the_registers_and_said_so(tiny_dataset_dir, tmp_path):

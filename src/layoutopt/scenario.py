@@ -799,11 +799,12 @@ class StaffingSection(ProgrammeSection):
         description="Minutes-equivalent weight of recruiting a teacher rather than moving one: "
         "far above any move, so that moves come first.",
     )
-    plan_teachers: int = Field(
-        487_300,
+    plan_teachers: int | None = Field(
+        None,
         ge=0,
-        description="Full-time teachers of all levels in 2025 (the plan's figure, FACTS); "
-        "reported against the teachers after the plan (the data set has no higher education).",
+        description="Full-time teachers of all levels in 2025 (Shanxi: the plan's 487,300, "
+        "FACTS); reported against the teachers after the plan (the data set has no higher "
+        "education). Empty: reported without a target.",
     )
 
 

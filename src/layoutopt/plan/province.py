@@ -64,6 +64,8 @@ def complete(
             f"no target for the number of schools; each is priced at school_price_start "
             f"({voc.school_price_start:,.0f} student-min)",
         )
+    if scenario.staffing.plan_teachers is None:
+        derive("staffing.plan_teachers", None, "teachers after the plan reported without a target")
     if scenario.boarding.plan_projects is None:
         derive("boarding.plan_projects", None, "dormitory projects reported without a target")
     births = _data_set_births(dataset) if kg.births is None else None

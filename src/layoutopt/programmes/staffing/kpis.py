@@ -54,7 +54,7 @@ def indicators(
         ),
     ]
     # The plan's 487,300 counts every level, higher education included: reported, not judged.
-    target = float(section.plan_teachers) if scope == "province" else None
+    target = float(section.plan_teachers) if scope == "province" and section.plan_teachers else None
     register, after = float(totals["teachers_register"]), float(totals["teachers_after"])
     kpis.append(Kpi("teachers_after_plan", register, target, after))
     return kpis
