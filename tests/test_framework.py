@@ -298,3 +298,14 @@ def test_csv_numbers_are_plain_and_keep_their_value(value):
     assert float(text) == pytest.approx(value, rel=1e-9, abs=1e-12)
     if float(value).is_integer():
         assert text == str(int(value))
+
+
+def test_a_county_without_students_has_no_flows():
+    from types import SimpleNamespace
+
+    from layoutopt.programmes.flows import FLOW_COLUMNS, solution_flows
+
+    none = pd.DataFrame({c: [] for c in ("demand_id", "site_id", "weight", "travel")})
+    solution = SimpleNamespace(assignment=none, unmet=none.drop(columns=["site_id", "travel"]))
+    flows = solution_flows(solution)
+    assert flows.empty and list(flows.columns) == FLOW_COLUMNS

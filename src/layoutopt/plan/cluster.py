@@ -82,17 +82,18 @@ class DaskExecutor(Executor):
         return future
 
     def record(self) -> dict[str, Any]:
-        """The executor, and every worker lost during the run with the tasks it was
-        running, which the scheduler ran again elsewhere."""
-        known = len(self._started)
+        """The executor, and every worker lost since the last record (a run; each variant
+        of a sweep) with the tasks it was running, which the scheduler ran again elsewhere."""
+        events = self.client.get_events("all")
         lost = [
             {
                 "worker": msg.get("worker", ""),
                 "rerun": sorted(self._labels.get(k, k) for k in msg.get("processing-tasks", [])),
             }
-            for _, msg in self.client.get_events("all")[known:]
+            for _, msg in events[len(self._started) :]
             if isinstance(msg, dict) and msg.get("action") == "remove-worker"
         ]
+        self._started = events
         workers = len(self.client.scheduler_info(n_workers=-1)["workers"])
         return {
             "executor": "dask",

@@ -31,9 +31,10 @@ def solution_flows(solution: LocationSolution) -> pd.DataFrame:
             "minutes": np.nan,
         }
     )
-    flows = pd.concat([f for f in (seated, unseated) if len(f)], ignore_index=True)
-    if flows.empty:
+    frames = [f for f in (seated, unseated) if len(f)]
+    if not frames:  # a county without students of the stage (a tiny or empty unit)
         return pd.DataFrame(columns=FLOW_COLUMNS)
+    flows = pd.concat(frames, ignore_index=True)
     return flows[flows["students"] > EPS][FLOW_COLUMNS].reset_index(drop=True)
 
 
