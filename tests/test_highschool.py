@@ -168,3 +168,18 @@ def test_impossible_policy_comes_back_as_a_priced_shortfall_with_its_cause():
     assert shortfall[0]["students_unseated"] == pytest.approx(400)
     assert shortfall[0]["students_moved"] == 0
     assert "new schools are not allowed" in shortfall[0]["reason"]
+
+
+def test_a_county_that_cannot_hold_a_public_school_gets_a_shortfall_row_not_infeasibility():
+    # No public school today (its schools are private), 300 public students: a new school
+    # needs 6 streams, more than 5 × 150 = 750 students. The rule cannot hold.
+    c = county(schools=[], demand=[("d1", 300)], travel=[("S1", "d1", 10)], sites=[("S1", 12)])
+    plan, outcome, _ = run(c)
+    assert plan.plan.report.status == "optimal"
+    rows = [r for r in outcome.changes if r["action"] == "shortfall"]
+    reasons = " / ".join(r["reason"] for r in rows)
+    assert "rule county_public_high_school" in reasons and "300 public students" in reasons
+    # With 900 students a new school can open, and the rule holds.
+    c = county(schools=[], demand=[("d1", 900)], travel=[("S1", "d1", 10)], sites=[("S1", 12)])
+    plan, outcome, _ = run(c)
+    assert actions(outcome) == {"new_school": ["S1"]}

@@ -92,6 +92,33 @@ def travel_limits(county: CountyInput, section: HighSchoolSection) -> pd.Series:
     return np.maximum(limit, section.max_travel_min).rename("max_travel")
 
 
+def new_school_min_load(sites: pd.DataFrame, section: HighSchoolSection, stream_size: int):
+    """Students a place must draw to be open: none for a school, a new school's minimum
+    streams for a candidate site."""
+    is_school = (sites["kind"] == "school").to_numpy()
+    return np.where(is_school, 0.0, (section.new_school_min_streams - 1) * stream_size + 1)
+
+
+def public_school_possible(
+    county: CountyInput,
+    sites: pd.DataFrame,
+    arcs: dict[str, np.ndarray],
+    max_travel: pd.Series,
+    min_load: np.ndarray,
+) -> bool:
+    """Whether the county can keep or open a public high school: it has one today, or a
+    candidate site has a new school's minimum of students within their travel limits."""
+    if (sites["kind"] == "school").any():
+        return True
+    weight = county.demand["students"].to_numpy(float)
+    limit = max_travel.to_numpy(float)[arcs["arc_demand"]]
+    near = arcs["arc_travel"] <= limit
+    drawn = np.bincount(
+        arcs["arc_site"][near], weights=weight[arcs["arc_demand"][near]], minlength=len(sites)
+    )
+    return bool((drawn >= min_load).any()) if len(sites) else False
+
+
 def _arcs(county: CountyInput, sites: pd.DataFrame) -> dict[str, np.ndarray]:
     return arc_arrays(county.demand["demand_id"], sites["place_id"], county.travel)
 
@@ -129,7 +156,7 @@ def plan_problem(
     fixed = np.where(sites["closable"], section.small_school_weight, 0.0)
     fixed = np.where(is_school, fixed, section.new_school_cost)
     # A new school opens with at least its minimum streams: its load must need them.
-    min_load = np.where(is_school, 0.0, (section.new_school_min_streams - 1) * stream_size + 1)
+    min_load = new_school_min_load(sites, section, stream_size)
     arcs = _arcs(county, sites)
     # Going to a school other than today's costs the switch minutes on top of the trip.
     today = set(zip(attended["demand_id"], attended["site_id"], strict=True))
@@ -152,7 +179,10 @@ def plan_problem(
         unmet_penalty=section.unmet_penalty,
         max_travel=max_travel.to_numpy(float),
         demand_region=county.region_id,
-        # Every county keeps at least one public high school (when it has any place for one).
-        open_count=(1, None) if len(sites) else (None, None),
+        # Every county keeps at least one public high school, where it can hold one; where
+        # it cannot, the outcome says so in a shortfall row (never an infeasible county).
+        open_count=(1, None)
+        if public_school_possible(county, sites, arcs, max_travel, min_load)
+        else (None, None),
         **arcs,
     )

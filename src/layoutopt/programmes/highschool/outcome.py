@@ -87,7 +87,8 @@ def _changes(
             row = _school_row(plan, place, places, incoming, merged_beds, section)
             rows += [row] if row else []
     shortfall = _shortfall_row(plan, places, moved, section, stream_size)
-    return rows + ([shortfall] if shortfall else [])
+    rows += [shortfall] if shortfall else []
+    return rows + ([_no_public_school_row(plan, section)] if not places["open"].any() else [])
 
 
 def _merge_rows(places, moved, section, names, levels, rows) -> pd.Series:
@@ -201,6 +202,20 @@ def _far_notes(moved: pd.DataFrame, section: HighSchoolSection) -> str:
         f"; {round(far['students'].sum())} students travel more than "
         f"{section.max_travel_min:g} min (up to {far['minutes_after'].max():.0f}): no "
         "school is nearer their homes, today's nearest being as far"
+    )
+
+
+def _no_public_school_row(plan: CountyPlan, section: HighSchoolSection) -> dict:
+    """The county rule that could not hold: no public high school kept or opened (the
+    county has none today and too few public students for a new school's minimum)."""
+    students = float(plan.county.demand["students"].sum())
+    return change_row(
+        "shortfall",
+        unseated_students=0.0,
+        reason=f"rule county_public_high_school: the county has no public high school and "
+        f"its {round(students)} public students at the horizon are too few, within their "
+        f"travel limits, for a new school of {section.new_school_min_streams} streams (fix: "
+        "lower highschool.new_school_min_streams, or add a candidate site nearer them)",
     )
 
 
