@@ -638,3 +638,13 @@ def test_a_solve_reports_the_time_limit_it_used():
     assert asked.time_limit_s == 30.0
     tiny = solve(problem, SolverOptions(time_limit_s=0.001, site_fixing=False)).report
     assert tiny.time_limit_s is not None and tiny.time_limit_s >= 1.0  # never hidden
+
+
+def test_an_empty_problem_is_solved_with_nothing_to_decide():
+    # A county with no students, schools or sites: HiGHS calls the model empty.
+    problem = LocationProblem.build(
+        demand_ids=[], weight=[], site_ids=[], arc_demand=[], arc_site=[], arc_cost=[]
+    )
+    solution = solve(problem, SolverOptions())
+    assert solution.report.status == "optimal" and solution.report.objective == 0
+    assert solution.assignment.empty and solution.unmet.empty

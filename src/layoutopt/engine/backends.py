@@ -155,6 +155,11 @@ def _run_with_deadline(h: highspy.Highs, deadline_s: float) -> str:
 def _read_highs(h: highspy.Highs, model: MatrixModel, run: str, seconds: float) -> RawSolve:
     ms = h.getModelStatus()
     info = h.getInfo()
+    if ms == highspy.HighsModelStatus.kModelEmpty and len(model.cost) == 0:
+        # Nothing to decide (a county without students, schools or sites): HiGHS reports
+        # an empty model, whose one solution is empty and costs its constant.
+        value = float(model.offset)
+        return RawSolve(OPTIMAL, np.zeros(0), value, value, 0.0, seconds, "highs", "empty model")
     has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
     values = np.asarray(h.getSolution().col_value) if has_solution else None
     objective = info.objective_function_value if has_solution else None
