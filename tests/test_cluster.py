@@ -106,3 +106,20 @@ def test_an_unreachable_scheduler_is_named_with_the_fix(tiny_dataset_dir, tmp_pa
     sc = scenario(tmp_path, tiny_dataset_dir, "dask", "tcp://127.0.0.1:9")
     with pytest.raises(LayoutoptError, match=r"no Dask scheduler answered at tcp://127\.0\.0\.1:9"):
         make_plan(sc, only=["highschool"])
+
+
+def test_a_scheduler_on_the_command_line_means_dask_and_the_scenarios_only_with_dask():
+    from layoutopt.plan.executors import executor_choice
+    from layoutopt.scenario import SolverSettings
+
+    dask_there = SolverSettings(executor="dask", scheduler="tcp://h:8786")
+    assert executor_choice(dask_there, None, None) == ("dask", "tcp://h:8786")
+    assert executor_choice(dask_there, "processes", None) == ("processes", None)
+    assert executor_choice(SolverSettings(), None, "tcp://x:1") == ("dask", "tcp://x:1")
+    assert executor_choice(SolverSettings(), "dask", None) == ("dask", None)  # LocalCluster
+
+
+def test_a_scheduler_without_the_dask_executor_is_refused_by_name(tiny_dataset_dir, tmp_path):
+    text = '[solver]\nscheduler = "tcp://h:8786"\n'
+    with pytest.raises(LayoutoptError, match=r"'solver.scheduler' \(tcp://h:8786\) is set but"):
+        load_scenario(write_scenario(tmp_path / "s.toml", tiny_dataset_dir, text))

@@ -337,7 +337,7 @@ def sweep(
     write sweep.csv: the province KPIs and counts of changes of every variant."""
     from layoutopt.data.io import atomic_write_text
     from layoutopt.plan import make_plan
-    from layoutopt.plan.executors import default_workers, region_executor
+    from layoutopt.plan.executors import default_workers, executor_choice, region_executor
     from layoutopt.plan.sweep import parse_setting, run_sweep, variants
     from layoutopt.report.compare import read_table
     from layoutopt.report.outputs import write_plan
@@ -351,12 +351,8 @@ def sweep(
         names = [n.strip() for item in (only or []) for n in item.split(",") if n.strip()]
         n = workers or base.solver.workers or default_workers()
         progress = RichProgress(console)
-        pool = region_executor(
-            n,
-            executor or base.solver.executor,
-            scheduler or base.solver.scheduler,
-            base.solver.scheduler_timeout_s,
-        )
+        kind, address = executor_choice(base.solver, executor, scheduler)
+        pool = region_executor(n, kind, address, base.solver.scheduler_timeout_s)
 
         def one(variant: Any, folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
             progress.say(f"variant {variant.number} of {len(found)}: {variant.folder}")

@@ -927,6 +927,11 @@ def check_scenario_consistency(scenario: Scenario) -> list[str]:
             "or negative children (fix: a value above -1)",
         )
     problems += _boarding_problems(scenario.boarding)
+    need(
+        not scenario.solver.scheduler or scenario.solver.executor == "dask",
+        f"'solver.scheduler' ({scenario.solver.scheduler}) is set but 'solver.executor' is "
+        f"'{scenario.solver.executor}' (fix: executor = \"dask\", or remove the scheduler)",
+    )
     return problems
 
 

@@ -12,7 +12,12 @@ import pandas as pd
 
 from layoutopt.data.dataset import load_dataset
 from layoutopt.geo.travel import road_notes
-from layoutopt.plan.executors import default_workers, executor_record, region_executor
+from layoutopt.plan.executors import (
+    default_workers,
+    executor_choice,
+    executor_record,
+    region_executor,
+)
 from layoutopt.plan.province import complete
 from layoutopt.plan.registry import selected
 from layoutopt.plan.runner import RegionalRunner
@@ -44,8 +49,7 @@ def make_plan(
     programmes = selected(scenario, only)
     if workers is None:
         workers = scenario.solver.workers or default_workers()
-    kind = executor or scenario.solver.executor
-    address = scheduler or scenario.solver.scheduler
+    kind, address = executor_choice(scenario.solver, executor, scheduler)
     # Refuses fewer than one worker, or a missing Dask, before any work.
     pool = shared or region_executor(workers, kind, address, scenario.solver.scheduler_timeout_s)
     results: list[ProgrammeResult] = []

@@ -1,7 +1,7 @@
 """Where regions are solved: one after another, or on a pool of local processes.
 
-Both are ``concurrent.futures.Executor``s; a Dask cluster (``cluster.py``) offers the same
-``submit`` and ``shutdown``, so it takes their place without touching any programme. Results do
+Both are ``concurrent.futures.Executor``s, and so is the Dask one (``cluster.py``): any takes
+the others' place without touching a programme. Results do
 not depend on the executor: every solve is deterministic (fixed seed, fixed threads) and
 the runner assembles regions in their own order, not in the order they finish.
 """
@@ -15,6 +15,7 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from typing import Any
 
 from layoutopt.errors import LayoutoptError
+from layoutopt.scenario import SolverSettings
 
 
 class SerialExecutor(Executor):
@@ -43,7 +44,7 @@ def region_executor(
         raise LayoutoptError(
             f"workers = {workers}: no region could be solved (fix: give 1 or more)"
         )
-    if kind == "dask" or scheduler:
+    if kind == "dask":
         from layoutopt.plan.cluster import dask_executor
 
         return dask_executor(workers, scheduler, timeout_s)
@@ -52,6 +53,18 @@ def region_executor(
     if workers == 1:
         return SerialExecutor()
     return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+
+
+def executor_choice(
+    solver: SolverSettings, executor: str | None, scheduler: str | None
+) -> tuple[str, str | None]:
+    """The executor and Dask address a run uses: a scheduler given on the command line
+    implies Dask; otherwise the command line's executor, else the scenario's, whose
+    scheduler counts only with Dask."""
+    if scheduler:
+        return "dask", scheduler
+    kind = executor or solver.executor
+    return kind, solver.scheduler if kind == "dask" else None
 
 
 def executor_record(executor: Any, workers: int) -> dict[str, Any]:
