@@ -63,6 +63,7 @@ class DaskExecutor(Executor):
     def __init__(self, client: Any, cluster: Any | None, where: str) -> None:
         self.client, self.cluster, self.where = client, cluster, where
         self._labels: dict[str, str] = {}
+        self._running: dict[str, Any] = {}
         self._started = client.get_events("all")  # events before this run are not its own
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
@@ -72,11 +73,16 @@ class DaskExecutor(Executor):
         dask_future = self.client.submit(fn, *args, key=key, pure=False, **kwargs)
         future: Future = Future()
 
+        # Dask forgets a task whose future nobody holds: hold it until its result is read.
+        self._running[key] = dask_future
+
         def hand_over(done: Any) -> None:
             try:
                 future.set_result(done.result())
             except BaseException as exc:
                 future.set_exception(exc)
+            finally:
+                self._running.pop(key, None)
 
         dask_future.add_done_callback(hand_over)
         return future
