@@ -18,84 +18,110 @@ from layoutopt.errors import ScenarioError
 from layoutopt.scenario import Scenario
 
 
+class _Figures:
+    """What completing a scenario found: values derived by section, notes, missing keys."""
+
+    def __init__(self, programmes: list[str]) -> None:
+        self.updates: dict[str, dict[str, Any]] = {name: {} for name in programmes}
+        self.notes: list[str] = []
+        self.missing: list[str] = []
+
+    def derive(self, key: str, value: Any, how: str) -> None:
+        """Use ``value`` for ``key`` if its programme runs, and say how it was found."""
+        section, name = key.split(".")
+        if section in self.updates:
+            self.updates[section][name] = value
+            self.notes.append(f"{key} not in the scenario: {how}")
+
+
 def complete(
     scenario: Scenario, dataset: Dataset, programmes: list[str]
 ) -> tuple[Scenario, list[str]]:
     """The scenario with every province figure the ``programmes`` need filled in, and one
     note for each figure derived or left without a target."""
-    missing, notes = [], []
-    updates: dict[str, dict[str, Any]] = {name: {} for name in programmes}
-
-    def derive(key: str, value: Any, how: str) -> None:
-        section, name = key.split(".")
-        if section in updates:
-            updates[section][name] = value
-            notes.append(f"{key} not in the scenario: {how}")
-
-    hs, voc = scenario.highschool, scenario.vocational
+    found = _Figures(programmes)
     if "highschool" in programmes or "vocational" in programmes:
-        register = "the register's share of upper-secondary students"
-        general = _general_share(scenario, dataset)
-        if hs.general_share is None:
-            share, how = general, register
-            if voc.vocational_share:
-                share, how = 1 - voc.vocational_share, "1 - vocational.vocational_share"
-            derive("highschool.general_share", share, f"{share:.3f}, {how}")
-        if voc.vocational_share is None:
-            share, how = 1 - general, register
-            if hs.general_share:
-                share, how = 1 - hs.general_share, "1 - highschool.general_share"
-            derive("vocational.vocational_share", share, f"{share:.3f}, {how}")
+        _shares(scenario, dataset, found)
+    _targets(scenario, found)
+    _births(scenario, dataset, found, "kindergarten" in programmes)
+    if found.missing:
+        where = scenario.source or "scenario"
+        raise ScenarioError(
+            f"{where}: {len(found.missing)} province figure(s) missing:\n"
+            + "\n".join("  " + m for m in found.missing)
+        )
+    sections = {
+        name: getattr(scenario, name).model_copy(update=values)
+        for name, values in found.updates.items()
+        if values
+    }
+    return scenario.model_copy(update=sections), found.notes
+
+
+def _shares(scenario: Scenario, dataset: Dataset, found: _Figures) -> None:
+    """General and vocational shares: the register's, or the complement of the other."""
+    hs, voc = scenario.highschool, scenario.vocational
+    register = "the register's share of upper-secondary students"
+    general = _general_share(scenario, dataset)
+    if hs.general_share is None:
+        share, how = general, register
+        if voc.vocational_share:
+            share, how = 1 - voc.vocational_share, "1 - vocational.vocational_share"
+        found.derive("highschool.general_share", share, f"{share:.3f}, {how}")
+    if voc.vocational_share is None:
+        share, how = 1 - general, register
+        if hs.general_share:
+            share, how = 1 - hs.general_share, "1 - highschool.general_share"
+        found.derive("vocational.vocational_share", share, f"{share:.3f}, {how}")
+
+
+def _targets(scenario: Scenario, found: _Figures) -> None:
+    """Plan totals left out: the projection unscaled; counts left out: no target."""
     for section in ("highschool", "vocational"):
         if getattr(scenario, section).plan_students is None:
-            derive(f"{section}.plan_students", 0, "the cohort projection is not scaled")
-    kg = scenario.kindergarten
+            found.derive(f"{section}.plan_students", 0, "the cohort projection is not scaled")
+    kg, voc = scenario.kindergarten, scenario.vocational
     if kg.projects is None:
-        derive(
+        found.derive(
             "kindergarten.projects",
             None,
             f"no target for the number of projects; each is priced at project_price_start "
             f"({kg.project_price_start:,.0f} yuan)",
         )
     if voc.schools_kept is None:
-        derive(
+        found.derive(
             "vocational.schools_kept",
             None,
             f"no target for the number of schools; each is priced at school_price_start "
             f"({voc.school_price_start:,.0f} student-min)",
         )
     if scenario.staffing.plan_teachers is None:
-        derive("staffing.plan_teachers", None, "teachers after the plan reported without a target")
+        found.derive("staffing.plan_teachers", None, "teachers after the plan, no target")
     if scenario.boarding.plan_projects is None:
-        derive("boarding.plan_projects", None, "dormitory projects reported without a target")
-    births = _data_set_births(dataset) if kg.births is None else None
+        found.derive("boarding.plan_projects", None, "dormitory projects, no target")
+
+
+def _births(scenario: Scenario, dataset: Dataset, found: _Figures, needed: bool) -> None:
+    """Births left out: those the data set was generated with, else a missing key."""
+    kg = scenario.kindergarten
+    if kg.births is not None:
+        return
+    births = _data_set_births(dataset)
     if births:
-        derive(
+        found.derive(
             "kindergarten.births",
             births,
             "the births the data set was built with (its calibration.toml, [cohorts.births])",
         )
-    elif "kindergarten" in programmes and kg.births is None:
+    elif needed:
         years = ", ".join(
             f'"{scenario.horizon_year - age}" = ...' for age in sorted(kg.ages, reverse=True)
         )
-        missing.append(
+        found.missing.append(
             "kindergarten.births: the province's births by year, for the children of "
             f"kindergarten age in {scenario.horizon_year}; the data set carries none (fix: "
             f"births = {{ {years} }})"
         )
-    if missing:
-        where = scenario.source or "scenario"
-        raise ScenarioError(
-            f"{where}: {len(missing)} province figure(s) missing:\n"
-            + "\n".join("  " + m for m in missing)
-        )
-    sections = {
-        name: getattr(scenario, name).model_copy(update=values)
-        for name, values in updates.items()
-        if values
-    }
-    return scenario.model_copy(update=sections), notes
 
 
 def _data_set_births(dataset: Dataset) -> dict[str, int] | None:
