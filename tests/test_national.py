@@ -128,9 +128,13 @@ def test_a_province_built_with_the_same_inputs_is_kept(ningxia):
     assert (ningxia / "64" / "schools.gpkg").stat().st_mtime_ns == before
 
 
-def test_sizes_take_the_reference_province_first_then_code_order():
+def test_sizes_take_the_province_with_its_own_calibration_first_then_code_order():
     index = pd.DataFrame(
-        {"province_code": ["11", "13", "14", "15"], "counties": ["16", "167", "117", "103"]}
+        {
+            "province_code": ["11", "13", "14", "15"],
+            "counties": ["16", "167", "117", "103"],
+            "calibration": ["scaled", "scaled", "own", "scaled"],
+        }
     )
     assert provinces_for(index, 117)["province_code"].tolist() == ["14"]
     assert provinces_for(index, 130)["province_code"].tolist() == ["14", "11"]

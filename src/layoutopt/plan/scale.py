@@ -1,9 +1,9 @@
 """How the plan scales with the number of counties: ``layoutopt bench scale``.
 
-Each size is a set of provinces of a national data set (Shanxi first, then the others in
-code order until the counties reach the size), planned province by province as a ministry
-would (each province has its own targets), all on one executor: the process pool, then a
-Dask ``LocalCluster``. Every run computes its travel tables afresh (a cache of its own) and
+Each size is a set of provinces of a national data set (those with a calibration of their
+own first, then the others in code order, until the counties reach the size), planned
+province by province as a ministry would (each province has its own targets), all on one
+executor: the process pool, then a Dask ``LocalCluster``. Every run computes its travel tables afresh (a cache of its own) and
 writes no outputs: the figures are the planning itself. Peak memory is sampled from the
 worker processes four times a second.
 """
@@ -26,7 +26,6 @@ from layoutopt.plan import make_plan
 from layoutopt.plan.executors import region_executor
 from layoutopt.scenario import scenario_from_dict
 
-FIRST = "14"  # the reference province leads every size, so the smallest size is it alone
 COLUMNS = [
     "size",
     "executor",
@@ -45,10 +44,10 @@ COLUMNS = [
 
 
 def provinces_for(index: pd.DataFrame, counties: int) -> pd.DataFrame:
-    """The reference province, then the others in code order, until ``counties`` reached."""
-    ordered = pd.concat(
-        [index[index["province_code"] == FIRST], index[index["province_code"] != FIRST]]
-    )
+    """The provinces built from a calibration of their own (the reference: Shanxi in the
+    bundled national file), then the others in code order, until ``counties`` reached."""
+    own = index["calibration"] == "own"
+    ordered = pd.concat([index[own], index[~own]])
     reached = ordered["counties"].astype(int).cumsum()
     needed = int((reached < counties).sum()) + 1
     return ordered.head(needed)
