@@ -3,9 +3,9 @@
 Each size is a set of provinces of a national data set (those with a calibration of their
 own first, then the others in code order, until the counties reach the size), planned
 province by province as a ministry would (each province has its own targets), all on one
-executor: the process pool, then a Dask ``LocalCluster``. Every run computes its travel tables afresh (a cache of its own) and
-writes no outputs: the figures are the planning itself. Peak memory is sampled from the
-worker processes four times a second.
+executor: the process pool, then a Dask ``LocalCluster``. Every run computes its travel
+tables afresh (a cache of its own) and writes no outputs: the figures are the planning
+itself. Peak memory is sampled from the worker processes four times a second.
 """
 
 from __future__ import annotations
