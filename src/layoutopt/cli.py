@@ -214,8 +214,8 @@ def data_build(
         Path | None,
         typer.Option(
             help="County population CSV (adcode, county, prefecture, population_2020, "
-            "quality). Optional with a national calibration: counties it does not list get "
-            "a synthetic population, labelled so."
+            "quality). Optional with a national calibration: a province it has no row of "
+            "gets synthetic county populations, labelled so."
         ),
     ] = None,
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same files.")] = 2025,
