@@ -245,6 +245,11 @@ def data_build(
     _guarded(run, debug=debug)
 
 
+def _programme_names(only: list[str] | None) -> list[str]:
+    """``--only`` given repeated or comma-separated, as one list of programme names."""
+    return [n.strip() for item in (only or []) for n in item.split(",") if n.strip()]
+
+
 @app.command()
 def plan(
     scenario: Annotated[Path, typer.Argument(help="Scenario file (TOML).")],
@@ -285,7 +290,7 @@ def plan(
 
     def run() -> None:
         sc = load_scenario(scenario)
-        names = [n.strip() for item in (only or []) for n in item.split(",") if n.strip()]
+        names = _programme_names(only)
         target = out or Path("out") / sc.name
         maps_dir = target / "maps" if out else Path("maps") / sc.name
         progress = RichProgress(console)
@@ -348,7 +353,7 @@ def sweep(
         base = load_scenario(scenario)
         found = variants(scenario, [parse_setting(s) for s in set_])
         target = out or Path("out") / f"{base.name}-sweep"
-        names = [n.strip() for item in (only or []) for n in item.split(",") if n.strip()]
+        names = _programme_names(only)
         n = workers or base.solver.workers or default_workers()
         progress = RichProgress(console)
         kind, address = executor_choice(base.solver, executor, scheduler)
