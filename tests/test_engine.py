@@ -400,8 +400,8 @@ def triangle() -> LocationProblem:
     return LocationProblem.from_cost_matrix(costs, fixed_cost=[10.0] * 3)
 
 
-def test_tree_search_branches_past_the_half_open_triangle():
-    from layoutopt.engine import lagrange, treesearch
+def test_tree_search_branches_past_the_half_open_triangle(monkeypatch):
+    from layoutopt.engine import lagrange, solver, treesearch
 
     problem = triangle()
     everything = np.ones(3, bool)  # a poor start: all three open, 30
@@ -411,10 +411,14 @@ def test_tree_search_branches_past_the_half_open_triangle():
     assert tree.finished and tree.nodes > 1
     assert tree.upper_bound == pytest.approx(20.0) and tree.lower_bound == pytest.approx(20.0)
     assert tree.plan.sum() == 2
-    solution = solve(problem, EXACT)
-    assert solution.report.objective == pytest.approx(20.0)
-    assert solution.report.status == "optimal" and solution.report.gap == pytest.approx(0.0)
-    assert solution.report.method == "lagrangian tree search"
+    # Fixing leaves the 6 free arcs of 3 villages (a 100 cannot be in a plan of 20): a
+    # residual this small goes to the MIP, unless the threshold is lowered below 2 a village.
+    for per_village, method in ((8, "lagrangian fixing + mip"), (1, "lagrangian tree search")):
+        monkeypatch.setattr(solver, "TREE_ABOVE_ARCS_PER_DEMAND", per_village)
+        solution = solve(problem, EXACT)
+        assert solution.report.objective == pytest.approx(20.0)
+        assert solution.report.status == "optimal" and solution.report.gap == pytest.approx(0.0)
+        assert solution.report.method == method
 
 
 def test_tree_search_out_of_time_proves_nothing():

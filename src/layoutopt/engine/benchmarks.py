@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -120,28 +120,65 @@ def _holmberg_instances(folder: Path) -> list[Instance]:
     ]
 
 
-def read_instance(suite: str, instance: Instance) -> LocationProblem:
+def read_instance(suite: str, instance: Instance, max_arcs: int | None = None) -> LocationProblem:
+    """The instance as a problem; a pmed graph whose n × n pairs exceed ``max_arcs`` keeps
+    each point's nearest ``max_arcs // n`` (see ``read_pmed``)."""
     # Some published files are padded with NUL bytes at the end.
     tokens = instance.path.read_bytes().replace(b"\x00", b"").decode("ascii").split()
     if suite == "pmed":
-        return read_pmed(tokens)
+        return read_pmed(tokens, max_arcs)
     if suite == "holmberg":
         return read_holmberg(tokens)
     return read_cap(tokens, capacitated=suite == "cap", capacity=instance.capacity)
 
 
-def read_pmed(tokens: list[str]) -> LocationProblem:
+def read_pmed(tokens: list[str], max_arcs: int | None = None) -> LocationProblem:
+    """A p-median problem from OR-Library's graph format (distances: shortest paths).
+
+    Where ``n × n`` exceeds ``max_arcs``, each point keeps its ``max_arcs // n`` nearest
+    sites and the distance to the next one as its ``beyond_cost``: no n × n array is made
+    (distances come by Dijkstra in batches of rows)."""
     n, m, p = (int(t) for t in tokens[:3])
     edges = np.array(tokens[3 : 3 + 3 * m], dtype=float).reshape(m, 3)
+    a = np.minimum(edges[:, 0], edges[:, 1]).astype(np.int64) - 1
+    b = np.maximum(edges[:, 0], edges[:, 1]).astype(np.int64) - 1
     # OR-Library convention: where an edge appears twice, the last occurrence counts.
-    weights: dict[tuple[int, int], float] = {}
-    for i, j, c in edges:
-        a, b = int(min(i, j)) - 1, int(max(i, j)) - 1
-        weights[(a, b)] = c
-    rows, cols = np.array(list(weights)).T
-    graph = coo_matrix((list(weights.values()), (rows, cols)), shape=(n, n))
-    distance = shortest_path(graph, method="D", directed=False)
-    return LocationProblem.from_cost_matrix(distance, open_count=(p, p))
+    key = a * n + b
+    last = len(key) - 1 - np.unique(key[::-1], return_index=True)[1]
+    graph = coo_matrix((edges[last, 2], (a[last], b[last])), shape=(n, n)).tocsr()
+    if max_arcs is None or n * n <= max_arcs:
+        distance = shortest_path(graph, method="D", directed=False)
+        return LocationProblem.from_cost_matrix(distance, open_count=(p, p))
+    return _nearest_sites(graph, n, p, max(2, max_arcs // n))
+
+
+ROWS_PER_BATCH = 256  # Dijkstra sources at once: 256 rows of n distances in memory
+
+
+def _nearest_sites(graph, n: int, p: int, k: int) -> LocationProblem:
+    k = min(k, n - 1)
+    demand, site, cost = [], [], []
+    beyond = np.empty(n)
+    for start in range(0, n, ROWS_PER_BATCH):
+        rows = np.arange(start, min(n, start + ROWS_PER_BATCH))
+        distance = shortest_path(graph, method="D", directed=False, indices=rows)
+        nearest = np.argpartition(distance, k, axis=1)
+        listed = nearest[:, :k]
+        demand.append(np.repeat(rows, k))
+        site.append(listed.ravel())
+        cost.append(np.take_along_axis(distance, listed, axis=1).ravel())
+        # The (k+1)-th smallest: no site left out is nearer.
+        beyond[rows] = np.take_along_axis(distance, nearest[:, k : k + 1], axis=1).ravel()
+    problem = LocationProblem.build(
+        demand_ids=[f"d{i}" for i in range(n)],
+        weight=np.ones(n),
+        site_ids=[f"s{j}" for j in range(n)],
+        arc_demand=np.concatenate(demand),
+        arc_site=np.concatenate(site),
+        arc_cost=np.concatenate(cost),
+        open_count=(p, p),
+    )
+    return replace(problem, beyond_cost=beyond)
 
 
 def read_cap(tokens: list[str], *, capacitated: bool, capacity: float | None) -> LocationProblem:

@@ -111,6 +111,9 @@ class LocationProblem:
     coverage_radius: float | None = None
     # Most capacity that modules may add over all sites together (a budget cap; None: none).
     module_cap: float | None = None
+    # Per demand point, the least cost per unit of any arc left out of its list (arc lists
+    # cut to fit a memory budget); None: every arc is listed. Solved by bound only.
+    beyond_cost: NDArray | None = None
 
     @property
     def n_demand(self) -> int:

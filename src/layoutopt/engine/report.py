@@ -23,6 +23,7 @@ class SolveMethod(StrEnum):
     MIP = "mip"
     FIXING_MIP = "lagrangian fixing + mip"
     TREE_SEARCH = "lagrangian tree search"
+    BOUND_ONLY = "lagrangian bound (arc lists cut to a memory budget)"
     MIN_COST_FLOW = "min-cost flow (network simplex)"
 
 

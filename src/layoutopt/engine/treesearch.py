@@ -140,21 +140,8 @@ def _children(node: _Node, best: _Incumbent) -> list[_Node]:
 def _ascend(rel: Relaxation, lam: NDArray, best: _Incumbent, iterations: int):
     """Subgradient steps toward the incumbent's cost; the best bound and its multipliers.
     The relaxed plan at the best multipliers is offered as a plan (it is feasible)."""
-    top, top_lam, top_plan = -np.inf, lam, None
-    step, stall = NODE_STEP, 0
-    for _ in range(iterations):
-        bound, is_open, _, grad = rel.evaluate(lam)
-        if bound > top:
-            top, top_lam, top_plan, stall = bound, lam, is_open, 0
-        else:
-            stall += 1
-            if stall >= STALL:
-                step, stall = step / 2, 0
-        norm = float(grad @ grad)
-        if norm == 0 or not np.isfinite(bound) or rel.proven(top, best.cost):
-            break
-        lam = lam + step * (best.cost - bound) / norm * grad
-    if top_plan is not None:
+    top, top_lam, top_plan = rel.ascend(lam, best.cost, iterations, NODE_STEP, STALL)
+    if top > -np.inf:
         best.offer(top_plan)
     return top, top_lam
 
