@@ -237,7 +237,9 @@ def fix_sites(
             break  # close enough for the gap asked for
         if time.perf_counter() - started > time_limit_s:
             break
-        lam = np.minimum(lam + step * (best_ub - bound) / norm * grad, rel.cap)
+        # Cut arc lists may leave no plan yet priced (inf): aim a little above the bound.
+        target = best_ub if np.isfinite(best_ub) else bound + 0.1 * abs(bound) + 1.0
+        lam = np.minimum(lam + step * (target - bound) / norm * grad, rel.cap)
     closed, opened, dropped = _fixed(rel, best[1], best[0], best_ub)
     return Fixing(
         closed,

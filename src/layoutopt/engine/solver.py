@@ -180,13 +180,17 @@ def _solve_by_bound(
         gap=options.mip_gap,
     )
     upper, lower = fixing.upper_bound, fixing.lower_bound
-    gap = max(0.0, upper - lower) / max(abs(upper), 1e-9)
-    within = fixing.proven or gap <= options.mip_gap
     offset = -float(problem.close_saving[problem.status == CLOSABLE].sum())
+    if not np.isfinite(upper):  # every plan found leaves a point with no listed open site
+        status, objective, gap = ERROR, None, None
+    else:
+        gap = max(0.0, upper - lower) / max(abs(upper), 1e-9)
+        within = fixing.proven or gap <= options.mip_gap
+        status, objective = (OPTIMAL if within else FEASIBLE_TIME_LIMIT), upper + offset
     report = SolveReport(
         name=options.name,
-        status=OPTIMAL if within else FEASIBLE_TIME_LIMIT,
-        objective=upper + offset,
+        status=status,
+        objective=objective,
         bound=(upper if fixing.proven else lower) + offset,
         gap=0.0 if fixing.proven else gap,
         seconds=round(time.perf_counter() - started, 3),
