@@ -119,21 +119,17 @@ class Relaxation:
         reached = len(self.starts) == self.n
         return reached and self.lo <= self.hi
 
+    @property
+    def _arrays(self) -> tuple:
+        """The relaxation as the kernels take it (see ``kernels.relaxed``)."""
+        return (
+            self.wc, self.d, self.s, self.site_cost, self.forced, self.closed,
+            self.lo, self.hi, self.n, self.m,
+        )  # fmt: skip
+
     def evaluate(self, lam: NDArray) -> tuple[float, NDArray, NDArray, NDArray]:
         """Bound L(λ), the open sites of the relaxed plan, ρ per site and the subgradient."""
-        return kernels.relaxed(
-            lam,
-            self.wc,
-            self.d,
-            self.s,
-            self.site_cost,
-            self.forced,
-            self.closed,
-            self.lo,
-            self.hi,
-            self.n,
-            self.m,
-        )
+        return kernels.relaxed(lam, *self._arrays)
 
     def ascend(
         self, lam: NDArray, upper: float, iterations: int, step: float, stall: int
@@ -141,23 +137,7 @@ class Relaxation:
         """Subgradient steps toward ``upper`` (compiled): the best bound, its multipliers
         and its relaxed plan."""
         return kernels.ascend(
-            lam,
-            self.cap,
-            self.wc,
-            self.d,
-            self.s,
-            self.site_cost,
-            self.forced,
-            self.closed,
-            self.lo,
-            self.hi,
-            self.n,
-            self.m,
-            upper,
-            self.integral,
-            iterations,
-            step,
-            stall,
+            lam, self.cap, *self._arrays, upper, self.integral, iterations, step, stall
         )
 
     def proven(self, bound, upper: float):
