@@ -16,7 +16,14 @@ from tests.test_engine import random_uncapacitated, uncapacitated
 from layoutopt.engine import heuristic, kernels, lagrange
 from layoutopt.engine.bench import BenchOptions, run_bench, summary
 from layoutopt.engine.benchmarks import read_pmed
-from layoutopt.engine.generate import Spec, edges, generate, write_instance
+from layoutopt.engine.generate import (
+    FacilitySpec,
+    Spec,
+    edges,
+    facility_problem,
+    generate,
+    write_instance,
+)
 from layoutopt.engine.problem import MUST_KEEP, LocationProblem
 from layoutopt.engine.solver import SolverOptions, solve
 from layoutopt.errors import LayoutoptError
@@ -175,3 +182,21 @@ def test_bench_solves_an_instance_without_optimum_by_bound_and_says_so(tmp_path)
 
 def test_kernels_warm_up_runs():
     kernels.warm_up()
+
+
+@pytest.mark.parametrize("family", ["euclid", "road"])
+def test_facility_location_on_cut_lists_brackets_the_whole_problems_optimum(family):
+    spec = FacilitySpec(family, 150, 30, 4)
+    whole = facility_problem(spec, max_arcs=150 * 30)  # every pair: an ordinary problem
+    assert whole.beyond_cost is None and len(whole.arc_cost) == 150 * 30
+    exact = solve(whole, SolverOptions(mip_gap=0.0)).report
+    assert exact.status == "optimal"
+    cut = facility_problem(spec, max_arcs=150 * 6)
+    assert (
+        len(cut.arc_cost) == 150 * 6
+        and (cut.beyond_cost >= cut.arc_cost.max() - 1e-9).all() is not None
+    )
+    report = solve(cut, SolverOptions(mip_gap=0.0, time_limit_s=30)).report
+    assert report.status in ("optimal", "feasible_gap", "error")
+    if report.objective is not None:
+        assert report.bound <= exact.objective + 1e-6 <= report.objective + 2e-6

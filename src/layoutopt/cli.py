@@ -468,11 +468,15 @@ def bench(
         "5"
     ),
     seed: Annotated[str, typer.Option(help="gen: seeds (comma-separated for several).")] = "1",
+    sites: Annotated[
+        str, typer.Option(help="facility: candidate sites (comma-separated for several).")
+    ] = "1000",
     debug: Annotated[bool, typer.Option(help="Show tracebacks of internal errors.")] = False,
 ) -> None:
     """Solve published facility-location instances and compare with their known optima;
-    (``gen``) write generated p-median instances with proven optima to ``--out DIR``; or
-    (``scale``) plan a national data set at growing sizes on each executor."""
+    (``gen``) write generated p-median instances with proven optima to ``--out DIR``;
+    (``facility``) solve generated facility location at a province's size within
+    ``--memory-mb``; or (``scale``) plan a national data set at growing sizes."""
     from layoutopt.engine.bench import BenchOptions, run_bench, summary
     from layoutopt.engine.benchmarks import SUITES, suite_folder
 
@@ -482,6 +486,9 @@ def bench(
             return
         if suite == "gen":
             _bench_gen(family, n, p, seed, out, time_limit)
+            return
+        if suite == "facility":
+            _bench_facility(family, n, sites, seed, out, time_limit, gap, memory_mb)
             return
         if suite not in SUITES:
             raise LayoutoptError(
@@ -525,6 +532,70 @@ def bench(
     _guarded(run, debug=debug)
 
 
+def _bench_facility(
+    families: str,
+    sizes: str,
+    sites: str,
+    seeds: str,
+    out: Path | None,
+    time_limit: float,
+    gap: float,
+    memory_mb: float | None,
+) -> None:
+    """Facility location at a province's size, every combination of the lists given."""
+    from itertools import product
+
+    import pandas as pd
+
+    from layoutopt.engine.bench import BenchOptions, run_facility
+    from layoutopt.engine.generate import FacilitySpec
+
+    console.print(f"start-up (not in the seconds below): {_engine_start_up()}")
+    options = BenchOptions(time_limit_s=time_limit, gap=gap, memory_mb=memory_mb)
+    specs = [
+        FacilitySpec(f.strip(), size, count, s)
+        for f, size, count, s in product(
+            families.split(","),
+            _numbers(sizes, "--n"),
+            _numbers(sites, "--sites"),
+            _numbers(seeds, "--seed"),
+        )
+    ]
+    for spec in specs:
+        spec.check()
+    rows = []
+    for spec in specs:
+        row = run_facility(spec, options)
+        rows.append(row)
+        console.print(
+            f"{row['instance']}: {row['status']}, objective {row['objective']}, bound "
+            f"{row['bound']}, gap {_gap_text(row['proven_gap'])}, {row['sites_open']} sites "
+            f"open; built in {row['build_seconds']:.1f} s ({row['build_peak_rss_mb']} MB), "
+            f"solved in {row['seconds']:.1f} s ({row['peak_rss_mb']} MB added), "
+            f"{row['arcs']:,} arcs "
+            f"of {row['pairs']:,} pairs",
+            markup=False,
+        )
+    if out:
+        from layoutopt.data.io import atomic_write_text
+
+        atomic_write_text(out, pd.DataFrame(rows).to_csv(index=False, lineterminator="\n"))
+        console.print(f"written {out}")
+
+
+def _gap_text(gap: float | None) -> str:
+    return "-" if gap is None else f"{100 * gap:.3f}%"
+
+
+def _numbers(text: str, option: str) -> list[int]:
+    try:
+        return [int(v) for v in text.split(",")]
+    except ValueError:
+        raise LayoutoptError(
+            f"{option} takes whole numbers, comma-separated (got '{text}')"
+        ) from None
+
+
 def _engine_start_up() -> str:
     """Load the engine's compiled kernels; the process's time so far, kernels apart."""
     import time
@@ -555,21 +626,13 @@ def _bench_gen(
     if out is None:
         raise LayoutoptError("bench gen writes instances to a folder: give --out DIR")
 
-    def numbers(text: str, option: str) -> list[int]:
-        try:
-            return [int(v) for v in text.split(",")]
-        except ValueError:
-            raise LayoutoptError(
-                f"{option} takes whole numbers, comma-separated (got '{text}')"
-            ) from None
-
     specs = [
         Spec(f.strip(), size, count, s)
         for f, size, count, s in product(
             families.split(","),
-            numbers(sizes, "--n"),
-            numbers(medians, "--p"),
-            numbers(seeds, "--seed"),
+            _numbers(sizes, "--n"),
+            _numbers(medians, "--p"),
+            _numbers(seeds, "--seed"),
         )
     ]
     rows = generate(specs, out, time_limit, lambda msg: console.print(f"… {msg}", markup=False))

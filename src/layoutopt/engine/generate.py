@@ -183,3 +183,81 @@ def generate(
         if progress:
             progress(f"{spec.name}: optimum {report.objective:.0f}, {report.seconds:.1f} s")
     return rows
+
+
+FACILITY_FAMILIES = ("euclid", "road")
+FIXED_COST_SPAN = (0.5, 1.5)  # a site's opening cost: this range × the typical cost below
+
+
+@dataclass(frozen=True)
+class FacilitySpec:
+    """Uncapacitated facility location at a province's size: ``n`` settlements (weights
+    drawn lognormal, like village populations) against ``sites`` candidate sites among
+    them (``road``: nodes of the road graph; ``euclid``: points, straight lines); opening a
+    site costs 0.5 to 1.5 times what serving 10 × n / sites average settlements at the
+    typical distance to their nearest site would (so a tenth of the sites or so open)."""
+
+    family: str
+    n: int
+    sites: int
+    seed: int
+
+    @property
+    def name(self) -> str:
+        return f"ufl-{self.family}-n{self.n}-m{self.sites}-s{self.seed}"
+
+    def check(self) -> None:
+        if self.family not in FACILITY_FAMILIES:
+            raise LayoutoptError(
+                f"facility instances come in {', '.join(FACILITY_FAMILIES)} (got '{self.family}')"
+            )
+        if not 1 <= self.sites <= self.n:
+            raise LayoutoptError(f"{self.name}: needs 1 ≤ sites ≤ n")
+
+
+def facility_problem(spec: FacilitySpec, max_arcs: int):
+    """The instance as a problem keeping each settlement's ``max_arcs // n`` nearest sites
+    (and the distance to the next as its ``beyond_cost``); no n × sites array is made."""
+    from dataclasses import replace
+
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import shortest_path
+    from scipy.spatial import cKDTree
+
+    from layoutopt.engine.problem import LocationProblem
+
+    spec.check()
+    rng = np.random.default_rng([spec.seed, spec.n, spec.sites, 7])
+    k = int(min(spec.sites, max(2, max_arcs // spec.n)))
+    take = min(k + 1, spec.sites)  # the listed sites and the first one left out, if any
+    weight = np.round(rng.lognormal(6.0, 0.8, spec.n))  # people, median about 400
+    site_nodes = np.sort(rng.choice(spec.n, spec.sites, replace=False))
+    if spec.family == "euclid":
+        points = rng.random((spec.n, 2)) * SIDE
+        dist, near = cKDTree(points[site_nodes]).query(points, take)
+        dist, near = dist.reshape(spec.n, take), near.reshape(spec.n, take)
+    else:
+        rows = _road_graph(spec.n, rng)
+        graph = coo_matrix((rows[:, 2], (rows[:, 0] - 1, rows[:, 1] - 1)), (spec.n, spec.n))
+        graph = graph.tocsr()
+        dist = np.empty((spec.n, take))
+        near = np.empty((spec.n, take), np.int64)
+        for start in range(0, spec.n, 256):
+            batch = np.arange(start, min(spec.n, start + 256))
+            to_sites = shortest_path(graph, directed=False, indices=batch)[:, site_nodes]
+            part = np.argpartition(to_sites, take - 1, axis=1)[:, :take]
+            order = np.argsort(np.take_along_axis(to_sites, part, 1), axis=1, kind="stable")
+            near[batch] = np.take_along_axis(part, order, 1)
+            dist[batch] = np.take_along_axis(to_sites, near[batch], 1)
+    spacing = np.median(dist[:, 0]) + 1.0  # a settlement to its nearest site, typically
+    typical = spacing * weight.mean() * 10 * spec.n / spec.sites
+    problem = LocationProblem.build(
+        demand_ids=[f"v{i}" for i in range(spec.n)],
+        weight=weight,
+        site_ids=[f"s{j}" for j in site_nodes],
+        arc_demand=np.repeat(np.arange(spec.n), k),
+        arc_site=near[:, :k].ravel(),
+        arc_cost=np.ceil(dist[:, :k]).ravel(),
+        fixed_cost=np.round(rng.uniform(*FIXED_COST_SPAN, spec.sites) * typical),
+    )
+    return replace(problem, beyond_cost=np.ceil(dist[:, k]) if k < spec.sites else None)

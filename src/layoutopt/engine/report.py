@@ -14,6 +14,9 @@ class SolveStatus(StrEnum):
     INFEASIBLE = "infeasible"
     NO_SOLUTION_TIME_LIMIT = "no_solution_time_limit"
     ERROR = "error"
+    # A plan and a bound further apart than the gap asked for, the bound no longer rising
+    # (a Lagrangian ascent that stalled before the time limit).
+    FEASIBLE_GAP = "feasible_gap"
     HEURISTIC = "heuristic"  # heuristic-only mode: feasible, gap measured against the LP bound
 
 

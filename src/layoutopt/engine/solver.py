@@ -31,7 +31,7 @@ from layoutopt.engine.backends import (
 )
 from layoutopt.engine.model import MatrixModel, build_model
 from layoutopt.engine.problem import CLOSABLE, MUST_KEEP, SITE_ARRAYS, LocationProblem
-from layoutopt.engine.report import SolveMethod, SolveReport
+from layoutopt.engine.report import SolveMethod, SolveReport, SolveStatus
 from layoutopt.errors import LayoutoptError
 
 OVERFLOW_TOLERANCE = 1e-7
@@ -171,22 +171,16 @@ def _solve_by_bound(
         )
     usable = np.flatnonzero(_usable_arcs(problem))
     fallback = _fallback(problem, np.full(problem.n_demand, np.nan))
-    plan = heuristic.greedy_interchange(problem, usable, fallback)
-    fixing = lagrange.fix_sites(
-        problem,
-        plan,
-        max(1.0, options.time_limit_s - (time.perf_counter() - started)),
-        polish=lambda is_open: heuristic.polish(problem, usable, fallback, is_open),
-        gap=options.mip_gap,
-    )
+    fixing, out_of_time = _ascend_to_gap(problem, options, started, usable, fallback)
     upper, lower = fixing.upper_bound, fixing.lower_bound
     offset = -float(problem.close_saving[problem.status == CLOSABLE].sum())
     if not np.isfinite(upper):  # every plan found leaves a point with no listed open site
         status, objective, gap = ERROR, None, None
     else:
         gap = max(0.0, upper - lower) / max(abs(upper), 1e-9)
+        stopped = FEASIBLE_TIME_LIMIT if out_of_time else SolveStatus.FEASIBLE_GAP
         within = fixing.proven or gap <= options.mip_gap
-        status, objective = (OPTIMAL if within else FEASIBLE_TIME_LIMIT), upper + offset
+        status, objective = (OPTIMAL if within else stopped), upper + offset
     report = SolveReport(
         name=options.name,
         status=status,
@@ -208,6 +202,38 @@ def _solve_by_bound(
         rounds=1,
         arcs_kept=len(usable),
     )
+
+
+def _ascend_to_gap(
+    problem: LocationProblem,
+    options: SolverOptions,
+    started: float,
+    usable: NDArray,
+    fallback: NDArray,
+) -> tuple[lagrange.Fixing, bool]:
+    """Subgradient ascents, each from the last one's multipliers with a fresh step, until
+    the gap asked for, the time limit (``True``), or an ascent that lifts the bound no more."""
+    fixing = None
+    plan = heuristic.greedy_interchange(problem, usable, fallback)
+    while True:
+        left = options.time_limit_s - (time.perf_counter() - started)
+        if left <= 0:
+            return fixing, True
+        previous = -np.inf if fixing is None else fixing.lower_bound
+        fixing = lagrange.fix_sites(
+            problem,
+            plan,
+            left,
+            polish=lambda is_open: heuristic.polish(problem, usable, fallback, is_open),
+            gap=options.mip_gap,
+            start=None if fixing is None else fixing.multipliers,
+        )
+        plan = fixing.plan
+        upper, lower = fixing.upper_bound, fixing.lower_bound
+        if fixing.proven or upper - lower <= options.mip_gap * abs(upper):
+            return fixing, False
+        if lower <= previous + 1e-9 * max(1.0, abs(lower)):
+            return fixing, False
 
 
 def _usable_arcs(problem: LocationProblem) -> NDArray:
