@@ -192,10 +192,9 @@ def test_facility_location_on_cut_lists_brackets_the_whole_problems_optimum(fami
     exact = solve(whole, SolverOptions(mip_gap=0.0)).report
     assert exact.status == "optimal"
     cut = facility_problem(spec, max_arcs=150 * 6)
-    assert (
-        len(cut.arc_cost) == 150 * 6
-        and (cut.beyond_cost >= cut.arc_cost.max() - 1e-9).all() is not None
-    )
+    assert len(cut.arc_cost) == 150 * 6
+    # No site left out of a list is nearer than the listed ones.
+    assert (cut.arc_cost.reshape(150, 6).max(axis=1) <= cut.beyond_cost).all()
     report = solve(cut, SolverOptions(mip_gap=0.0, time_limit_s=30)).report
     assert report.status in ("optimal", "feasible_gap", "error")
     if report.objective is not None:
