@@ -199,3 +199,26 @@ def test_facility_location_on_cut_lists_brackets_the_whole_problems_optimum(fami
     assert report.status in ("optimal", "feasible_gap", "error")
     if report.objective is not None:
         assert report.bound <= exact.objective + 1e-6 <= report.objective + 2e-6
+
+
+# The capacitated bound's measurement ---------------------------------------------------------
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 10_000), st.integers(4, 20), st.integers(2, 8))
+def test_the_capacitated_bound_is_a_bound_and_shuts_only_sites_no_optimum_opens(seed, n, m):
+    from layoutopt.engine.capacity_bound import probe
+
+    rng = np.random.default_rng(seed)
+    weight = rng.integers(1, 10, n).astype(float)
+    problem = LocationProblem.from_cost_matrix(
+        rng.uniform(1, 20, (n, m)).round(1),
+        weight=weight,
+        fixed_cost=rng.uniform(5, 60, m).round(1),
+        capacity=np.full(m, np.ceil(weight.sum() * 0.6)),  # two sites or more must open
+    )
+    optimal = solve(problem, SolverOptions(mip_gap=0.0))
+    assert optimal.report.status == "optimal"
+    found = probe(problem, optimal.report.objective)
+    assert found.bound <= optimal.report.objective + 1e-6 * max(1.0, optimal.report.objective)
+    assert not (found.closed & optimal.is_open).any()

@@ -435,6 +435,13 @@ def bench(
     gap: Annotated[
         float, typer.Option(help="Relative gap accepted as proven (0: exact optima).")
     ] = 0.0,
+    probe_capacity_bound: Annotated[
+        bool,
+        typer.Option(
+            help="cap/holmberg: also measure a capacitated Lagrangian bound's best case "
+            "(sites it fixes at the known optimum, and the solve of the rest)."
+        ),
+    ] = False,
     memory_mb: Annotated[
         float | None,
         typer.Option(
@@ -504,6 +511,7 @@ def bench(
             compare_dense=compare == "dense",
             gap=gap,
             memory_mb=memory_mb,
+            probe_capacity_bound=probe_capacity_bound,
         )
 
         def show(row: dict) -> None:
