@@ -11,7 +11,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components, shortest_path
-from tests.test_engine import random_uncapacitated, uncapacitated
 
 from layoutopt.engine import heuristic, kernels, lagrange
 from layoutopt.engine.bench import BenchOptions, run_bench, summary
@@ -27,6 +26,7 @@ from layoutopt.engine.generate import (
 from layoutopt.engine.problem import MUST_KEEP, LocationProblem
 from layoutopt.engine.solver import SolverOptions, solve
 from layoutopt.errors import LayoutoptError
+from test_engine import random_uncapacitated, uncapacitated
 
 # Kernels against the numpy they replaced ---------------------------------------------------
 
