@@ -551,8 +551,6 @@ def _bench_facility(
     memory_mb: float | None,
 ) -> None:
     """Facility location at a province's size, every combination of the lists given."""
-    from itertools import product
-
     import pandas as pd
 
     from layoutopt.engine.bench import BenchOptions, run_facility
@@ -560,15 +558,7 @@ def _bench_facility(
 
     console.print(f"start-up (not in the seconds below): {_engine_start_up()}")
     options = BenchOptions(time_limit_s=time_limit, gap=gap, memory_mb=memory_mb)
-    specs = [
-        FacilitySpec(f.strip(), size, count, s)
-        for f, size, count, s in product(
-            families.split(","),
-            _numbers(sizes, "--n"),
-            _numbers(sites, "--sites"),
-            _numbers(seeds, "--seed"),
-        )
-    ]
+    specs = _specs(FacilitySpec, families, sizes, sites, "--sites", seeds)
     for spec in specs:
         spec.check()
     rows = []
@@ -589,6 +579,21 @@ def _bench_facility(
 
         atomic_write_text(out, pd.DataFrame(rows).to_csv(index=False, lineterminator="\n"))
         console.print(f"written {out}")
+
+
+def _specs(make, families: str, sizes: str, counts: str, count_option: str, seeds: str) -> list:
+    """One instance spec for every combination of the comma-separated lists given."""
+    from itertools import product
+
+    return [
+        make(family.strip(), size, count, seed)
+        for family, size, count, seed in product(
+            families.split(","),
+            _numbers(sizes, "--n"),
+            _numbers(counts, count_option),
+            _numbers(seeds, "--seed"),
+        )
+    ]
 
 
 def _gap_text(gap: float | None) -> str:
@@ -627,22 +632,12 @@ def _bench_gen(
     families: str, sizes: str, medians: str, seeds: str, out: Path | None, time_limit: float
 ) -> None:
     """Every combination of the lists given, written to ``out`` with its proven optimum."""
-    from itertools import product
-
     from layoutopt.engine.generate import Spec, generate
 
     if out is None:
         raise LayoutoptError("bench gen writes instances to a folder: give --out DIR")
 
-    specs = [
-        Spec(f.strip(), size, count, s)
-        for f, size, count, s in product(
-            families.split(","),
-            _numbers(sizes, "--n"),
-            _numbers(medians, "--p"),
-            _numbers(seeds, "--seed"),
-        )
-    ]
+    specs = _specs(Spec, families, sizes, medians, "--p", seeds)
     rows = generate(specs, out, time_limit, lambda msg: console.print(f"… {msg}", markup=False))
     console.print(
         f"{len(specs)} instances written to {out}, {len(rows)} optima proven and added to "
