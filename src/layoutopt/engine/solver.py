@@ -217,13 +217,11 @@ def _ascend_to_gap(
     plan = heuristic.greedy_interchange(problem, usable, fallback)
     while True:
         left = options.time_limit_s - (time.perf_counter() - started)
-        if left <= 0:
-            return fixing, True
         previous = -np.inf if fixing is None else fixing.lower_bound
         fixing = lagrange.fix_sites(
             problem,
             plan,
-            left,
+            max(left, 0.0),  # at least one step, even out of time
             polish=lambda is_open: heuristic.polish(problem, usable, fallback, is_open),
             gap=options.mip_gap,
             start=None if fixing is None else fixing.multipliers,
@@ -232,6 +230,8 @@ def _ascend_to_gap(
         upper, lower = fixing.upper_bound, fixing.lower_bound
         if fixing.proven or upper - lower <= options.mip_gap * abs(upper):
             return fixing, False
+        if time.perf_counter() - started >= options.time_limit_s:
+            return fixing, True
         if lower <= previous + 1e-9 * max(1.0, abs(lower)):
             return fixing, False
 
