@@ -19,6 +19,9 @@ from layoutopt.data.io import replace_folder
 
 out = Path(sys.argv[1])
 how = sys.argv[2]
+# Ctrl-C as at a terminal: a run started in the background (nohup, `&`) inherits SIGINT
+# ignored, and Python keeps it so; the test would then wait out the sleep.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 def fill(folder):
     (folder / "changes.csv").write_text("half", encoding="utf-8")
