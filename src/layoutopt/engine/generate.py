@@ -223,6 +223,7 @@ def facility_problem(spec: FacilitySpec, max_arcs: int):
     from scipy.sparse.csgraph import shortest_path
     from scipy.spatial import cKDTree
 
+    from layoutopt.engine.benchmarks import ROWS_PER_BATCH
     from layoutopt.engine.problem import LocationProblem
 
     spec.check()
@@ -241,8 +242,8 @@ def facility_problem(spec: FacilitySpec, max_arcs: int):
         graph = graph.tocsr()
         dist = np.empty((spec.n, take))
         near = np.empty((spec.n, take), np.int64)
-        for start in range(0, spec.n, 256):
-            batch = np.arange(start, min(spec.n, start + 256))
+        for start in range(0, spec.n, ROWS_PER_BATCH):
+            batch = np.arange(start, min(spec.n, start + ROWS_PER_BATCH))
             to_sites = shortest_path(graph, directed=False, indices=batch)[:, site_nodes]
             part = np.argpartition(to_sites, take - 1, axis=1)[:, :take]
             order = np.argsort(np.take_along_axis(to_sites, part, 1), axis=1, kind="stable")
