@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import NDArray
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import shortest_path
 
@@ -155,30 +156,37 @@ def read_pmed(tokens: list[str], max_arcs: int | None = None) -> LocationProblem
 ROWS_PER_BATCH = 256  # Dijkstra sources at once: 256 rows of n distances in memory
 
 
-def _nearest_sites(graph, n: int, p: int, k: int) -> LocationProblem:
-    k = min(k, n - 1)
-    demand, site, cost = [], [], []
-    beyond = np.empty(n)
+def nearest_on_graph(graph, take: int, targets: NDArray | None = None) -> tuple[NDArray, NDArray]:
+    """Each node's ``take`` nearest targets (every node where ``targets`` is None) by
+    shortest path, nearest first: distances and indices into the targets, ``n × take``
+    each. Dijkstra runs in batches of rows, so no ``n × targets`` array is made."""
+    n = graph.shape[0]
+    distance, nearest = np.empty((n, take)), np.empty((n, take), np.int64)
     for start in range(0, n, ROWS_PER_BATCH):
         rows = np.arange(start, min(n, start + ROWS_PER_BATCH))
-        distance = shortest_path(graph, method="D", directed=False, indices=rows)
-        nearest = np.argpartition(distance, k, axis=1)
-        listed = nearest[:, :k]
-        demand.append(np.repeat(rows, k))
-        site.append(listed.ravel())
-        cost.append(np.take_along_axis(distance, listed, axis=1).ravel())
-        # The (k+1)-th smallest: no site left out is nearer.
-        beyond[rows] = np.take_along_axis(distance, nearest[:, k : k + 1], axis=1).ravel()
+        to_all = shortest_path(graph, method="D", directed=False, indices=rows)
+        to_targets = to_all if targets is None else to_all[:, targets]
+        part = np.argpartition(to_targets, take - 1, axis=1)[:, :take]
+        order = np.argsort(np.take_along_axis(to_targets, part, 1), axis=1, kind="stable")
+        nearest[rows] = np.take_along_axis(part, order, 1)
+        distance[rows] = np.take_along_axis(to_targets, nearest[rows], 1)
+    return distance, nearest
+
+
+def _nearest_sites(graph, n: int, p: int, k: int) -> LocationProblem:
+    k = min(k, n - 1)
+    distance, nearest = nearest_on_graph(graph, k + 1)
     problem = LocationProblem.build(
         demand_ids=[f"d{i}" for i in range(n)],
         weight=np.ones(n),
         site_ids=[f"s{j}" for j in range(n)],
-        arc_demand=np.concatenate(demand),
-        arc_site=np.concatenate(site),
-        arc_cost=np.concatenate(cost),
+        arc_demand=np.repeat(np.arange(n), k),
+        arc_site=nearest[:, :k].ravel(),
+        arc_cost=distance[:, :k].ravel(),
         open_count=(p, p),
     )
-    return replace(problem, beyond_cost=beyond)
+    # The (k+1)-th nearest: no site left out is nearer.
+    return replace(problem, beyond_cost=distance[:, k])
 
 
 def read_cap(tokens: list[str], *, capacitated: bool, capacity: float | None) -> LocationProblem:

@@ -220,10 +220,9 @@ def facility_problem(spec: FacilitySpec, max_arcs: int):
     from dataclasses import replace
 
     from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import shortest_path
     from scipy.spatial import cKDTree
 
-    from layoutopt.engine.benchmarks import ROWS_PER_BATCH
+    from layoutopt.engine.benchmarks import nearest_on_graph
     from layoutopt.engine.problem import LocationProblem
 
     spec.check()
@@ -239,16 +238,7 @@ def facility_problem(spec: FacilitySpec, max_arcs: int):
     else:
         rows = _road_graph(spec.n, rng)
         graph = coo_matrix((rows[:, 2], (rows[:, 0] - 1, rows[:, 1] - 1)), (spec.n, spec.n))
-        graph = graph.tocsr()
-        dist = np.empty((spec.n, take))
-        near = np.empty((spec.n, take), np.int64)
-        for start in range(0, spec.n, ROWS_PER_BATCH):
-            batch = np.arange(start, min(spec.n, start + ROWS_PER_BATCH))
-            to_sites = shortest_path(graph, directed=False, indices=batch)[:, site_nodes]
-            part = np.argpartition(to_sites, take - 1, axis=1)[:, :take]
-            order = np.argsort(np.take_along_axis(to_sites, part, 1), axis=1, kind="stable")
-            near[batch] = np.take_along_axis(part, order, 1)
-            dist[batch] = np.take_along_axis(to_sites, near[batch], 1)
+        dist, near = nearest_on_graph(graph.tocsr(), take, site_nodes)
     spacing = np.median(dist[:, 0]) + 1.0  # a settlement to its nearest site, typically
     typical = spacing * weight.mean() * 10 * spec.n / spec.sites
     problem = LocationProblem.build(
