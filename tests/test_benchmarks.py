@@ -10,13 +10,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
+from scipy.sparse import coo_matrix
 
 from layoutopt.engine.bench import BenchOptions, bench_instance
 from layoutopt.engine.benchmarks import (
     BENCHMARKS_ENV,
     DEFAULT_FOLDERS,
     list_instances,
+    nearest_on_graph,
     suite_folder,
 )
 
@@ -74,3 +77,12 @@ def test_fast_subset_is_complete():
 )
 def test_whole_sets(suite, instance):
     check(suite, instance)
+
+
+def test_nearest_on_graph_is_sorted_and_counts_paths():
+    """A path 0 –1– 1 –2– 2 –4– 3: of the targets {0, 1, 3}, node 3 is nearest itself
+    (0), then 1 (2 + 4 = 6), then 0 (1 + 2 + 4 = 7); indices are into the targets."""
+    path = coo_matrix(([1.0, 2.0, 4.0], ([0, 1, 2], [1, 2, 3])), shape=(4, 4)).tocsr()
+    distance, nearest = nearest_on_graph(path, 2, np.array([0, 1, 3]))
+    assert nearest.tolist() == [[0, 1], [1, 0], [1, 0], [2, 1]]
+    assert distance.tolist() == [[0, 1], [0, 1], [2, 3], [0, 6]]
