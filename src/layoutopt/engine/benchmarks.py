@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.sparse import coo_matrix
+from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import shortest_path
 
 from layoutopt.engine.problem import LocationProblem
@@ -156,7 +156,9 @@ def read_pmed(tokens: list[str], max_arcs: int | None = None) -> LocationProblem
 ROWS_PER_BATCH = 256  # Dijkstra sources at once: 256 rows of n distances in memory
 
 
-def nearest_on_graph(graph, take: int, targets: NDArray | None = None) -> tuple[NDArray, NDArray]:
+def nearest_on_graph(
+    graph: csr_matrix, take: int, targets: NDArray | None = None
+) -> tuple[NDArray, NDArray]:
     """Each node's ``take`` nearest targets (every node where ``targets`` is None) by
     shortest path, nearest first: distances and indices into the targets, ``n × take``
     each. Dijkstra runs in batches of rows, so no ``n × targets`` array is made."""
@@ -173,7 +175,7 @@ def nearest_on_graph(graph, take: int, targets: NDArray | None = None) -> tuple[
     return distance, nearest
 
 
-def _nearest_sites(graph, n: int, p: int, k: int) -> LocationProblem:
+def _nearest_sites(graph: csr_matrix, n: int, p: int, k: int) -> LocationProblem:
     k = min(k, n - 1)
     distance, nearest = nearest_on_graph(graph, k + 1)
     problem = LocationProblem.build(
