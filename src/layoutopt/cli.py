@@ -8,7 +8,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import pandas as pd
 import typer
@@ -581,7 +581,17 @@ def _bench_facility(
         console.print(f"written {out}")
 
 
-def _specs(make, families: str, sizes: str, counts: str, count_option: str, seeds: str) -> list:
+_Spec = TypeVar("_Spec")  # a generator spec: gen's Spec or facility's FacilitySpec
+
+
+def _specs(
+    make: Callable[[str, int, int, int], _Spec],
+    families: str,
+    sizes: str,
+    counts: str,
+    count_option: str,
+    seeds: str,
+) -> list[_Spec]:
     """One instance spec for every combination of the comma-separated lists given."""
     from itertools import product
 
