@@ -14,7 +14,7 @@ from conftest import run_plan, write_scenario
 from layoutopt.data.dataset import load_dataset
 from layoutopt.plan import make_plan
 from layoutopt.plan.registry import REGISTRY
-from layoutopt.plan.runner import met
+from layoutopt.plan.runner import largest_first, met
 from layoutopt.programmes.base import COMMON_ACTIONS, Kpi, Rule
 from layoutopt.programmes.highschool.outcome import SPLIT
 from layoutopt.scenario import Scenario, load_scenario
@@ -55,6 +55,11 @@ def test_outputs_do_not_depend_on_the_number_of_workers(tiny_dataset_dir, tmp_pa
     for name in CSVS:
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
     assert [s["name"] for s in one["solves"]] == [s["name"] for s in two["solves"]]
+
+
+def test_regions_start_largest_first_then_by_id():
+    regions = {"b": "x" * 10, "a": "x" * 1000, "d": "", "c": "x" * 1000}
+    assert largest_first(regions) == ["a", "c", "b", "d"]
 
 
 def test_programmes_run_in_registry_order_and_hand_on_the_network(tiny_dataset_dir, tmp_path):

@@ -129,6 +129,22 @@ def test_cache_is_reused(tmp_path):
     assert minutes(other, "SB", "C") == pytest.approx(2.4)  # B-C, not B-A-D-C (5.2)
 
 
+def test_one_graph_serves_every_area_as_a_fresh_one_would(tmp_path):
+    """A programme asks one graph for county after county; what the graph keeps from one
+    (its nearest-node tree, pieces and fingerprint) must not change the next's table or
+    cache file."""
+    shared = tiny_graph()
+    for sites, places in ((["A"], ["C", "D"]), (["B", "D"], ["A", "C"]), (["C"], ["B"])):
+        args = (sites_at(sites), demand_at(places), TravelQuery(method="road"))
+        reused = travel_times(*args, origin_id="site_id", roads=shared, cache_dir=tmp_path / "a")
+        fresh = travel_times(
+            *args, origin_id="site_id", roads=tiny_graph(), cache_dir=tmp_path / "b"
+        )
+        pd.testing.assert_frame_equal(reused, fresh)
+    names = [sorted(p.name for p in (tmp_path / d).iterdir()) for d in ("a", "b")]
+    assert len(names[0]) == 3 and names[0] == names[1]
+
+
 def random_network(seed: int, n: int = 40):
     rng = np.random.default_rng(seed)
     lon = 112 + rng.uniform(0, 0.3, n)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import geopandas as gpd
@@ -56,10 +57,33 @@ class RoadGraph:
     minutes: csr_matrix
     top_speed_kmh: float
 
+    # A programme asks for travel county by county on one province's graph: what depends
+    # on the graph alone is worked out once (the cached properties), not once a county.
+
     def components(self) -> np.ndarray:
         """The piece of the graph (connected, edges taken both ways) each node is on."""
+        return self._components
+
+    @cached_property
+    def _components(self) -> np.ndarray:
         _, labels = connected_components(self.minutes, directed=False)
         return labels
+
+    @cached_property
+    def tree(self) -> cKDTree:
+        """The nodes on the unit sphere, to find a point's nearest node."""
+        return cKDTree(unit_vectors(self.lon, self.lat))
+
+    @cached_property
+    def fingerprint(self) -> bytes:
+        """The graph's node ids and edges, as the travel cache's key takes them."""
+        return b"".join(
+            (
+                self.node_ids.astype(str).astype(bytes).tobytes(),
+                self.minutes.data.tobytes(),
+                self.minutes.indices.tobytes(),
+            )
+        )
 
     @classmethod
     def from_tables(cls, nodes: pd.DataFrame, edges: pd.DataFrame) -> RoadGraph:
@@ -266,8 +290,7 @@ def _direct_minutes(origins, demand, settings: TravelQuery):
 
 def _snap(points: gpd.GeoDataFrame, roads: RoadGraph, settings: TravelQuery):
     """Nearest road node of each point and the minutes of the access leg."""
-    tree = cKDTree(unit_vectors(roads.lon, roads.lat))
-    _, node = tree.query(unit_vectors(points.geometry.x, points.geometry.y))
+    _, node = roads.tree.query(unit_vectors(points.geometry.x, points.geometry.y))
     metres = great_circle_m(
         points.geometry.x.to_numpy(), points.geometry.y.to_numpy(), roads.lon[node], roads.lat[node]
     )
@@ -310,7 +333,5 @@ def _cache_key(
         digest.update(np.ascontiguousarray(frame.geometry.y.to_numpy()).tobytes())
     digest.update(pd.util.hash_pandas_object(demand["kind"].astype(str), index=False).to_numpy())
     if roads is not None:
-        digest.update(roads.node_ids.astype(str).astype(bytes).tobytes())
-        digest.update(roads.minutes.data.tobytes())
-        digest.update(roads.minutes.indices.tobytes())
+        digest.update(roads.fingerprint)
     return digest.hexdigest()[:24]
