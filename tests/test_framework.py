@@ -12,10 +12,12 @@ from hypothesis import strategies as st
 
 from conftest import run_plan, write_scenario
 from layoutopt.data.dataset import load_dataset
+from layoutopt.errors import LayoutoptError
 from layoutopt.plan import make_plan
 from layoutopt.plan.registry import REGISTRY
 from layoutopt.plan.runner import largest_first, met
 from layoutopt.programmes.base import COMMON_ACTIONS, Kpi, Rule
+from layoutopt.programmes.common import by_region
 from layoutopt.programmes.highschool.outcome import SPLIT
 from layoutopt.scenario import Scenario, load_scenario
 from layoutopt.state import PlanState
@@ -314,3 +316,40 @@ def test_a_county_without_students_has_no_flows():
     solution = SimpleNamespace(assignment=none, unmet=none.drop(columns=["site_id", "travel"]))
     flows = solution_flows(solution)
     assert flows.empty and list(flows.columns) == FLOW_COLUMNS
+
+
+@given(
+    st.lists(st.sampled_from(["a", "b", "c"]), max_size=30),
+    st.lists(st.sampled_from(["a", "b", "c", "d"]), unique=True, max_size=4),
+)
+def test_a_table_cut_by_region_in_one_pass_is_the_filter_of_each_region(keys, region_ids):
+    frame = pd.DataFrame({"key": keys, "row": range(len(keys))})
+    cut = by_region(frame, frame["key"], region_ids)
+    assert list(cut) == region_ids
+    for r in region_ids:
+        pd.testing.assert_frame_equal(cut[r], frame[frame["key"] == r])
+
+
+def test_a_data_set_cut_to_some_counties_keeps_their_rows_and_the_whole_road_graph(
+    tiny_dataset_dir,
+):
+    whole = load_dataset(tiny_dataset_dir)
+    first = sorted(whole.regions["region_id"])[0]
+    part = whole.of_counties([first])
+    assert part.regions["region_id"].tolist() == [first]
+    for table in (part.demand, part.schools, part.sites):
+        assert len(table) and set(table["region_id"]) == {first}
+    assert len(part.schools) == (whole.schools["region_id"] == first).sum()
+    assert set(part.teachers["school_id"]) == set(part.schools["school_id"])
+    assert len(part.road_nodes) == len(whole.road_nodes)
+    with pytest.raises(LayoutoptError, match=r"no county with region_id 999999 \(fix"):
+        whole.of_counties([first, "999999"])
+
+
+def test_a_plan_of_some_counties_solves_only_theirs(tiny_dataset_dir, tmp_path):
+    scenario = tiny(tmp_path, tiny_dataset_dir)
+    first = sorted(load_dataset(tiny_dataset_dir).regions["region_id"])[0]
+    plan = make_plan(scenario, only=["highschool"], workers=1, counties=[first])
+    names = {s.name for result in plan.results for s in result.solves}
+    assert names and all(first in name for name in names)
+    assert set(plan.results[0].changes["region_id"]) <= {first}

@@ -25,7 +25,14 @@ from layoutopt.data.build.national import (
 )
 from layoutopt.data.calibration import Calibration, load_calibration
 from layoutopt.data.dataset import load_dataset
-from layoutopt.plan.scale import growth_lines, provinces_for, run_scale
+from layoutopt.plan.scale import (
+    county_shares,
+    cross_section,
+    growth_lines,
+    provinces_for,
+    run_scale,
+    spread,
+)
 
 NATIONAL = ROOT / "data" / "inputs" / "china" / "provinces.toml"
 SHANXI = ROOT / "data" / "inputs" / "shanxi" / "calibration.toml"
@@ -141,17 +148,51 @@ def test_sizes_take_the_province_with_its_own_calibration_first_then_code_order(
     assert provinces_for(index, 10_000)["province_code"].tolist() == ["14", "11", "13", "15"]
 
 
+def test_a_cross_section_gives_each_province_its_share_of_counties_by_largest_remainder():
+    index = pd.DataFrame({"province_code": ["11", "13", "14"], "counties": ["16", "167", "117"]})
+    # 30 of 300: exactly 1.6, 16.7, 11.7 → 1, 16, 11 and the 2 left go to 0.7, 0.7 (13, 14)
+    assert county_shares(index, 30).to_dict() == {"11": 1, "13": 17, "14": 12}
+    assert county_shares(index, 300).to_dict() == {"11": 16, "13": 167, "14": 117}
+    assert county_shares(index, 10_000).sum() == 300  # never more than the country has
+    assert county_shares(index, 3).to_dict() == {"11": 0, "13": 2, "14": 1}
+
+
+def test_drawn_counties_are_spread_evenly_in_code_order():
+    ids = [f"{i:02d}" for i in range(10)]
+    assert spread(ids, 2) == ["02", "07"]
+    assert spread(ids, 5) == ["01", "03", "05", "07", "09"]
+    assert spread(ids[::-1], 10) == ids
+    assert spread(ids, 1) == ["05"]
+
+
 def test_the_scale_table_has_a_row_per_programme_with_solves_and_memory(ningxia):
     lines: list[str] = []
-    table = run_scale(ningxia, [22], ["processes"], ["highschool"], 1, lines.append)
+    table = run_scale(
+        ningxia, [22], ["processes"], ["highschool"], 1, lines.append, draw="provinces"
+    )
     row = table.iloc[0]
-    assert (row["counties"], row["programme"], row["executor"]) == (
+    assert (row["counties"], row["programme"], row["executor"], row["draw"]) == (
         22,
         "highschool",
         "process pool",
+        "provinces",
     )
     assert row["solves"] == 44 and row["solves_by_status"] == "optimal:44"  # today + plan
     assert row["seconds"] > 0 and row["peak_main_mb"] > 0
+    assert row["schools_per_county"] == pytest.approx(row["schools"] / 22, abs=0.05)
     assert growth_lines(table) == [
-        "process pool · highschool: seconds per county against the smallest: 22 counties 1.00"
+        "provinces · process pool · highschool: seconds per county against the smallest: "
+        "22 counties 1.00"
     ]
+
+
+def test_a_cross_section_plans_only_the_drawn_counties(ningxia):
+    """Half of Ningxia's counties: every solve is one of theirs, the schools are theirs."""
+    index = pd.read_csv(ningxia / "provinces.csv", dtype=str, encoding="utf-8-sig")
+    drawn = cross_section(ningxia, index, 11)["64"]
+    assert len(drawn) == 11 and drawn == sorted(drawn)
+    table = run_scale(ningxia, [11], ["processes"], ["highschool"], 1, lambda _m: None)
+    row = table.iloc[0]
+    assert (row["counties"], row["draw"], row["solves"]) == (11, "counties", 22)
+    whole = load_dataset(ningxia / "64")
+    assert row["schools"] == whole.schools["region_id"].isin(drawn).sum()

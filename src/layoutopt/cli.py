@@ -454,9 +454,15 @@ def bench(
         str | None,
         typer.Option(help="'dense': also solve a dense spopt-style model and print ratios."),
     ] = None,
-    sizes: Annotated[
-        str, typer.Option(help="scale: counties of each size (provinces added until reached).")
-    ] = "117,500,2800",
+    sizes: Annotated[str, typer.Option(help="scale: counties of each size.")] = "117,500,2800",
+    draw: Annotated[
+        str,
+        typer.Option(
+            help="scale: 'counties' (each size the same cross-section of the country: every "
+            "province its share of counties) or 'provinces' (whole provinces, Shanxi first, "
+            "until the size is reached)."
+        ),
+    ] = "counties",
     executors: Annotated[str, typer.Option(help="scale: executors to run each size on.")] = (
         "processes,dask"
     ),
@@ -489,7 +495,7 @@ def bench(
 
     def run() -> None:
         if suite == "scale":
-            _bench_scale(data, sizes, executors, only, workers, out)
+            _bench_scale(data, sizes, draw, executors, only, workers, out)
             return
         if suite == "gen":
             _bench_gen(family, n, p, seed, out, time_limit)
@@ -656,7 +662,13 @@ def _bench_gen(
 
 
 def _bench_scale(
-    data: Path | None, sizes: str, executors: str, only: str, workers: int, out: Path | None
+    data: Path | None,
+    sizes: str,
+    draw: str,
+    executors: str,
+    only: str,
+    workers: int,
+    out: Path | None,
 ) -> None:
     from layoutopt.data.io import atomic_write_text
     from layoutopt.plan.scale import growth_lines, run_scale
@@ -669,6 +681,7 @@ def _bench_scale(
         [p.strip() for p in only.split(",")],
         workers,
         lambda msg: console.print(f"… {msg}", markup=False),
+        draw,
     )
     console.print(_rich_table(table, "Plan at scale (seconds of planning, no outputs written)"))
     for line in growth_lines(table):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Collection
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -12,7 +13,7 @@ from layoutopt.data import validate as v
 from layoutopt.data.coerce import typed_table
 from layoutopt.data.io import WGS84, TableSource, locate, read_raw
 from layoutopt.data.schema import TABLES
-from layoutopt.errors import InputError, Problem
+from layoutopt.errors import InputError, LayoutoptError, Problem
 from layoutopt.scenario import DataFiles, ValidationSettings
 
 
@@ -34,6 +35,36 @@ class Dataset:
     @property
     def has_roads(self) -> bool:
         return self.road_nodes is not None and self.road_edges is not None
+
+    def of_counties(self, region_ids: Collection[str]) -> Dataset:
+        """The data set cut to some of its counties: their regions, settlements, schools,
+        sites and teachers. The road graph stays whole, so that a county's trips are
+        those the whole data set gives it."""
+        ids = {str(r) for r in region_ids}
+        unknown = sorted(ids - set(self.regions["region_id"].astype(str)))
+        if unknown:
+            raise LayoutoptError(
+                f"{self.folder}: no county with region_id {', '.join(unknown)} "
+                "(fix: use region_id values of the regions table)"
+            )
+
+        def kept(frame: pd.DataFrame) -> pd.DataFrame:
+            return frame[frame["region_id"].astype(str).isin(ids)].reset_index(drop=True)
+
+        schools = kept(self.schools)
+        teachers = self.teachers
+        if teachers is not None:
+            teachers = teachers[teachers["school_id"].isin(schools["school_id"])]
+            teachers = teachers.reset_index(drop=True)
+        return replace(
+            self,
+            regions=kept(self.regions),
+            demand=kept(self.demand),
+            schools=schools,
+            sites=None if self.sites is None else kept(self.sites),
+            teachers=teachers,
+            notes=[*self.notes, f"planned for {len(ids)} of its {len(self.regions)} counties"],
+        )
 
 
 def check_dataset(

@@ -5,6 +5,7 @@ it is the report layer's job."""
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 from concurrent.futures import Executor
 
 import geopandas as gpd
@@ -38,12 +39,14 @@ def make_plan(
     scheduler: str | None = None,
     progress: Progress | None = None,
     shared: Executor | None = None,
+    counties: Collection[str] | None = None,
 ) -> Plan:
     """The scenario's plan. ``only`` picks programmes (default: those enabled);
     ``workers`` regions are solved at once (default: ``solver.workers``, else the cores) on
     ``executor`` ("processes" or "dask", default ``solver.executor``; ``scheduler``: a Dask
     cluster's address, default ``solver.scheduler``). ``shared``: an executor already open
-    (a sweep's), used and left open."""
+    (a sweep's), used and left open. ``counties``: plan only these counties (region_id) of
+    the data set."""
     started = time.perf_counter()
     progress = progress or Progress()
     programmes = selected(scenario, only)
@@ -56,6 +59,8 @@ def make_plan(
     try:
         progress.say(f"loading and checking {scenario.data}")
         dataset = load_dataset(scenario.data, scenario.validation, scenario.files)
+        if counties is not None:
+            dataset = dataset.of_counties(counties)
         scenario, figures = complete(scenario, dataset, [p.name for p in programmes])
         dataset.notes.extend(figures)
         dataset.notes.extend(road_notes(dataset, scenario.travel))

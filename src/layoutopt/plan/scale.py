@@ -1,8 +1,17 @@
 """How the plan scales with the number of counties: ``layoutopt bench scale``.
 
-Each size is a set of provinces of a national data set (those with a calibration of their
-own first, then the others in code order, until the counties reach the size), planned
-province by province as a ministry would (each province has its own targets), all on one
+A size is drawn from a national data set in one of two ways:
+
+- ``counties`` (the default): the same cross-section of the country at every size. Each
+  province gives its share of the size's counties (largest remainders, so the shares add
+  up to the size), spread evenly over its counties in code order; a province is planned
+  with only its drawn counties. Counties differ in size from province to province (the
+  scaled provinces are more populous per county than Shanxi), so only a draw like this
+  asks what the time does when the number of counties alone grows.
+- ``provinces``: whole provinces (those with a calibration of their own first, then the
+  others in code order) until the counties reach the size: the runs a ministry would make.
+
+Either way each province is planned as its own plan (its own targets), all on one
 executor: the process pool, then a Dask ``LocalCluster``. Every run computes its travel
 tables afresh (a cache of its own) and writes no outputs: the figures are the planning
 itself. Peak memory is sampled from the worker processes four times a second.
@@ -20,18 +29,23 @@ from pathlib import Path
 
 import pandas as pd
 import psutil
+import pyogrio
 
 from layoutopt.errors import LayoutoptError
 from layoutopt.plan import make_plan
 from layoutopt.plan.executors import region_executor
 from layoutopt.scenario import scenario_from_dict
 
+DRAWS = ("counties", "provinces")
+
 COLUMNS = [
     "size",
+    "draw",
     "executor",
     "provinces",
     "counties",
     "schools",
+    "schools_per_county",
     "programme",
     "seconds",
     "seconds_per_county",
@@ -51,6 +65,38 @@ def provinces_for(index: pd.DataFrame, counties: int) -> pd.DataFrame:
     reached = ordered["counties"].astype(int).cumsum()
     needed = int((reached < counties).sum()) + 1
     return ordered.head(needed)
+
+
+def county_shares(index: pd.DataFrame, counties: int) -> pd.Series:
+    """How many counties each province gives to a cross-section of ``counties``: its share
+    of the country's counties, by largest remainders (ties to the lower code)."""
+    have = index.set_index("province_code")["counties"].astype(int)
+    size = min(counties, int(have.sum()))
+    exact = have * size / have.sum()
+    whole = exact.astype(int)
+    remainder = (exact - whole).sort_values(ascending=False, kind="stable")
+    whole[remainder.index[: size - int(whole.sum())]] += 1
+    return whole
+
+
+def spread(ids: list[str], n: int) -> list[str]:
+    """``n`` of ``ids`` (in code order) spread evenly: the middle one of each of n runs."""
+    ids = sorted(ids)
+    return [ids[(2 * i + 1) * len(ids) // (2 * n)] for i in range(n)]
+
+
+def cross_section(national: Path, index: pd.DataFrame, counties: int) -> dict[str, list[str]]:
+    """Province code → its drawn counties (region_id), for the provinces that give any."""
+    drawn = {}
+    for code, n in county_shares(index, counties).items():
+        if n == 0:
+            continue
+        folder = index.set_index("province_code").at[code, "folder"]
+        regions = pyogrio.read_dataframe(
+            national / folder / "regions.gpkg", columns=["region_id"], read_geometry=False
+        )
+        drawn[str(code)] = spread(regions["region_id"].astype(str).tolist(), int(n))
+    return drawn
 
 
 @dataclass
@@ -91,18 +137,20 @@ def run_size(
     programmes: list[str],
     workers: int,
     say: Callable[[str], None],
+    drawn: dict[str, list[str]] | None = None,
 ) -> list[dict]:
-    """One size on one executor: every province planned, rows by programme."""
+    """One size on one executor: every province planned (only its ``drawn`` counties where
+    given), rows by programme."""
     seconds: Counter = Counter()
     statuses: dict[str, Counter] = {p: Counter() for p in programmes}
-    schools = 0
+    schools = counties = 0
     with tempfile.TemporaryDirectory(prefix="layoutopt-scale-") as cache, PeakMemory() as peak:
         pool = region_executor(workers, executor)
         try:
             for entry in provinces.itertuples():
-                say(
-                    f"{executor}: {entry.province_code} {entry.province}, {entry.counties} counties"
-                )
+                only = None if drawn is None else drawn[str(entry.province_code)]
+                n = int(entry.counties) if only is None else len(only)
+                say(f"{executor}: {entry.province_code} {entry.province}, {n} counties")
                 scenario = scenario_from_dict(
                     {
                         "name": f"scale-{entry.province_code}",
@@ -110,20 +158,24 @@ def run_size(
                         "travel": {"cache_dir": f"{cache}/{entry.province_code}"},
                     }
                 )
-                plan = make_plan(scenario, only=programmes, workers=workers, shared=pool)
+                plan = make_plan(
+                    scenario, only=programmes, workers=workers, shared=pool, counties=only
+                )
                 schools += len(plan.dataset.schools)
+                counties += len(plan.dataset.regions)
                 seconds.update(plan.execution["programme_seconds"])
                 for result in plan.results:
                     statuses[result.programme].update(str(s.status) for s in result.solves)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
-    counties = int(provinces["counties"].astype(int).sum())
     return [
         {
+            "draw": "provinces" if drawn is None else "counties",
             "executor": "dask LocalCluster" if executor == "dask" else "process pool",
             "provinces": len(provinces),
             "counties": counties,
             "schools": schools,
+            "schools_per_county": round(schools / counties, 1),
             "programme": name,
             "seconds": round(seconds[name], 1),
             "seconds_per_county": round(seconds[name] / counties, 3),
@@ -144,8 +196,11 @@ def run_scale(
     programmes: list[str],
     workers: int,
     say: Callable[[str], None],
+    draw: str = "counties",
 ) -> pd.DataFrame:
-    """The scale table: every size on every executor."""
+    """The scale table: every size on every executor, sizes drawn as ``draw`` says."""
+    if draw not in DRAWS:
+        raise LayoutoptError(f"unknown draw '{draw}' (fix: choose {' or '.join(DRAWS)})")
     index_path = national / "provinces.csv"
     if not index_path.is_file():
         raise LayoutoptError(
@@ -155,10 +210,14 @@ def run_scale(
     index = pd.read_csv(index_path, dtype=str, encoding="utf-8-sig")
     rows = []
     for size in sizes:
-        chosen = provinces_for(index, size)
+        if draw == "counties":
+            drawn = cross_section(national, index, size)
+            chosen = index[index["province_code"].isin(drawn)]
+        else:
+            drawn, chosen = None, provinces_for(index, size)
         for executor in executors:
             began = time.perf_counter()
-            found = run_size(national, chosen, executor, programmes, workers, say)
+            found = run_size(national, chosen, executor, programmes, workers, say, drawn)
             rows += [{"size": size, **row} for row in found]
             say(f"size {size} on {executor}: {time.perf_counter() - began:.0f} s")
     return pd.DataFrame(rows, columns=COLUMNS)
@@ -168,11 +227,14 @@ def growth_lines(table: pd.DataFrame) -> list[str]:
     """Seconds per county at each size against the smallest, by executor and programme:
     at most 1.0 means no worse than linear."""
     lines = []
-    for (executor, programme), rows in table.groupby(["executor", "programme"], sort=False):
+    groups = table.groupby(["draw", "executor", "programme"], sort=False)
+    for (draw, executor, programme), rows in groups:
         rows = rows.sort_values("counties")
         base = rows["seconds_per_county"].iloc[0]
         ratios = ", ".join(
             f"{r.counties} counties {r.seconds_per_county / base:.2f}" for r in rows.itertuples()
         )
-        lines.append(f"{executor} · {programme}: seconds per county against the smallest: {ratios}")
+        lines.append(
+            f"{draw} · {executor} · {programme}: seconds per county against the smallest: {ratios}"
+        )
     return lines

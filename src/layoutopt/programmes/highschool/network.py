@@ -12,7 +12,8 @@ their county's students, and the rest are the public network's to place.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 
 import geopandas as gpd
 import numpy as np
@@ -21,6 +22,7 @@ import pandas as pd
 from layoutopt.data.dataset import Dataset
 from layoutopt.errors import LayoutoptError
 from layoutopt.programmes.common import (
+    by_region,
     project_stage,
     round_keeping_total,
     site_names,
@@ -40,6 +42,23 @@ class Network:
     sites: gpd.GeoDataFrame  # candidate sites for a new school (place_id, max_streams)
     travel: pd.DataFrame  # place_id, demand_id, minutes (within the county)
     projection: dict[str, float] = field(default_factory=dict)
+
+
+def county_networks(network: Network) -> Iterator[tuple[str, Network]]:
+    """The network cut county by county, each table in one pass; a county's travel is its
+    own settlements' (travel is computed within the county)."""
+    ids = network.region_ids
+    region_of = network.demand.set_index("demand_id")["region_id"]
+    parts = {
+        "schools": by_region(network.schools, network.schools["region_id"], ids),
+        "sites": by_region(network.sites, network.sites["region_id"], ids),
+        "demand": by_region(network.demand, network.demand["region_id"], ids),
+        "travel": by_region(
+            network.travel, region_of.reindex(network.travel["demand_id"]).to_numpy(), ids
+        ),
+    }
+    for r in ids:
+        yield r, replace(network, region_ids=[r], **{name: cut[r] for name, cut in parts.items()})
 
 
 def build_network(state: PlanState, scenario: Scenario) -> Network:

@@ -15,7 +15,7 @@ from layoutopt.programmes.highschool import county as problems
 from layoutopt.programmes.highschool.county import CountyInput, county_plan
 from layoutopt.programmes.highschool.greedy import GreedyOutcome, greedy_county
 from layoutopt.programmes.highschool.kpis import KPI_SPECS, indicators
-from layoutopt.programmes.highschool.network import Network, build_network
+from layoutopt.programmes.highschool.network import Network, build_network, county_networks
 from layoutopt.programmes.highschool.outcome import SPLIT, CountyOutcome, county_outcome
 from layoutopt.programmes.streams import stream_schools_after
 from layoutopt.results import ProgrammeResult
@@ -71,7 +71,7 @@ class HighSchool(base.Programme):
         return build_network(state, scenario)
 
     def split(self, inputs: Network) -> dict[str, County]:
-        return {r: county_input(inputs, r) for r in inputs.region_ids}
+        return {r: county_input(county, r) for r, county in county_networks(inputs)}
 
     def today_problem(self, region: County) -> LocationProblem:
         return problems.today_problem(region.problem, region.section, region.stream_size)
