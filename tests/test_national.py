@@ -26,9 +26,9 @@ from layoutopt.data.build.national import (
 from layoutopt.data.calibration import Calibration, load_calibration
 from layoutopt.data.dataset import load_dataset
 from layoutopt.plan.scale import (
-    county_shares,
     cross_section,
     growth_lines,
+    national_counties,
     provinces_for,
     run_scale,
     spread,
@@ -148,16 +148,26 @@ def test_sizes_take_the_province_with_its_own_calibration_first_then_code_order(
     assert provinces_for(index, 10_000)["province_code"].tolist() == ["14", "11", "13", "15"]
 
 
-def test_a_cross_section_gives_each_province_its_share_of_counties_by_largest_remainder():
-    index = pd.DataFrame({"province_code": ["11", "13", "14"], "counties": ["16", "167", "117"]})
-    # 30 of 300: exactly 1.6, 16.7, 11.7 → 1, 16, 11 and the 2 left go to 0.7, 0.7 (13, 14)
-    assert county_shares(index, 30).to_dict() == {"11": 1, "13": 17, "14": 12}
-    assert county_shares(index, 300).to_dict() == {"11": 16, "13": 167, "14": 117}
-    assert county_shares(index, 10_000).sum() == 300  # never more than the country has
-    assert county_shares(index, 3).to_dict() == {"11": 0, "13": 2, "14": 1}
+def test_a_cross_section_takes_whole_prefectures_spread_over_the_country():
+    # 4 prefectures of 12 counties in two provinces: 3 a prefecture on average
+    counties = pd.DataFrame(
+        {
+            "province_code": ["11"] * 3 + ["13"] * 9,
+            "prefecture_id": ["1101"] * 3 + ["1301"] * 2 + ["1302"] * 3 + ["1303"] * 4,
+            "region_id": [f"c{i:02d}" for i in range(12)],
+        }
+    )
+    # 6 counties are 2 of the 4 prefectures, one from each half (1101·1301 | 1302·1303),
+    # the upper middle of a run of two: 1301 and 1303
+    assert cross_section(counties, 6) == {"13": ["c03", "c04", "c08", "c09", "c10", "c11"]}
+    assert cross_section(counties, 1) == {"13": ["c05", "c06", "c07"]}  # at least one: 1302
+    assert cross_section(counties, 100) == {
+        "11": ["c00", "c01", "c02"],
+        "13": [f"c{i:02d}" for i in range(3, 12)],
+    }
 
 
-def test_drawn_counties_are_spread_evenly_in_code_order():
+def test_drawn_prefectures_are_spread_evenly_in_code_order():
     ids = [f"{i:02d}" for i in range(10)]
     assert spread(ids, 2) == ["02", "07"]
     assert spread(ids, 5) == ["01", "03", "05", "07", "09"]
@@ -186,13 +196,30 @@ def test_the_scale_table_has_a_row_per_programme_with_solves_and_memory(ningxia)
     ]
 
 
-def test_a_cross_section_plans_only_the_drawn_counties(ningxia):
-    """Half of Ningxia's counties: every solve is one of theirs, the schools are theirs."""
+def test_a_cross_section_plans_only_the_drawn_prefectures_counties(ningxia, tmp_path):
+    """Ningxia's five prefectures, two drawn: every solve is one of their counties', the
+    schools are theirs, and the CSV so far is handed on after each run."""
     index = pd.read_csv(ningxia / "provinces.csv", dtype=str, encoding="utf-8-sig")
-    drawn = cross_section(ningxia, index, 11)["64"]
-    assert len(drawn) == 11 and drawn == sorted(drawn)
-    table = run_scale(ningxia, [11], ["processes"], ["highschool"], 1, lambda _m: None)
+    counties = national_counties(ningxia, index)
+    assert counties["prefecture_id"].nunique() == 5 and len(counties) == 22
+    drawn = cross_section(counties, 9)["64"]  # round(9 × 5 / 22) = 2 prefectures
+    assert counties.set_index("region_id").loc[drawn, "prefecture_id"].nunique() == 2
+    seen: list[int] = []
+    table = run_scale(
+        ningxia,
+        [9],
+        ["processes"],
+        ["highschool"],
+        1,
+        lambda _m: None,
+        on_rows=lambda t: seen.append(len(t)),
+    )
     row = table.iloc[0]
-    assert (row["counties"], row["draw"], row["solves"]) == (11, "counties", 22)
+    assert (row["counties"], row["draw"], row["solves"]) == (
+        len(drawn),
+        "prefectures",
+        2 * len(drawn),
+    )
     whole = load_dataset(ningxia / "64")
     assert row["schools"] == whole.schools["region_id"].isin(drawn).sum()
+    assert seen == [1]

@@ -458,11 +458,12 @@ def bench(
     draw: Annotated[
         str,
         typer.Option(
-            help="scale: 'counties' (each size the same cross-section of the country: every "
-            "province its share of counties) or 'provinces' (whole provinces, Shanxi first, "
-            "until the size is reached)."
+            help="scale: 'prefectures' (each size the same cross-section of the country: "
+            "whole prefectures spread evenly over all, as many as the size's share of the "
+            "counties) or 'provinces' (whole provinces, Shanxi first, until the size is "
+            "reached)."
         ),
-    ] = "counties",
+    ] = "prefectures",
     executors: Annotated[str, typer.Option(help="scale: executors to run each size on.")] = (
         "processes,dask"
     ),
@@ -674,6 +675,10 @@ def _bench_scale(
     from layoutopt.plan.scale import growth_lines, run_scale
     from layoutopt.report.tables import csv_text
 
+    def keep(table: pd.DataFrame) -> None:
+        if out:
+            atomic_write_text(out, csv_text(table), bom=True)
+
     table = run_scale(
         data or Path("data/china"),
         [int(n) for n in sizes.split(",")],
@@ -682,6 +687,7 @@ def _bench_scale(
         workers,
         lambda msg: console.print(f"… {msg}", markup=False),
         draw,
+        keep,
     )
     console.print(_rich_table(table, "Plan at scale (seconds of planning, no outputs written)"))
     for line in growth_lines(table):

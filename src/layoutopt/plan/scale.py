@@ -2,12 +2,14 @@
 
 A size is drawn from a national data set in one of two ways:
 
-- ``counties`` (the default): the same cross-section of the country at every size. Each
-  province gives its share of the size's counties (largest remainders, so the shares add
-  up to the size), spread evenly over its counties in code order; a province is planned
-  with only its drawn counties. Counties differ in size from province to province (the
-  scaled provinces are more populous per county than Shanxi), so only a draw like this
-  asks what the time does when the number of counties alone grows.
+- ``prefectures`` (the default): the same cross-section of the country at every size:
+  whole prefectures spread evenly over the country's 342 in code order, as many as the
+  size's share of the counties; each province is planned with only the counties of its
+  drawn prefectures. Counties differ in size from province to province (the scaled
+  provinces are more populous per county than Shanxi), so only a draw like this asks what
+  the time does when the number of counties alone grows; whole prefectures, because the
+  vocational programme's problems are prefectures (drawing counties one by one would
+  shrink them at the small sizes).
 - ``provinces``: whole provinces (those with a calibration of their own first, then the
   others in code order) until the counties reach the size: the runs a ministry would make.
 
@@ -36,7 +38,7 @@ from layoutopt.plan import make_plan
 from layoutopt.plan.executors import region_executor
 from layoutopt.scenario import scenario_from_dict
 
-DRAWS = ("counties", "provinces")
+DRAWS = ("prefectures", "provinces")
 
 COLUMNS = [
     "size",
@@ -67,36 +69,33 @@ def provinces_for(index: pd.DataFrame, counties: int) -> pd.DataFrame:
     return ordered.head(needed)
 
 
-def county_shares(index: pd.DataFrame, counties: int) -> pd.Series:
-    """How many counties each province gives to a cross-section of ``counties``: its share
-    of the country's counties, by largest remainders (ties to the lower code)."""
-    have = index.set_index("province_code")["counties"].astype(int)
-    size = min(counties, int(have.sum()))
-    exact = have * size / have.sum()
-    whole = exact.astype(int)
-    remainder = (exact - whole).sort_values(ascending=False, kind="stable")
-    whole[remainder.index[: size - int(whole.sum())]] += 1
-    return whole
-
-
 def spread(ids: list[str], n: int) -> list[str]:
     """``n`` of ``ids`` (in code order) spread evenly: the middle one of each of n runs."""
     ids = sorted(ids)
     return [ids[(2 * i + 1) * len(ids) // (2 * n)] for i in range(n)]
 
 
-def cross_section(national: Path, index: pd.DataFrame, counties: int) -> dict[str, list[str]]:
-    """Province code → its drawn counties (region_id), for the provinces that give any."""
-    drawn = {}
-    for code, n in county_shares(index, counties).items():
-        if n == 0:
-            continue
-        folder = index.set_index("province_code").at[code, "folder"]
+def national_counties(national: Path, index: pd.DataFrame) -> pd.DataFrame:
+    """province_code, prefecture_id, region_id of every county of the national data set."""
+    frames = []
+    for entry in index.itertuples():
         regions = pyogrio.read_dataframe(
-            national / folder / "regions.gpkg", columns=["region_id"], read_geometry=False
+            national / str(entry.folder) / "regions.gpkg",
+            columns=["region_id", "prefecture_id"],
+            read_geometry=False,
         )
-        drawn[str(code)] = spread(regions["region_id"].astype(str).tolist(), int(n))
-    return drawn
+        frames.append(regions.astype(str).assign(province_code=str(entry.province_code)))
+    return pd.concat(frames, ignore_index=True)[["province_code", "prefecture_id", "region_id"]]
+
+
+def cross_section(counties: pd.DataFrame, size: int) -> dict[str, list[str]]:
+    """A size's prefectures, whole, spread evenly over the country's in code order (as many
+    as the size's share of the counties, at least one): province code → their counties."""
+    prefectures = sorted(counties["prefecture_id"].unique())
+    share = round(size * len(prefectures) / len(counties))
+    chosen = spread(prefectures, min(max(share, 1), len(prefectures)))
+    drawn = counties[counties["prefecture_id"].isin(chosen)]
+    return {code: sorted(rows["region_id"]) for code, rows in drawn.groupby("province_code")}
 
 
 @dataclass
@@ -170,7 +169,7 @@ def run_size(
             pool.shutdown(wait=True, cancel_futures=True)
     return [
         {
-            "draw": "provinces" if drawn is None else "counties",
+            "draw": "provinces" if drawn is None else "prefectures",
             "executor": "dask LocalCluster" if executor == "dask" else "process pool",
             "provinces": len(provinces),
             "counties": counties,
@@ -196,9 +195,12 @@ def run_scale(
     programmes: list[str],
     workers: int,
     say: Callable[[str], None],
-    draw: str = "counties",
+    draw: str = "prefectures",
+    on_rows: Callable[[pd.DataFrame], None] | None = None,
 ) -> pd.DataFrame:
-    """The scale table: every size on every executor, sizes drawn as ``draw`` says."""
+    """The scale table: every size on every executor, sizes drawn as ``draw`` says.
+    ``on_rows`` is given the table so far after each run (a long benchmark keeps what it
+    has measured if stopped)."""
     if draw not in DRAWS:
         raise LayoutoptError(f"unknown draw '{draw}' (fix: choose {' or '.join(DRAWS)})")
     index_path = national / "provinces.csv"
@@ -209,9 +211,10 @@ def run_scale(
         )
     index = pd.read_csv(index_path, dtype=str, encoding="utf-8-sig")
     rows = []
+    counties = national_counties(national, index) if draw == "prefectures" else None
     for size in sizes:
-        if draw == "counties":
-            drawn = cross_section(national, index, size)
+        if counties is not None:
+            drawn = cross_section(counties, size)
             chosen = index[index["province_code"].isin(drawn)]
         else:
             drawn, chosen = None, provinces_for(index, size)
@@ -220,6 +223,8 @@ def run_scale(
             found = run_size(national, chosen, executor, programmes, workers, say, drawn)
             rows += [{"size": size, **row} for row in found]
             say(f"size {size} on {executor}: {time.perf_counter() - began:.0f} s")
+            if on_rows is not None:
+                on_rows(pd.DataFrame(rows, columns=COLUMNS))
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
