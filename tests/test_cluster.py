@@ -69,7 +69,12 @@ def test_a_worker_killed_mid_run_loses_no_region_and_the_outputs_are_the_pools(
     )
     flag = tmp_path / "killed"
     with (
-        LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster,
+        LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            dashboard_address=None,
+            scheduler_kwargs={"dashboard_address": ":0"},  # as the planner's own cluster
+        ) as cluster,
         Client(cluster) as client,
     ):
         client.register_plugin(DieOnFirstRegion(str(flag)))

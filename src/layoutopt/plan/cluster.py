@@ -51,6 +51,9 @@ def dask_executor(workers: int, scheduler: str | None, timeout_s: float = 20.0) 
         threads_per_worker=1,  # one solve at a time per worker, as in the process pool
         processes=True,
         dashboard_address=None,
+        # No dashboard; its HTTP server (health, metrics) on a free port, not 8787, so that
+        # two plans on one machine never meet on a port.
+        scheduler_kwargs={"dashboard_address": ":0"},
         silence_logs=logging.ERROR,
     )
     return DaskExecutor(distributed.Client(cluster), cluster, f"LocalCluster(n_workers={workers})")
