@@ -56,6 +56,7 @@ class Dataset:
         if teachers is not None:
             teachers = teachers[teachers["school_id"].isin(schools["school_id"])]
             teachers = teachers.reset_index(drop=True)
+        note = f"planned for {len(ids)} of the data set's {len(self.regions)} counties"
         return replace(
             self,
             regions=kept(self.regions),
@@ -63,7 +64,7 @@ class Dataset:
             schools=schools,
             sites=None if self.sites is None else kept(self.sites),
             teachers=teachers,
-            notes=[*self.notes, f"planned for {len(ids)} of its {len(self.regions)} counties"],
+            notes=[*self.notes, note],
         )
 
 

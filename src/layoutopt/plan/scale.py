@@ -70,7 +70,8 @@ def provinces_for(index: pd.DataFrame, counties: int) -> pd.DataFrame:
 
 
 def spread(ids: list[str], n: int) -> list[str]:
-    """``n`` of ``ids`` (in code order) spread evenly: the middle one of each of n runs."""
+    """``n`` of ``ids`` (in code order) spread evenly: the middle one of each of n equal
+    runs (of an even run, the upper of its two middle ones)."""
     ids = sorted(ids)
     return [ids[(2 * i + 1) * len(ids) // (2 * n)] for i in range(n)]
 
@@ -229,7 +230,7 @@ def run_scale(
 
 
 def growth_lines(table: pd.DataFrame) -> list[str]:
-    """Seconds per county at each size against the smallest, by executor and programme:
+    """Seconds per county at each size against the smallest, by draw, executor and programme:
     at most 1.0 means no worse than linear."""
     lines = []
     groups = table.groupby(["draw", "executor", "programme"], sort=False)
