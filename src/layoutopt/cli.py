@@ -692,8 +692,7 @@ def _bench_scale(
     console.print(_rich_table(table, "Plan at scale (seconds of planning, no outputs written)"))
     for line in growth_lines(table):
         console.print(line)
-    if out:
-        atomic_write_text(out, csv_text(table), bom=True)
+    if out:  # written by ``keep`` after the last run
         console.print(f"written {out}")
 
 
