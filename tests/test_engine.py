@@ -430,6 +430,57 @@ def test_tree_search_out_of_time_proves_nothing():
     assert not tree.finished and tree.lower_bound < tree.upper_bound == pytest.approx(30.0)
 
 
+def mip_out_of_time(bound: float | None):
+    """A MIP that stops at its time limit without a plan, its dual bound at ``bound``."""
+    from layoutopt.engine.backends import NO_SOLUTION_TIME_LIMIT, RawSolve
+
+    def stopped(problem, model, arcs, overflow_cost, options, time_left):
+        return RawSolve(NO_SOLUTION_TIME_LIMIT, None, None, bound, None, 1.0, "highs")
+
+    return stopped
+
+
+@pytest.mark.parametrize("tree", [False, True])
+def test_a_mip_out_of_time_keeps_the_plan_fixing_found_and_says_its_gap(monkeypatch, tree):
+    # The triangle's best plan, two schools (20), is the heuristic's; the relaxation gives
+    # 15. The MIP that takes over (directly, or after a tree given no time) stops with no
+    # plan and a bound of 18: the solve reports the plan it holds, bound 18, gap 2 / 20.
+    from layoutopt.engine import solver
+
+    monkeypatch.setattr(solver, "_solve_model", mip_out_of_time(18.0))
+    if tree:
+        monkeypatch.setattr(solver, "TREE_ABOVE_ARCS_PER_DEMAND", 1)
+        monkeypatch.setattr(solver, "TREE_SHARE", 0.0)
+    solution = solve(triangle(), EXACT)
+    report = solution.report
+    assert report.status == "feasible_time_limit"
+    assert report.objective == pytest.approx(20.0) and report.bound == pytest.approx(18.0)
+    assert report.gap == pytest.approx(0.1)
+    assert solution.is_open.sum() == 2
+    assert len(solution.assignment) == 3 and (solution.assignment["cost"] == 0).all()
+    # Within a gap of 10%, the same plan and bound are a proof.
+    assert solve(triangle(), SolverOptions(mip_gap=0.1)).report.status == "optimal"
+
+
+def test_a_tree_out_of_time_hands_its_plan_and_bound_to_the_report(monkeypatch):
+    # The tree stops with the plan A + B (20) and a bound of 19; the MIP after it finds
+    # nothing and proves no bound: the report keeps the tree's plan and bound.
+    from layoutopt.engine import solver, treesearch
+
+    def stopped(problem, plan, multipliers, time_limit_s, gap=0.0):
+        found = np.zeros(problem.n_sites, bool)
+        found[:2] = True
+        return treesearch.TreeResult(found, 20.0, 19.0, False, 1, 0.0)
+
+    monkeypatch.setattr(solver, "TREE_ABOVE_ARCS_PER_DEMAND", 1)
+    monkeypatch.setattr(treesearch, "search", stopped)
+    monkeypatch.setattr(solver, "_solve_model", mip_out_of_time(None))
+    report = solve(triangle(), EXACT).report
+    assert report.status == "feasible_time_limit" and report.method == "lagrangian fixing + mip"
+    assert report.objective == pytest.approx(20.0) and report.bound == pytest.approx(19.0)
+    assert report.gap == pytest.approx(0.05)
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(uncapacitated, st.booleans(), st.integers(0, 1000))
 def test_tree_search_finds_the_mip_optimum_from_any_plan(instance, whole, start_seed):

@@ -154,7 +154,79 @@ def _solve_after_fixing(
         # The tree, not the trivial model on the plan's sites, proved the bound.
         report = _with_bound(report, report.objective - (tree.upper_bound - tree.lower_bound))
     report = replace(report, method=method)
+    known = fixing.upper_bound + _saving_offset(problem)
+    better = report.objective is None or report.objective > known + 1e-9 * max(1.0, abs(known))
+    if np.isfinite(known) and better:
+        # The MIP ran out of time with no plan, or a worse one, than fixing and the tree
+        # found: report theirs, against the best bound any of them proved.
+        usable = np.flatnonzero(_arc_ranks(problem)[0] >= 0)
+        return _known_plan(problem, fixing, report, options, usable)
     return replace(part, report=report, is_open=is_open, modules=modules)
+
+
+def _saving_offset(problem: LocationProblem) -> float:
+    """What the objective reports beyond the relaxation's cost: the closing savings, which
+    the relaxation counts as a cost of keeping a closable site open."""
+    return -float(problem.close_saving[problem.status == CLOSABLE].sum())
+
+
+def _known_plan(
+    problem: LocationProblem,
+    fixing: lagrange.Fixing,
+    mip: SolveReport,
+    options: SolverOptions,
+    usable: NDArray,
+) -> LocationSolution:
+    """The best plan of fixing and the tree, each demand point on its cheapest open arc,
+    when the MIP that took over found none better in the time left. Its bound is the best
+    of the Lagrangian bound, the tree's and the MIP's (each a bound of the whole problem)."""
+    offset = _saving_offset(problem)
+    plan = fixing.plan
+    arcs = _cheapest_open_arcs(problem, usable, plan)
+    # The plan's own objective: the tree prices it on the arcs fixing left, which can only
+    # be dearer than its cheapest arcs.
+    keeps_open = plan & (problem.status == CLOSABLE)
+    objective = float(
+        problem.weight[problem.arc_demand[arcs]] @ problem.arc_cost[arcs]
+        + problem.fixed_cost[plan].sum()
+        + problem.close_saving[keeps_open].sum()
+        + offset
+    )
+    bounds = [fixing.lower_bound + offset]
+    if mip.bound is not None and np.isfinite(mip.bound):
+        bounds.append(mip.bound)
+    bound = min(max(bounds), objective)
+    gap = max(0.0, objective - bound) / max(abs(objective), 1e-9)
+    report = replace(
+        mip,
+        status=OPTIMAL if gap <= options.mip_gap else FEASIBLE_TIME_LIMIT,
+        objective=objective,
+        bound=bound,
+        gap=gap,
+    )
+    return _plan_solution(problem, report, plan, usable, arcs)
+
+
+def _plan_solution(
+    problem: LocationProblem,
+    report: SolveReport,
+    plan: NDArray,
+    usable: NDArray,
+    arcs: NDArray | None = None,
+) -> LocationSolution:
+    """An uncapacitated plan as a solution: each demand point on its cheapest open arc
+    (``arcs``, where already found)."""
+    if arcs is None:
+        arcs = _cheapest_open_arcs(problem, usable, plan)
+    return LocationSolution(
+        report,
+        plan,
+        np.zeros(problem.n_sites, int),
+        _arc_frame(problem, arcs, np.ones(len(arcs))),
+        pd.DataFrame(columns=["demand_id", "region", "share", "weight", "penalty"]),
+        rounds=1,
+        arcs_kept=len(usable),
+    )
 
 
 def _solve_by_bound(
@@ -173,7 +245,7 @@ def _solve_by_bound(
     fallback = _fallback(problem, np.full(problem.n_demand, np.nan))
     fixing, out_of_time = _ascend_to_gap(problem, options, started, usable, fallback)
     upper, lower = fixing.upper_bound, fixing.lower_bound
-    offset = -float(problem.close_saving[problem.status == CLOSABLE].sum())
+    offset = _saving_offset(problem)
     if not np.isfinite(upper):  # every plan found leaves a point with no listed open site
         status, objective, gap = ERROR, None, None
     else:
@@ -192,16 +264,7 @@ def _solve_by_bound(
         method=SolveMethod.BOUND_ONLY,
         time_limit_s=options.time_limit_s,
     )
-    arcs = _cheapest_open_arcs(problem, usable, fixing.plan)
-    return LocationSolution(
-        report,
-        fixing.plan,
-        np.zeros(problem.n_sites, int),
-        _arc_frame(problem, arcs, np.ones(len(arcs))),
-        pd.DataFrame(columns=["demand_id", "region", "share", "weight", "penalty"]),
-        rounds=1,
-        arcs_kept=len(usable),
-    )
+    return _plan_solution(problem, report, fixing.plan, usable)
 
 
 def _ascend_to_gap(
@@ -261,10 +324,21 @@ def _tree_search(
     tree = treesearch.search(
         sub, fixing.plan[keep], fixing.multipliers, TREE_SHARE * left, gap=options.mip_gap
     )
-    if not tree.finished:
-        return fixing, None
     plan = np.zeros(problem.n_sites, bool)
     plan[keep] = tree.plan
+    if not tree.finished:
+        # The MIP takes over; what the tree found stays: its plan, if better, and its bound,
+        # in the whole problem's terms (the sub-problem's sites forced open no longer count
+        # their closing savings, the same amount for every plan that fixing leaves).
+        forced = fixing.opened & (problem.status == CLOSABLE)
+        shift = float(problem.close_saving[forced].sum())
+        upper = min(fixing.upper_bound, tree.upper_bound + shift)
+        return replace(
+            fixing,
+            plan=plan if tree.upper_bound + shift < fixing.upper_bound else fixing.plan,
+            upper_bound=upper,
+            lower_bound=min(max(fixing.lower_bound, tree.lower_bound + shift), upper),
+        ), None
     return replace(fixing, plan=plan, proven=True), tree
 
 
