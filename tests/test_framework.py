@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -13,12 +14,13 @@ from hypothesis import strategies as st
 from conftest import run_plan, write_scenario
 from layoutopt.data.dataset import load_dataset
 from layoutopt.errors import LayoutoptError
-from layoutopt.plan import make_plan
+from layoutopt.plan import Plan, make_plan
 from layoutopt.plan.registry import REGISTRY
 from layoutopt.plan.runner import largest_first, met
 from layoutopt.programmes.base import COMMON_ACTIONS, Kpi, Rule
 from layoutopt.programmes.common import by_region
 from layoutopt.programmes.highschool.outcome import SPLIT
+from layoutopt.report.outputs import write_plan
 from layoutopt.scenario import Scenario, load_scenario
 from layoutopt.state import PlanState
 
@@ -44,10 +46,29 @@ def tiny(tmp_path: Path, data: Path, projects: str = "[0, 1000]") -> Scenario:
     return load_scenario(write_scenario(tmp_path / "tiny.toml", data, text))
 
 
-def test_outputs_do_not_depend_on_the_number_of_workers(tiny_dataset_dir, tmp_path):
-    scenario = tiny(tmp_path, tiny_dataset_dir)
-    one = run_plan(scenario, tmp_path / "one", workers=1)
-    two = run_plan(scenario, tmp_path / "two", workers=2)
+@dataclass
+class TinyRun:
+    scenario: Scenario
+    plan: Plan
+    out: Path
+    manifest: dict
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tiny_dataset_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> TinyRun:
+    """Every programme on the tiny province, one worker, asked in a shuffled order (the
+    registry's must win), planned and written once for the checks that only read it."""
+    folder = tmp_path_factory.mktemp("tiny-run")
+    scenario = tiny(folder, tiny_dataset_dir)
+    only = ["vocational", "staffing", "boarding", "kindergarten", "highschool"]
+    plan = make_plan(scenario, only=only, workers=1)
+    manifest = write_plan(plan, folder / "out")
+    return TinyRun(scenario, plan, folder / "out", manifest)
+
+
+def test_outputs_do_not_depend_on_the_number_of_workers(tiny_run, tmp_path):
+    one = tiny_run.manifest
+    two = run_plan(tiny_run.scenario, tmp_path / "two", workers=2)
     assert (
         one["programmes_run"]
         == two["programmes_run"]
@@ -55,7 +76,7 @@ def test_outputs_do_not_depend_on_the_number_of_workers(tiny_dataset_dir, tmp_pa
     )
     assert two["run"]["workers"] == 2
     for name in CSVS:
-        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
+        assert (tiny_run.out / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
     assert [s["name"] for s in one["solves"]] == [s["name"] for s in two["solves"]]
 
 
@@ -64,11 +85,8 @@ def test_regions_start_largest_first_then_by_id():
     assert largest_first(regions) == ["a", "c", "b", "d"]
 
 
-def test_programmes_run_in_registry_order_and_hand_on_the_network(tiny_dataset_dir, tmp_path):
-    plan = make_plan(
-        tiny(tmp_path, tiny_dataset_dir),
-        only=["vocational", "staffing", "boarding", "kindergarten", "highschool"],
-    )
+def test_programmes_run_in_registry_order_and_hand_on_the_network(tiny_run):
+    plan = tiny_run.plan
     assert plan.programmes == list(REGISTRY) == list(plan.state.order)
     state = plan.state.schools.set_index("school_id")
     for result in plan.results:
@@ -123,18 +141,15 @@ def test_the_manifest_lists_every_solve_of_the_price_search(tiny_dataset_dir, tm
     assert len(set(names)) == len(names)
 
 
-def test_every_action_and_indicator_written_is_in_the_programme_definition(
-    tiny_dataset_dir, tmp_path
-):
-    run_plan(tiny(tmp_path, tiny_dataset_dir), tmp_path / "out")
-    changes = pd.read_csv(tmp_path / "out" / "changes.csv", encoding="utf-8-sig")
-    kpis = pd.read_csv(tmp_path / "out" / "kpis.csv", encoding="utf-8-sig")
+def test_every_action_and_indicator_written_is_in_the_programme_definition(tiny_run):
+    changes = pd.read_csv(tiny_run.out / "changes.csv", encoding="utf-8-sig")
+    kpis = pd.read_csv(tiny_run.out / "kpis.csv", encoding="utf-8-sig")
     for name, programme in REGISTRY.items():
         words = {str(a.code) for a in (*programme.actions, *COMMON_ACTIONS)}
         assert set(changes.loc[changes["programme"] == name, "action"]) <= words
         specs = {k.name for k in programme.kpis}
         assert set(kpis.loc[kpis["programme"] == name, "indicator"]) == specs
-    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
+    manifest = json.loads((tiny_run.out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["plan_state_order"] == [
         "highschool",
         "kindergarten",
@@ -193,9 +208,8 @@ def test_the_command_shows_progress_per_programme_and_a_closing_summary(tiny_dat
     assert "solves: " in result.output
 
 
-def test_register_horizon_and_plan_figures_are_kept_apart(tiny_dataset_dir, tmp_path):
-    scenario = tiny(tmp_path, tiny_dataset_dir)
-    plan = make_plan(scenario, workers=1)
+def test_register_horizon_and_plan_figures_are_kept_apart(tiny_run):
+    scenario, plan = tiny_run.scenario, tiny_run.plan
     register = load_dataset(scenario.data).schools.set_index("school_id")
     register_students = register["senior_enrolment"].fillna(register["enrolment"])
     register_students[register["level"] == "kindergarten"] = register["enrolment"]
@@ -224,13 +238,10 @@ def test_register_horizon_and_plan_figures_are_kept_apart(tiny_dataset_dir, tmp_
         )
 
 
-def test_the_review_workbook_has_its_sheets_headers_filters_and_print_setup(
-    tiny_dataset_dir, tmp_path
-):
+def test_the_review_workbook_has_its_sheets_headers_filters_and_print_setup(tiny_run):
     from openpyxl import load_workbook
 
-    run_plan(tiny(tmp_path, tiny_dataset_dir), tmp_path / "out")
-    book = load_workbook(tmp_path / "out" / "plan.xlsx")
+    book = load_workbook(tiny_run.out / "plan.xlsx")
     assert book.sheetnames == [
         "说明 read me",
         "highschool 调整",
