@@ -4,6 +4,7 @@ and the scale benchmark's choice of provinces."""
 
 from __future__ import annotations
 
+import json
 import tomllib
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from layoutopt.data.build.national import (
 )
 from layoutopt.data.calibration import Calibration, load_calibration
 from layoutopt.data.dataset import load_dataset
+from layoutopt.data.io import read_layer_metadata
 from layoutopt.plan.scale import (
     cross_section,
     growth_lines,
@@ -122,6 +124,15 @@ def test_a_second_province_builds_validates_and_never_says_facts(ningxia):
     table = readme[readme.index("## Calibration achieved") : readme.index("Sources:")]
     assert "| scaled |" in table and "FACTS" not in table
     assert "scaled = not this province's statistics" in readme
+    # Its population table is the rule's, not a census: said first, and column by column.
+    assert "**Boundaries are real; county populations are synthetic" in readme
+    assert "county populations are real" not in readme
+    assert "| population_2020, population_quality | synthetic |" in readme
+    metadata = json.loads((ningxia / "64" / "metadata.json").read_text(encoding="utf-8"))
+    assert metadata["tables"]["regions"]["synthetic"] is True
+    assert "synthetic" in metadata["tables"]["regions"]["provenance"]
+    layer = read_layer_metadata(ningxia / "64" / "regions.gpkg", "counties")
+    assert layer["synthetic"] == "partly"
     result = CliRunner().invoke(app, ["info", str(ningxia)])
     assert result.exit_code == 0, result.output
     assert "64 宁夏回族自治区: passed every check" in result.output

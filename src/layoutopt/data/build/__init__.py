@@ -70,6 +70,30 @@ PROVENANCE = {
 }
 
 
+# Where no county census table was supplied (the national build's population rule).
+SYNTHETIC_POPULATION = {
+    "regions": (
+        "partly synthetic",
+        "County polygons from the inputs; county populations synthetic, the province's "
+        "census total shared by area and unit kind (no census table supplied); the rest "
+        "derived (prefecture from the code, unit kind from the name).",
+    ),
+    "demand": (
+        "synthetic",
+        "Settlements drawn inside each county; populations share the county's synthetic "
+        "figure; ages 0-17 follow the births series.",
+    ),
+}
+
+
+def provenance(regions: pd.DataFrame) -> dict[str, tuple[str, str]]:
+    """Each table's nature and how it was made; a population table made by rule, not a
+    census, makes the regions partly and the settlements' populations wholly synthetic."""
+    if not regions["population_quality"].eq("synthetic").any():
+        return PROVENANCE
+    return PROVENANCE | SYNTHETIC_POPULATION
+
+
 def build_dataset(
     boundaries: str,
     population: Path,
@@ -166,10 +190,12 @@ def _write(
     report: pd.DataFrame,
     cal: Calibration,
 ) -> None:
+    made = provenance(tables["regions"])
+
     def meta(name: str) -> dict[str, str]:
-        kind, how = PROVENANCE[name]
+        kind, how = made[name]
         return {
-            "synthetic": "no" if kind == "real" else "yes",
+            "synthetic": {"real": "no", "partly synthetic": "partly"}.get(kind, "yes"),
             "provenance": how,
             "generator": f"layoutopt {__version__} data build",
             "seed": str(seed),
@@ -193,8 +219,8 @@ def _write(
         "tables": {
             name: {
                 "rows": len(frame),
-                "synthetic": name != "regions",
-                "provenance": PROVENANCE["roads" if name.startswith("road") else name][1],
+                "synthetic": made["roads" if name.startswith("road") else name][0] != "real",
+                "provenance": made["roads" if name.startswith("road") else name][1],
             }
             for name, frame in tables.items()
         },

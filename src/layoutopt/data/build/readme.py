@@ -175,18 +175,64 @@ def sources_line(cal: Calibration) -> str:
     )
 
 
+# Where the population table is the national build's rule, not a census table.
+SYNTHETIC_POPULATION = {
+    "regions": (
+        "population_2020, population_quality",
+        "synthetic",
+        "no county census table supplied: the province's census total shared among its "
+        "counties by area and unit kind (`population_rule` of the national calibration file); "
+        "`population_quality` says `synthetic`",
+    ),
+    "demand": (
+        "population",
+        "synthetic",
+        "the county's figure of the population table (itself synthetic, above) split: urban "
+        "share of its unit kind scaled to the provincial census share; town centres' part of "
+        "it by `town_share_of_urban`; log-normal sizes; sums to the county figure exactly",
+    ),
+}
+
+
+def column_notes(synthetic_population: bool) -> dict[str, list[tuple[str, str, str]]]:
+    """The column notes, with the population rows of a synthetic population table."""
+    if not synthetic_population:
+        return COLUMN_NOTES
+    notes = {table: list(rows) for table, rows in COLUMN_NOTES.items()}
+    for table, row in SYNTHETIC_POPULATION.items():
+        notes[table] = [row if cols == row[0] else (cols, k, h) for cols, k, h in notes[table]]
+    return notes
+
+
+def headline(seed: int, synthetic_population: bool) -> str:
+    """The README's first words: what is real and what is not."""
+    if synthetic_population:
+        nature = (
+            "**Boundaries are real; county populations are synthetic (the province's census "
+            "total shared by a written rule), and so are settlements, schools, sites and roads**"
+        )
+    else:
+        nature = (
+            "**Boundaries and county populations are real; settlements, schools, sites and "
+            "roads are synthetic**"
+        )
+    return (
+        f"Built by `layoutopt data build` (seed {seed}). {nature}, calibrated to the "
+        "provincial figures below. Do not read a synthetic school as a real one."
+    )
+
+
 def render_readme(
     tables: dict[str, Any], report: pd.DataFrame, metadata: dict, calibration: Calibration
 ) -> str:
     province = calibration.province
     counts = ", ".join(f"{name} {len(frame):,}" for name, frame in tables.items())
+    # The regions are only ever synthetic in their population (boundaries are real).
+    synthetic_population = bool(metadata["tables"]["regions"]["synthetic"])
     parts = [
         f"# {province.name_en} ({province.name}) data set, generated",
         "",
-        "Built by `layoutopt data build` (seed "
-        f"{metadata['seed']}). **Boundaries and county populations are real; settlements, "
-        "schools, sites and roads are synthetic**, calibrated to the provincial figures below. "
-        "Do not read a synthetic school as a real one.",
+        headline(metadata["seed"], synthetic_population),
         "",
         f"Rows: {counts}.",
         "",
@@ -212,7 +258,7 @@ def render_readme(
         "## What is real and what is synthetic, column by column",
         "",
     ]
-    for table, notes in COLUMN_NOTES.items():
+    for table, notes in column_notes(synthetic_population).items():
         parts += [f"### {table}", "", "| columns | nature | how it was made |", "|---|---|---|"]
         parts += [f"| {cols} | {kind} | {how} |" for cols, kind, how in notes]
         parts.append("")
