@@ -159,7 +159,6 @@ def _solve_after_fixing(
     if np.isfinite(known) and better:
         # The MIP ran out of time with no plan, or a worse one, than fixing and the tree
         # found: report theirs, against the best bound any of them proved.
-        usable = np.flatnonzero(_arc_ranks(problem)[0] >= 0)
         return _known_plan(problem, fixing, report, options, usable)
     return replace(part, report=report, is_open=is_open, modules=modules)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -192,6 +193,10 @@ def _write(
 ) -> None:
     made = provenance(tables["regions"])
 
+    def table_entry(name: str, rows: int) -> dict[str, Any]:
+        kind, how = made["roads" if name.startswith("road") else name]
+        return {"rows": rows, "synthetic": kind != "real", "provenance": how}
+
     def meta(name: str) -> dict[str, str]:
         kind, how = made[name]
         return {
@@ -216,14 +221,7 @@ def _write(
         "generator": f"layoutopt {__version__}",
         "seed": seed,
         "inputs": inputs,
-        "tables": {
-            name: {
-                "rows": len(frame),
-                "synthetic": made["roads" if name.startswith("road") else name][0] != "real",
-                "provenance": made["roads" if name.startswith("road") else name][1],
-            }
-            for name, frame in tables.items()
-        },
+        "tables": {name: table_entry(name, len(frame)) for name, frame in tables.items()},
         "calibration": json.loads(report.to_json(orient="records")),
     }
     atomic_write_text(
