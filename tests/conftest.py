@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -105,14 +107,68 @@ def plan_shanxi(out: Path, only: str) -> Path:
 
 
 @pytest.fixture(scope="session")
-def shanxi_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The README's plan, high schools only, on the bundled Shanxi data (run once)."""
-    return plan_shanxi(tmp_path_factory.mktemp("shanxi") / "plan", "highschool")
+def shanxi_plan(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The README's plan on the bundled Shanxi data, every programme (run once: the
+    programmes' checks, the maps' and the audit's read it)."""
+    out = tmp_path_factory.mktemp("shanxi") / "plan"
+    return plan_shanxi(out, "highschool,kindergarten,vocational,boarding,staffing")
 
 
 @pytest.fixture(scope="session")
-def shanxi_programmes(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The README's plan for high schools, vocational schools, boarding and staffing on the
-    bundled Shanxi data (run once, shared by the vocational, boarding and staffing checks)."""
-    out = tmp_path_factory.mktemp("shanxi-programmes") / "plan"
-    return plan_shanxi(out, "highschool,vocational,boarding,staffing")
+def shanxi_run(shanxi_plan: Path) -> Path:
+    """The README's plan, read for its high schools (which run first)."""
+    return shanxi_plan
+
+
+@pytest.fixture(scope="session")
+def shanxi_programmes(shanxi_plan: Path) -> Path:
+    """The README's plan, read for its vocational, boarding and staffing programmes."""
+    return shanxi_plan
+
+
+# Both programmes on the tiny province: its own births, a wide project range so that one
+# project price is enough (a narrower one makes the search below try several).
+TINY = """
+[travel]
+cache_dir = "{cache}"
+[highschool]
+plan_students = 0
+[vocational]
+plan_students = 0
+schools_kept = [0, 1000]
+[kindergarten]
+projects = {projects}
+births = {{ "2020" = 9898, "2021" = 8470, "2022" = 8080 }}
+"""
+
+
+def tiny(tmp_path: Path, data: Path, projects: str = "[0, 1000]") -> Any:
+    """The scenario of every programme on the tiny province."""
+    from layoutopt.scenario import load_scenario
+
+    text = TINY.format(cache=(tmp_path / "cache").as_posix(), projects=projects)
+    return load_scenario(write_scenario(tmp_path / "tiny.toml", data, text))
+
+
+@dataclass
+class TinyRun:
+    scenario: Any
+    plan: Any
+    out: Path
+    manifest: dict
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tiny_dataset_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> TinyRun:
+    """Every programme on the tiny province, one worker, asked in a shuffled order (the
+    registry's must win), planned and written once for the checks that only read it (the
+    framework's and the audit's)."""
+    from layoutopt.plan import make_plan
+    from layoutopt.report.outputs import write_plan
+
+    folder = tmp_path_factory.mktemp("tiny-run")
+    scenario = tiny(folder, tiny_dataset_dir)
+    only = ["vocational", "staffing", "boarding", "kindergarten", "highschool"]
+    plan = make_plan(scenario, only=only, workers=1)
+    manifest = write_plan(plan, folder / "out")
+    return TinyRun(scenario, plan, folder / "out", manifest)

@@ -26,13 +26,27 @@ OPTIONS = SolverOptions(mip_gap=0.0, threads=1)
 PROGRAMME = Boarding()
 
 
-def school(school_id, level="primary", *, pupils=300, beds=0, small=False, town=False):
+def school(
+    school_id,
+    level="primary",
+    *,
+    pupils=300,
+    beds=0,
+    small=False,
+    town=False,
+    places=10_000,
+    ownership="public",
+):
+    """A school of the county; ``places``: each of its sections' places (ample unless a
+    case is about classrooms)."""
+    primary = level in ("teaching_point", "primary", "nine_year")
+    junior = level in ("junior", "nine_year", "complete_secondary")
     return {
         "school_id": school_id,
         "name": f"{school_id}学校",
         "level": level,
         "region_id": "C1",
-        "ownership": "public",
+        "ownership": ownership,
         "quality_tier": "standard",
         "enrolment": pupils,
         "primary_enrolment": pupils if level != "junior" else 0,
@@ -43,8 +57,12 @@ def school(school_id, level="primary", *, pupils=300, beds=0, small=False, town=
         "boarders": beds,
         "small": small,
         "bed_host": town and level in ("primary", "junior", "nine_year"),
-        "planned": True,
+        "planned": level != "complete_secondary",
         "host_kind": "town" if town else "village",
+        "primary_places": places if primary else 0,
+        "junior_places": places if junior else 0,
+        "primary_classes": max(1, places // 45) if primary else 0,
+        "junior_classes": max(1, places // 50) if junior else 0,
         "geometry": Point(112.0, 37.0),
     }
 
@@ -348,3 +366,53 @@ def test_a_register_without_host_settlements_takes_the_nearest_of_the_county():
     assert host_settlements(schools, demand).tolist() == ["A1", "A2", "B1"]
     given = schools.assign(demand_id=["A2", "nowhere", "B1"])
     assert host_settlements(given, demand).tolist() == ["A2", "A2", "B1"]
+
+
+def test_a_merge_fills_the_receivers_places_or_adds_classrooms_at_a_price():
+    # PS1 has 100 primary places and its own 90 pupils; the small PS2's 30 (V2) are 2 min
+    # from it and 4 from PS1. Merging saves (5 + 10) x 30 = 450 and costs 2 x 30 more
+    # minutes and the 300 of the switch: 90 left. But PS1 then holds 120 > 100: it needs a
+    # classroom (45 places), which weighs 2,700: PS2 stays. With a classroom at 50 (< 90) it
+    # merges and PS1 adds one, its row saying so; PS1 never ends above its places.
+    def case(section):
+        return county(
+            [school("PS1", pupils=90, places=100), school("PS2", pupils=30, small=True)],
+            {"V1": (45, 45, 0, 0.0), "V2": (10, 20, 0, 0.0)},
+            {("V1", "PS1"): 5.0, ("V2", "PS2"): 2.0, ("V2", "PS1"): 4.0},
+            {**all_bands("V1", "PS1"), **all_bands("V2", "PS2")},
+            section,
+        )
+
+    _, kept = run(case(BoardingSection()))
+    assert not rows(kept, "merge_into") and not rows(kept, "add_classrooms")
+    _, merged = run(case(BoardingSection(classroom_weight_min=50.0)))
+    (merge,) = rows(merged, "merge_into")
+    assert merge["school_id"] == "PS2" and merge["target_id"] == "PS1"
+    (added,) = rows(merged, "add_classrooms")
+    assert added["school_id"] == "PS1" and "adds 1 classroom(s) of 45" in added["reason"]
+    assert "takes in 30 pupils: from PS2学校 (30)" in added["reason"]
+    ps1 = merged.sections.set_index(["school_id", "section"]).loc[("PS1", "primary")]
+    assert (ps1["students_after"], ps1["capacity_after"]) == (120, 145)
+    assert merged.counts["classrooms_added"] == 1
+
+
+def test_a_private_school_adds_no_classroom_its_pupils_beyond_its_places_go_public():
+    # The private PV has 45 places and 50 pupils at the horizon; PS1, 3 min farther, has
+    # room: 5 go there, named, and PV keeps its 45 (the public plan builds nothing at PV).
+    region = county(
+        [
+            school("PV", pupils=50, places=45, ownership="private"),
+            school("PS1", pupils=40, places=200),
+        ],
+        {"V1": (25, 25, 0, 0.0), "V2": (20, 20, 0, 0.0)},
+        {("V1", "PV"): 2.0, ("V1", "PS1"): 5.0, ("V2", "PS1"): 2.0},
+        {**all_bands("V1", "PV"), **all_bands("V2", "PS1")},
+    )
+    _, outcome = run(region)
+    sections = outcome.sections.set_index("school_id")
+    assert sections.at["PV", "students_after"] == 45 and sections.at["PV", "capacity_after"] == 45
+    assert not rows(outcome, "add_classrooms")
+    (send,) = rows(outcome, "send_students")
+    assert send["school_id"] == "PV" and "sends 5: to PS1学校 (5)" in send["reason"]
+    flows = outcome.flows.set_index(["from_id", "to_id"])
+    assert flows.at[("PV", "PS1"), "students"] == 5

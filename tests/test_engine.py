@@ -703,3 +703,35 @@ def test_an_empty_problem_is_solved_with_nothing_to_decide():
     solution = solve(problem, SolverOptions())
     assert solution.report.status == "optimal" and solution.report.objective == 0
     assert solution.assignment.empty and solution.unmet.empty
+
+
+def test_an_arc_cap_shares_places_among_arcs_and_grows_with_its_modules():
+    # d1 and d2, 10 each, are 1 from A and 5 from B. A cap of 12 on A's arcs sends 8 to B
+    # (12 + 40 = 52); the cap may grow by modules of 5 at 3 each: two modules hold all 20 at
+    # A (20 + 6 = 26). A cap on d1's arc into A alone (4) leaves d2 free: 4 + 30 + 10 = 44.
+    from layoutopt.engine.problem import ArcCap
+
+    def problem(caps, modules=0):
+        return LocationProblem.build(
+            demand_ids=["d1", "d2"],
+            weight=[10.0, 10.0],
+            site_ids=["A", "B"],
+            status=MUST_KEEP,
+            arc_demand=[0, 0, 1, 1],
+            arc_site=[0, 1, 0, 1],
+            arc_cost=[1.0, 5.0, 1.0, 5.0],
+            module_capacity=[5.0, 0.0],
+            module_cost=[3.0, 0.0],
+            max_modules=[modules, 0],
+            arc_caps=caps,
+        )
+
+    into_a = [0, 2]
+    shared = solve(problem([ArcCap("A", into_a, 12.0)]), SolverOptions(mip_gap=0.0))
+    assert shared.report.objective == pytest.approx(52)
+    grown = solve(problem([ArcCap("A", into_a, 12.0, [0])], modules=2), SolverOptions(mip_gap=0))
+    assert grown.report.objective == pytest.approx(26) and grown.modules[0] == 2
+    part = solve(problem([ArcCap("d1 at A", [0], 4.0)]), SolverOptions(mip_gap=0.0))
+    assert part.report.objective == pytest.approx(44)
+    with pytest.raises(LayoutoptError, match="arc cap bad refers to arcs outside"):
+        problem([ArcCap("bad", [7], 1.0)])

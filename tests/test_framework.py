@@ -3,67 +3,27 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import run_plan, write_scenario
+from conftest import TINY, run_plan, tiny, write_scenario
 from layoutopt.data.dataset import load_dataset
 from layoutopt.errors import LayoutoptError
-from layoutopt.plan import Plan, make_plan
+from layoutopt.plan import make_plan
+from layoutopt.plan.kpi import met
+from layoutopt.plan.ledger_figures import BED_KPIS, BEDS, STUDENT_KPIS
 from layoutopt.plan.registry import REGISTRY
-from layoutopt.plan.runner import largest_first, met
+from layoutopt.plan.runner import largest_first
 from layoutopt.programmes.base import COMMON_ACTIONS, Kpi, Rule
 from layoutopt.programmes.common import by_region
 from layoutopt.programmes.highschool.outcome import SPLIT
-from layoutopt.report.outputs import write_plan
-from layoutopt.scenario import Scenario, load_scenario
+from layoutopt.scenario import Scenario
 from layoutopt.state import PlanState
 
 CSVS = ("changes.csv", "kpis.csv", "schools_after.csv")
-# Both programmes on the tiny province: its own births, a wide project range so that one
-# project price is enough (a narrower one makes the search below try several).
-TINY = """
-[travel]
-cache_dir = "{cache}"
-[highschool]
-plan_students = 0
-[vocational]
-plan_students = 0
-schools_kept = [0, 1000]
-[kindergarten]
-projects = {projects}
-births = {{ "2020" = 9898, "2021" = 8470, "2022" = 8080 }}
-"""
-
-
-def tiny(tmp_path: Path, data: Path, projects: str = "[0, 1000]") -> Scenario:
-    text = TINY.format(cache=(tmp_path / "cache").as_posix(), projects=projects)
-    return load_scenario(write_scenario(tmp_path / "tiny.toml", data, text))
-
-
-@dataclass
-class TinyRun:
-    scenario: Scenario
-    plan: Plan
-    out: Path
-    manifest: dict
-
-
-@pytest.fixture(scope="module")
-def tiny_run(tiny_dataset_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> TinyRun:
-    """Every programme on the tiny province, one worker, asked in a shuffled order (the
-    registry's must win), planned and written once for the checks that only read it."""
-    folder = tmp_path_factory.mktemp("tiny-run")
-    scenario = tiny(folder, tiny_dataset_dir)
-    only = ["vocational", "staffing", "boarding", "kindergarten", "highschool"]
-    plan = make_plan(scenario, only=only, workers=1)
-    manifest = write_plan(plan, folder / "out")
-    return TinyRun(scenario, plan, folder / "out", manifest)
 
 
 def test_outputs_do_not_depend_on_the_number_of_workers(tiny_run, tmp_path):
@@ -88,20 +48,28 @@ def test_regions_start_largest_first_then_by_id():
 def test_programmes_run_in_registry_order_and_hand_on_the_network(tiny_run):
     plan = tiny_run.plan
     assert plan.programmes == list(REGISTRY) == list(plan.state.order)
-    state = plan.state.schools.set_index("school_id")
+    ledger = plan.state.ledger
+    sections = ledger.sections.set_index(["school_id", "section"])
     for result in plan.results:
-        if not result.plans_schools:  # staffing hands on teachers only
-            after = result.schools_after.set_index("school_id")
-            assert (state.loc[after.index, "teachers"] == after["size_after"]).all()
+        if result.sections is None:  # staffing hands on teachers only
+            teachers = ledger.teachers.set_index(["school_id", "subject"])
+            table = result.tables["staffing.csv"].set_index(["school_id", "subject"])
+            assert (teachers["teachers_after"] == table["teachers_after"]).all()
             continue
-        after = result.schools_after.set_index("school_id")
-        whole = after[~after["level"].isin(SPLIT)]
-        # Each school's state is the row its programme left: open, size, capacity.
-        assert (state.loc[whole.index, "open"] == whole["open"]).all()
-        assert (state.loc[after.index, "capacity"] == after["capacity_after"]).all()
-        assert (state.loc[after.index, "changed_by"] == result.programme).all()
-    # New schools join the network; a school's final row is the last programme's.
-    assert set(plan.schools_after["school_id"]) <= set(state.index)
+        rows = result.sections.set_index(["school_id", "section"])
+        mine = sections.loc[rows.index]
+        # Each section is the row its programme left: open, places, students, beds.
+        for column in ("open", "capacity_after", "students_after", "beds_added"):
+            assert (mine[column].to_numpy() == rows[column].to_numpy()).all(), column
+        # The last programme to plan a section is its planner (boarding takes a complete
+        # secondary school's junior section, high schools its senior one).
+        later = [r.programme for r in plan.results[plan.results.index(result) + 1 :]]
+        assert mine["planned_by"].isin([result.programme, *later]).all()
+    # The school view: open where any section is, new schools joined.
+    view = plan.state.schools.set_index("school_id")
+    any_open = sections.groupby(level="school_id")["open"].any()
+    assert (view["open"] == any_open.reindex(view.index)).all()
+    assert set(plan.schools_after["school_id"]) <= set(view.index)
 
 
 def test_a_school_closed_by_one_programme_is_closed_for_the_next(tiny_dataset_dir, tmp_path):
@@ -114,16 +82,33 @@ def test_a_school_closed_by_one_programme_is_closed_for_the_next(tiny_dataset_di
     # The plan's scenario is the one it ran: the province figures it derived filled in.
     seen_next = highschool.prepare(plan.state, plan.scenario).schools["school_id"]
     assert not set(closed) & set(seen_next)
-    # The same for kindergartens: one closed in the state is not the next programme's.
+    # A complete secondary school whose senior section closed keeps its junior section.
+    split = after[~after["open"] & after["level"].isin(SPLIT)]["school_id"]
+    junior = plan.state.open_sections(["junior"])
+    assert set(split) <= set(junior["school_id"])
+    # The same for kindergartens: one closed in the ledger is not the next programme's.
     start = PlanState.start(load_dataset(scenario.data))
     kgs = start.open_schools(["kindergarten"])
-    gone = kgs.iloc[[0]].assign(
-        open=False, size_after=0, capacity_after=0, beds_after=0, students_after=0
-    )
-    state = start.after("earlier", gone, size_column="classes")
+    gone = pd.DataFrame({"school_id": [kgs["school_id"].iloc[0]], "section": ["kindergarten"]})
+    state = PlanState(start.dataset, start.ledger.close_sections("earlier", gone))
     seen = kindergarten.prepare(state, scenario).kindergartens["school_id"]
     assert gone["school_id"].iloc[0] not in set(seen)
     assert len(seen) == len(kgs) - 1
+
+
+def test_a_site_one_programme_builds_on_is_no_candidate_for_the_next(tiny_dataset_dir, tmp_path):
+    scenario = tiny(tmp_path, tiny_dataset_dir)
+    start = PlanState.start(load_dataset(scenario.data))
+    sites = start.dataset.sites
+    offered = REGISTRY["kindergarten"].prepare(start, scenario).sites["place_id"]
+    taken = list(offered[:3])
+    state = PlanState(start.dataset, start.ledger.take_sites("highschool", taken))
+    seen = set(REGISTRY["kindergarten"].prepare(state, scenario).sites["place_id"])
+    assert not set(taken) & seen and len(seen) == len(offered) - 3
+    # The ledger refuses a site taken twice, naming it and who took it.
+    with pytest.raises(LayoutoptError, match=f"{taken[0]}: already taken by highschool"):
+        state.ledger.take_sites("kindergarten", taken[:1])
+    assert len(sites) > 3
 
 
 def test_the_manifest_lists_every_solve_of_the_price_search(tiny_dataset_dir, tmp_path):
@@ -148,6 +133,10 @@ def test_every_action_and_indicator_written_is_in_the_programme_definition(tiny_
         words = {str(a.code) for a in (*programme.actions, *COMMON_ACTIONS)}
         assert set(changes.loc[changes["programme"] == name, "action"]) <= words
         specs = {k.name for k in programme.kpis}
+        if programme.plans_schools:  # the figures every programme shares, from the ledger
+            specs |= {k.name for k in STUDENT_KPIS}
+        if name in BEDS:
+            specs |= {k.name for k in BED_KPIS}
         assert set(kpis.loc[kpis["programme"] == name, "indicator"]) == specs
     manifest = json.loads((tiny_run.out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["plan_state_order"] == [
@@ -250,6 +239,7 @@ def test_the_review_workbook_has_its_sheets_headers_filters_and_print_setup(tiny
         "boarding 调整",
         "staffing 调整",
         "beds 明细",
+        "flows 明细",
         "staffing 明细",
         "指标 KPIs",
         "县汇总 counties",

@@ -75,12 +75,23 @@ THREE = county(
 def test_small_school_merges_into_its_neighbour_and_the_remote_one_stays_exempt():
     plan, outcome, _ = run(THREE)
     assert plan.plan.report.status == "optimal"
-    assert actions(outcome) == {"merge_into": ["B"], "keep_small_exempt": ["C"]}
+    assert actions(outcome) == {
+        "merge_into": ["B"],
+        "receive_students": ["A"],
+        "keep_small_exempt": ["C"],
+    }
     merge = next(c for c in outcome.changes if c["action"] == "merge_into")
     assert merge["target_id"] == "A"
     assert merge["students_moved"] == pytest.approx(150)
     assert merge["minutes"] == pytest.approx((5, 20))  # d2: 5 min to B, 20 min to A
     assert merge["beds_added"] == 0  # 20 min is under the 40-min boarding threshold
+    assert "sends 150: to name-A (150)" in merge["reason"]
+    # The receiver has a row of its own, saying what came in.
+    receive = next(c for c in outcome.changes if c["action"] == "receive_students")
+    assert "takes in 150 students: from name-B (150)" in receive["reason"]
+    # The named flow, in whole students: B to A, 150, 5 min before and 20 after.
+    flow = outcome.whole.pairs.set_index(["from_id", "to_id"]).loc[("B", "A")]
+    assert (flow["students"], flow["minutes_before"], flow["minutes_after"]) == (150, 5, 20)
     exempt = next(c for c in outcome.changes if c["action"] == "keep_small_exempt")
     assert "90-min limit" in exempt["reason"]
     places = outcome.places.set_index("place_id")
@@ -88,11 +99,16 @@ def test_small_school_merges_into_its_neighbour_and_the_remote_one_stays_exempt(
     assert not places.loc["B", "open"]
 
 
-def test_a_longer_trip_needs_beds_at_the_receiving_school():
+def test_a_longer_trip_needs_beds_at_the_receiving_school_counted_there_once():
     _, outcome, _ = run(THREE, boarding_travel_min=15)
     merge = next(c for c in outcome.changes if c["action"] == "merge_into")
-    assert merge["beds_added"] == pytest.approx(150)  # 20 min > 15 min: all 150 board
+    # 20 min > 15 min: all 150 board, at the receiver: its row has the beds, not the merge.
+    assert merge["beds_added"] == 0
+    assert "150 need a bed at their receiver" in merge["reason"]
+    receiver = next(c for c in outcome.changes if c["school_id"] == "A")
+    assert (receiver["action"], receiver["beds_added"]) == ("add_beds", 150)
     assert outcome.places.set_index("place_id").loc["A", "beds_added"] == 150
+    assert sum(c["beds_added"] for c in outcome.changes) == 150
 
 
 def test_the_greedy_plan_makes_the_same_merge_here():
@@ -152,6 +168,13 @@ def test_school_above_the_cap_is_held_and_a_new_school_takes_the_rest():
     _, outcome, _ = run(LARGE)
     found = actions(outcome)
     assert found == {"new_school": ["S"], "hold_large": ["A"]}
+    # Today A seats 3,600 and 400 have no seat; the new school takes 751: those 400 and
+    # 351 of A's, each flow named.
+    held = next(c for c in outcome.changes if c["action"] == "hold_large")
+    assert "sends 351: to name-S (351)" in held["reason"]
+    new = next(c for c in outcome.changes if c["action"] == "new_school")
+    assert "takes in 751 students: from no place in today's network" in new["reason"]
+    assert "name-A (351)" in new["reason"]
     places = outcome.places.set_index("place_id")
     assert places.loc["A", "streams_after"] == 24  # held: not grown
     # 400 students do not fit in A; a new school opens with at least 6 streams

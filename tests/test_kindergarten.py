@@ -205,3 +205,26 @@ def test_no_merge_beside_a_new_building_of_the_same_settlement():
     _, actions = loads(county, **policy)
     assert not (actions.get("P") in ("merge_into", "close") and "N" in actions)
     assert actions["P"] in ("keep", "expand")
+
+
+def test_a_rate_that_falls_below_its_register_value_comes_back_as_a_named_shortfall():
+    # The register placed 95% of the county's children; at the horizon g's 100 children
+    # reach P's 60 places only, and no project fits (no site): the rate falls to 60%. The
+    # floor (95%) is a rule of its own, priced above the target's, and it comes back as an
+    # enrolment_rate_no_decrease row naming the register's value and the plan's.
+    county = one_settlement([("P", "public", 60, 2, 60)], floors={"enrolment": 0.95})
+    section = KindergartenSection(**NO_TARGETS)
+    plan = plan_county(county, section, EXACT)
+    assert plan.plan.share_shortfall["enrolment_no_decrease"] == pytest.approx(35)
+    outcome = county_outcome(plan, section, pd.Series(dtype=str))
+    rules = {c["reason"].split(":")[0]: c for c in outcome.changes if c["action"] == "shortfall"}
+    assert set(rules) == {"enrolment_rate", "enrolment_rate_no_decrease"}
+    fell = rules["enrolment_rate_no_decrease"]["reason"]
+    assert "falls from 95.0% on the register to 60.0% after the plan" in fell
+    assert "the places within reach are full and no project fits" in fell
+    # Allowed to fall, the county keeps only the target's row.
+    plan = plan_county(county, section.model_copy(update={"allow_decrease": True}), EXACT)
+    outcome = county_outcome(plan, section, pd.Series(dtype=str))
+    assert [c["reason"].split(":")[0] for c in outcome.changes if c["action"] == "shortfall"] == [
+        "enrolment_rate"
+    ]

@@ -73,11 +73,13 @@ def test_beds_come_in_modules_within_the_limits_and_the_space_norm(run):
     assert (dorms["beds_added"] <= section.max_modules * section.module_beds).all()
     assert (dorms["beds_added"] <= dorms["students_register"] * section.max_beds_per_pupil).all()
     assert dorms["reason"].str.contains("4.0 m² a bed").all()
-    schools = read(run, "schools_after.csv")
-    mine = schools[schools["school_id"].isin(dorms["school_id"])].set_index("school_id")
+    sections = read(run, "schools_after.csv")
+    mine = sections[sections["planned_by"] == "boarding"]
+    by_school = mine.groupby("school_id")[["beds_added", "beds_after", "bed_need_after"]].sum()
     added = dorms.set_index("school_id")["beds_added"]
-    assert (mine["beds_after"] - mine["beds_register"] == added.reindex(mine.index)).all()
-    assert (mine["boarders_after"] <= mine["beds_after"]).all()
+    assert (by_school.loc[added.index, "beds_added"] == added).all()
+    # Boarders after the plan (each section's bed need) have their beds.
+    assert (mine["bed_need_after"] <= mine["beds_after"] + 1e-9).all()
     kpi = province(run)
     assert kpi.loc["living_area_m2_per_added_bed", "met"] == "yes"
     assert kpi.loc["beds_added", "planned"] == added.sum()
@@ -119,14 +121,15 @@ def test_the_bed_ledger_holds_every_programme_by_county(run):
 
 
 def test_staffing_reads_the_pupils_boarding_placed(run):
-    schools = read(run, "schools_after.csv").set_index("school_id")
-    changes = read(run, "changes.csv")
-    staffing = changes[changes["programme"] == "staffing"].groupby("school_id").first()
-    compulsory = schools[schools["level"].isin(["primary", "junior", "teaching_point"])]
-    compulsory = compulsory[compulsory["open"] & compulsory.index.isin(staffing.index)]
+    sections = read(run, "schools_after.csv")
+    compulsory = ["teaching_point", "primary", "junior", "nine_year"]
+    placed = sections[sections["open"] & sections["level"].isin(compulsory)]
+    placed = placed.groupby("school_id")["students_after"].sum()
+    staffing = read(run, "staffing.csv").groupby("school_id")["students_after"].first()
+    # Every compulsory school's posts are for the pupils boarding placed in its sections.
+    compulsory = placed.index.intersection(staffing.index)
     assert len(compulsory) > 1000
-    placed = compulsory["primary_after"] + compulsory["junior_after"]
-    assert (staffing.loc[compulsory.index, "students_after"] == placed).all()
+    assert (staffing.loc[compulsory] == placed.loc[compulsory]).all()
 
 
 # A second Shanxi run (about a minute): kept out of the default suite, which stays under ten
@@ -166,6 +169,7 @@ def test_the_boarding_map_opens_offline_with_its_layers(run, tmp_path):
         "left-behind share of boarders, after the plan",
     ):
         assert label in legend
-    schools = read(run, "schools_after.csv")
-    planned = schools["level"].isin(["teaching_point", "primary", "junior", "nine_year"])
-    assert markers(dom, "after") == planned.sum()
+    sections = read(run, "schools_after.csv")
+    levels = ["teaching_point", "primary", "junior", "nine_year"]
+    planned = sections[(sections["planned_by"] == "boarding") & sections["level"].isin(levels)]
+    assert markers(dom, "after") == planned["school_id"].nunique()

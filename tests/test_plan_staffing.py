@@ -25,11 +25,19 @@ def test_every_open_school_has_posts_and_teachers_are_conserved(run):
     table = read(run, "staffing.csv")
     schools = read(run, "schools_after.csv")
     open_ids = set(schools.loc[schools["open"], "school_id"])
-    # Every school open after the plans (from the schools they planned) has its posts.
+    # Every school with a section open after the plans has its posts, a complete secondary
+    # school whose senior section merged among them (for its junior section).
     assert open_ids <= set(table.loc[table["open"], "school_id"])
-    assert (table["gap_after"] == 0).all()
-    kept = table["teachers_register"].sum() + table["recruited"].sum()
-    assert kept - table["surplus_after"].sum() == table["posts_needed"].sum()
+    public = table[table["ownership"] == "public"]
+    assert (public["gap_after"] == 0).all()  # recruits fill what moves do not
+    kept = public["teachers_register"].sum() + public["recruited"].sum()
+    assert kept - public["surplus_after"].sum() == public["posts_needed"].sum()
+    # Private schools keep their teachers: no move, no recruit; their gap is reported.
+    private = table[table["ownership"] != "public"]
+    assert (private[["moved_in", "moved_out", "recruited"]] == 0).all().all()
+    changes = read(run, "changes.csv")
+    gaps = changes[changes["action"] == "private_gap"]
+    assert gaps["teachers"].sum() == private["gap_after"].sum() > 0
 
 
 def test_no_move_crosses_a_county_or_exceeds_the_rotation_share(run):

@@ -23,13 +23,13 @@ R = int(SECTION.recruit_cost_min)
 
 def county(holdings, schools, receivers=None) -> CountyStaff:
     """``holdings``: (school, subject, teachers today, posts); ``schools``: (school, open,
-    latitude, teachers today in all)."""
+    latitude, teachers today in all[, level]: primary unless given)."""
     return CountyStaff(
         region_id="C1",
         holdings=pd.DataFrame(holdings, columns=["school_id", "subject", "teachers", "posts"]),
         schools=pd.DataFrame(
-            [(s, o, 112.0, lat, n) for s, o, lat, n in schools],
-            columns=["school_id", "open", "lon", "lat", "teachers"],
+            [(s, o, 112.0, lat, n, *(rest or ["primary"])) for s, o, lat, n, *rest in schools],
+            columns=["school_id", "open", "lon", "lat", "teachers", "level"],
         ),
         receivers=receivers or {},
         minutes_per_km=1.0,
@@ -172,3 +172,84 @@ def test_the_staffing_map_opens_offline_with_its_choropleths_and_moves(tiny_data
     assert "posts to recruit after redeployment" in legend
     assert "teachers' moves" in legend
     assert (out / "staffing.csv").read_bytes().startswith(b"\xef\xbb\xbf")  # opens in Excel
+
+
+def test_a_teacher_moves_only_within_the_level_band():
+    # A (primary) has 2 maths teachers too many. B (senior high, 11 km) and C (nine-year,
+    # 22 km) lack 2 each. A primary teacher's band reaches nine-year schools, not senior
+    # highs: the 2 go to C, the farther, and B recruits 2.
+    case = county(
+        [("A", "maths", 6, 4), ("B", "maths", 8, 10), ("C", "maths", 8, 10)],
+        [
+            ("A", False, 37.0, 6, "primary"),
+            ("B", True, 37.1, 8, "senior_high"),
+            ("C", True, 37.2, 8, "nine_year"),
+        ],
+    )
+    result = redeploy(case, SECTION)
+    assert moves(result) == [("A", "C", "maths", "maths", 2)]
+    assert result.recruit.values.tolist() == [["B", "maths", 2]]
+    # A scenario that lets primary teachers teach in senior highs sends them to B, nearer.
+    bands = {**SECTION.move_bands, "primary": ["primary", "nine_year", "senior_high"]}
+    wide = redeploy(case, SECTION.model_copy(update={"move_bands": bands}))
+    assert moves(wide) == [("A", "B", "maths", "maths", 2)]
+
+
+def test_private_schools_keep_their_teachers_and_report_their_gap():
+    # The county's public A closes with 3 Chinese teachers; the private P lacks 2 and the
+    # public B lacks 1 farther away: one goes to B, the others stay surplus; P is not sent
+    # teachers nor recruited for: its gap of 2 is reported (private_gap).
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from layoutopt.programmes.staffing.programme import (
+        StaffingInputs,
+        change_rows,
+        county_input,
+        staffing_table,
+    )
+
+    schools = gpd.GeoDataFrame(
+        {
+            "school_id": ["A", "B", "P"],
+            "name": ["A学校", "B学校", "P学校"],
+            "region_id": "C1",
+            "level": "primary",
+            "ownership": ["public", "public", "private"],
+            "open": [False, True, True],
+            "enrolment": 100,
+            "capacity": 200,
+            "boarding_beds": 0,
+        },
+        geometry=[Point(112, 37.0), Point(112, 37.3), Point(112, 37.05)],
+        crs="EPSG:4326",
+    )
+    holdings = pd.DataFrame(
+        [("A", "chinese", 3, 0), ("B", "chinese", 4, 5), ("P", "chinese", 3, 5)],
+        columns=["school_id", "subject", "teachers", "posts"],
+    )
+    info = pd.DataFrame(
+        {"students_horizon": [0, 90, 95], "mental_health": False, "nurse_posts": 0},
+        index=["A", "B", "P"],
+    )
+    inputs = StaffingInputs(
+        SECTION,
+        schools,
+        holdings,
+        info,
+        pd.Series(100.0, index=info.index),
+        {},
+        1.0,
+        info["students_horizon"],
+    )
+    region = county_input(inputs, "C1")
+    assert set(region.staff.holdings["school_id"]) == {"A", "B"}
+    result = redeploy(region.staff, SECTION)
+    assert moves(result) == [("A", "B", "chinese", "chinese", 1)]
+    assert result.recruit.empty
+    table = staffing_table(region, result).set_index("school_id")
+    assert table.loc["P", ["moved_in", "recruited", "gap_after"]].tolist() == [0, 0, 2]
+    actions = {
+        (r["action"], r["school_id"]) for r in change_rows(region, result, table.reset_index())
+    }
+    assert ("private_gap", "P") in actions and ("move_teachers", "A") in actions

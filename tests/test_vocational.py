@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from layoutopt.engine import SolverOptions, solve
 from layoutopt.plan.search import search_price
-from layoutopt.programmes.base import CountTarget, RegionOutcome, RegionSolves
+from layoutopt.programmes.base import COMMON_ACTIONS, CountTarget, RegionOutcome, RegionSolves
 from layoutopt.programmes.vocational import prefecture as problems
 from layoutopt.programmes.vocational.outcome import prefecture_outcome
 from layoutopt.programmes.vocational.prefecture import PrefectureInput
@@ -47,11 +47,21 @@ def place(place_id, region="C1", streams=10, *, kind="school", centre=False, cat
     }
 
 
-def prefecture(places, demand, minutes, private=()) -> PrefectureInput:
+def prefecture(places, demand, minutes, private=(), own=None) -> PrefectureInput:
+    """``demand``: students of each demand point (a county here, unless ``own`` names the
+    school a demand point's students attend today)."""
+    own = own or {}
     return PrefectureInput(
         prefecture_id="P1",
         places=pd.DataFrame(places),
-        demand=pd.DataFrame({"demand_id": list(demand), "students": list(demand.values())}),
+        demand=pd.DataFrame(
+            {
+                "demand_id": list(demand),
+                "students": list(demand.values()),
+                "own": [own.get(d, "") for d in demand],
+                "region_id": [d.split(":")[-1] for d in demand],
+            }
+        ),
         travel=pd.DataFrame(
             [{"place_id": s, "demand_id": d, "minutes": m} for (d, s), m in minutes.items()]
         ),
@@ -98,7 +108,7 @@ def test_a_school_that_cannot_reach_the_standard_merges_into_the_centre():
     assert [(c["school_id"], c["target_id"], c["students_moved"]) for c in merge] == [
         ("S2", "S1", 600.0)
     ]
-    assert "below the standard at the horizon (600 < 1,200 students)" in merge[0]["reason"]
+    assert "below the standard at the horizon (600 of its own students" in merge[0]["reason"]
 
 
 def test_a_county_without_a_public_school_gets_one_or_a_priced_shortfall():
@@ -112,7 +122,12 @@ def test_a_county_without_a_public_school_gets_one_or_a_priced_shortfall():
     assert after.modules[1] == 0 and loads(after) == {"S1": 1300.0, "N2": 300.0}
     outcome = prefecture_outcome(case, today, after, SECTION, STREAM, STANDARD_STREAMS, pd.Series())
     assert outcome.places.set_index("place_id").at["N2", "streams_after"] == STANDARD_STREAMS
-    assert [c["action"] for c in outcome.changes] == ["new_school"]
+    # Today the centre's 1,500 places hold C1's 1,300 and 200 of C2's (100 have none);
+    # those 200 leave it for their own county's new school: both rows say so.
+    assert [c["action"] for c in outcome.changes] == ["new_school", "send_students"]
+    new, send = outcome.changes
+    assert (send["school_id"], send["students_moved"]) == ("S1", 200)
+    assert new["students_moved"] == 300 and "S1 (200)" in new["reason"]
     # Without the site the rule cannot hold: it comes back short, named, with its fix.
     bare = prefecture(places[:1], {"C1": 1000, "C2": 300}, minutes)
     today, after = plan(bare)
@@ -229,7 +244,6 @@ enabled = false
 [vocational]
 plan_students = 0
 schools_kept = [{lo}, {hi}]
-standard_students = 600
 high_level_schools = 3
 """
 
@@ -270,7 +284,8 @@ def test_the_vocational_programme_on_the_tiny_data_set(tiny_dataset_dir: Path, t
     assert vocational["high_level"].eq("True").sum() == 3
     changes = pd.read_csv(out / "changes.csv", encoding="utf-8-sig", dtype=str)
     voc = changes[changes["programme"] == "vocational"]
-    assert set(voc["action"]) <= {str(a.code) for a in ACTIONS} | {"shortfall"}
+    common = {str(a.code) for a in COMMON_ACTIONS}
+    assert set(voc["action"]) <= {str(a.code) for a in ACTIONS} | common
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert "price_student_min" in manifest["programmes"]["vocational"]
     solves = [s for s in manifest["solves"] if s["name"].startswith("vocational-")]
@@ -292,3 +307,56 @@ def test_the_vocational_map_opens_offline_with_its_layers(tiny_dataset_dir: Path
     assert "市界 prefecture boundaries" in dom and "合并去向 merge → receiver" in dom
     schools = pd.read_csv(out / "schools_after.csv", encoding="utf-8-sig")
     assert markers(dom, "after") == int((schools["level"] == "vocational").sum())
+
+
+def test_a_closing_schools_own_students_follow_it_to_a_named_receiver_across_a_county_line():
+    # X (county C2, 2 streams) holds its own 300 students at the horizon, 5 min from them;
+    # it is below the standard. C2's centre W is 100 min from them, the centre Y of C1 40:
+    # X closes and its 300 follow it to Y, named, the row saying they cross into C1 within
+    # the 90-min limit (their trip before: 5 min).
+    case = prefecture(
+        [place("Y", centre=True), place("X", "C2", streams=2), place("W", "C2", centre=True)],
+        {"school:Y": 1000, "school:X": 300, "school:W": 900},
+        {
+            ("school:Y", "Y"): 10,
+            ("school:X", "X"): 5,
+            ("school:X", "Y"): 40,
+            ("school:X", "W"): 100,
+            ("school:W", "W"): 10,
+        },
+        own={"school:Y": "Y", "school:X": "X", "school:W": "W"},
+    )
+    case = PrefectureInput(
+        case.prefecture_id,
+        case.places,
+        case.demand.assign(region_id=["C1", "C2", "C2"]),
+        case.travel,
+        ("C1", "C2"),
+        case.private_categories,
+    )
+    today, after = plan(case)
+    assert loads(today) == {"Y": 1000.0, "X": 300.0, "W": 900.0}  # each school its own
+    assert opened(case, after) == {"Y", "W"}
+    names = pd.Series({"C1": "一县", "C2": "二县", "X": "X校", "Y": "Y校", "W": "W校"})
+    outcome = prefecture_outcome(case, today, after, SECTION, STREAM, STANDARD_STREAMS, names)
+    (merge,) = [c for c in outcome.changes if c["action"] == "merge_into"]
+    assert (merge["school_id"], merge["target_id"], merge["students_moved"]) == ("X", "Y", 300)
+    assert merge["region_id"] == "C2"  # the row names its school's county
+    assert (
+        "300 cross into 一县: 40 min against 5 before, within the 90-min limit" in merge["reason"]
+    )
+    # With a 30-min limit (and today's 5 min shorter) X cannot send them to Y, nor keep
+    # them below the standard: they are left without a place, priced and named.
+    strict = SECTION.model_copy(update={"max_travel_min": 30.0})
+    today, after = plan(case, strict)
+    outcome = prefecture_outcome(case, today, after, strict, STREAM, STANDARD_STREAMS, names)
+    (closed,) = [c for c in outcome.changes if c["action"] == "closed"]
+    assert "300 of its students at the horizon can reach no other school" in closed["reason"]
+    (short,) = [c for c in outcome.changes if c["action"] == "shortfall"]
+    assert short["students_unseated"] == 300 and "30-min travel limit" in short["reason"]
+    # Which is why the programme holds such a school: its own students reach no other.
+    from layoutopt.programmes.vocational.programme import _isolated
+
+    alone = _isolated(pd.Series(["X", "Y"]), case.travel, 30.0)
+    assert alone.tolist() == [True, True]  # Y's students reach no other school either
+    assert _isolated(pd.Series(["X"]), case.travel, 90.0).tolist() == [False]

@@ -381,6 +381,50 @@ def sweep(
 
 
 SHOWN = 40  # rows of a comparison printed; the CSVs have them all
+AUDIT_SHOWN = 10  # violations printed per invariant; --out writes them all
+
+
+@app.command()
+def audit(
+    run_dir: Annotated[Path, typer.Argument(help="A run's output folder, e.g. out/shanxi-2025.")],
+    out: Annotated[
+        Path | None, typer.Option(help="Also write every violation to this CSV file.")
+    ] = None,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks of internal errors.")] = False,
+) -> None:
+    """Check a run's invariants (one plan: sites, students, flows, places, beds, staff,
+    shortfalls); list each violation with its rows. Exit 1 if any."""
+    from dataclasses import asdict
+
+    from layoutopt.data.io import atomic_write_text
+    from layoutopt.report.audit import INVARIANTS, audit, summarise
+    from layoutopt.report.tables import csv_text
+
+    def run() -> int:
+        violations = audit(run_dir)
+        counts = summarise(violations)
+        for name, count in counts.items():
+            style = "green" if not count else "red"
+            console.print(f"[{style}]{count:>6}[/{style}]  {name}")
+            mine = [v for v in violations if v.invariant == name]
+            for v in mine[:AUDIT_SHOWN]:
+                console.print(f"        {v.file} {v.key}: {v.message}", markup=False)
+            if len(mine) > AUDIT_SHOWN:
+                console.print(f"        … and {len(mine) - AUDIT_SHOWN} more", markup=False)
+        total = sum(counts.values())
+        console.print(
+            f"{run_dir}: {total} violation(s) of {len(INVARIANTS)} invariants"
+            + ("" if total else ": the outputs are one plan")
+        )
+        if out:
+            table = pd.DataFrame([asdict(v) for v in violations])
+            table = table.reindex(columns=["invariant", "file", "key", "message"])
+            atomic_write_text(out, csv_text(table), bom=True)
+            console.print(f"written {out}")
+        return total
+
+    if _guarded(run, debug=debug):
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
@@ -12,7 +12,9 @@ import pandas as pd
 from layoutopt.data.dataset import Dataset
 from layoutopt.engine.report import SolveReport
 from layoutopt.scenario import Scenario
-from layoutopt.state import PlanState
+
+if TYPE_CHECKING:  # the state reads results; a plan holds the last state
+    from layoutopt.state import PlanState
 
 # Columns of the shared review tables; every programme fills these (and may add after them).
 # Columns of the shared review tables. Three kinds of figure are kept apart in their
@@ -62,6 +64,27 @@ SCHOOL_AFTER_COLUMNS = [
 # After SCHOOL_AFTER_COLUMNS, every programme's schools_after has these review columns,
 # then its own extra columns, then the geometry.
 SCHOOL_REVIEW_COLUMNS = ["name", "county", "prefecture", "ownership", "quality_tier", "action"]
+# A programme's rows of the sections it planned, as the ledger takes them; the school's
+# name, level, ownership, region, site and point are used for a new school only.
+SECTION_ROW_COLUMNS = [
+    "school_id",
+    "section",
+    "level",
+    "ownership",
+    "region_id",
+    "name",
+    "new",
+    "site_id",
+    "open",
+    "size_after",
+    "capacity_after",
+    "students_horizon_today",
+    "students_after",
+    "beds_added",
+    "beds_after",
+    "bed_need_after",
+    "geometry",
+]
 KPI_COLUMNS = [
     "programme",
     "indicator",
@@ -125,6 +148,15 @@ class ProgrammeResult:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     map_actions: tuple[str, ...] = ()  # if set, the map shows the schools of these rows only
     plans_schools: bool = True  # its schools_after rows are the plan's (not staffing's)
+    section_columns: tuple[str, ...] = ()  # its own columns written to schools_after.csv
+    # What the ledger takes (``PlanState.record``): one row per section the programme
+    # planned (SECTION_ROW_COLUMNS), its named flows in whole students (ledger
+    # FLOW_COLUMNS), its region figures (ledger ACCOUNT_COLUMNS), and for staffing the
+    # teachers by school and subject (ledger TEACHER_COLUMNS).
+    sections: pd.DataFrame | None = None
+    flows: pd.DataFrame = field(default_factory=pd.DataFrame)
+    accounts: pd.DataFrame | None = None
+    teachers: pd.DataFrame | None = None
 
 
 @dataclass

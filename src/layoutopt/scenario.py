@@ -414,6 +414,14 @@ class KindergartenSection(ProgrammeSection):
     shortfall_penalty: float = Field(
         1_000_000.0, gt=0, description="Cost per place short of a target: the last resort."
     )
+    decrease_penalty: float = Field(
+        2_000_000.0,
+        gt=0,
+        description="Objective weight per child by which a county's enrolment rate, public "
+        "or inclusive share falls below its register value (allow_decrease = false): above "
+        "shortfall_penalty, so a fall comes only where nothing within reach can stop it, and "
+        "then with a shortfall row. A weight, not a cost.",
+    )
     k_nearest: int = Field(20, ge=1, description="Kindergartens and sites kept per settlement.")
 
 
@@ -471,6 +479,13 @@ class VocationalSection(StreamSection):
         ge=0,
         description="Moved students whose trip is longer than this need a bed at the receiver "
         "(assumption; most vocational students board).",
+    )
+    max_travel_min: float = Field(
+        90.0,
+        gt=0,
+        description="Longest trip the plan may give a school's students, minutes, across a "
+        "county line too (assumption, as high schools' 90; today's trip where that is "
+        "longer). A merge's row says the trip and this limit.",
     )
     travel_cutoff_min: float = Field(
         180.0,
@@ -577,6 +592,24 @@ class BoardingSection(ProgrammeSection):
         3.0, gt=0, description="Least indoor living area per boarder, m² (FACTS.md)."
     )
     max_modules: int = Field(8, ge=0, description="Most modules one school adds.")
+    classroom_weight_min: float = Field(
+        2_700.0,
+        ge=0,
+        description="Objective weight of one classroom added (add_classrooms), pupil-minutes: "
+        "60 a place of a primary class of 45, as a bed's bed_weight_min (a weight, not a cost).",
+    )
+    classroom_capital_yuan: float = Field(
+        1_200_000.0,
+        ge=0,
+        description="Capital cost of one classroom added, yuan (assumption: about 480 m² of "
+        "school building a class, its share of shared rooms included, at 2,500 yuan/m²).",
+    )
+    max_classrooms: int = Field(
+        12,
+        ge=0,
+        description="Most classrooms a section adds beyond those its own pupils at the horizon "
+        "need (a receiving school's limit).",
+    )
     max_beds_per_pupil: float = Field(
         1.0,
         gt=0,
@@ -773,6 +806,24 @@ class StaffingSection(ProgrammeSection):
         },
         description="Which subject's teachers may teach which other subject, and the penalty "
         "in minutes-equivalent (assumption; a teacher of the same subject costs 0).",
+    )
+    move_bands: dict[str, list[str]] = Field(
+        default_factory=lambda: {
+            "teaching_point": ["teaching_point", "primary"],
+            "primary": ["primary", "teaching_point", "nine_year"],
+            "nine_year": ["nine_year", "primary", "junior"],
+            "junior": ["junior", "nine_year", "complete_secondary"],
+            "complete_secondary": ["complete_secondary", "junior", "senior_high"],
+            "senior_high": ["senior_high", "complete_secondary"],
+            "kindergarten": ["kindergarten"],
+            "vocational": ["vocational"],
+            "special": ["special"],
+        },
+        description="Levels a teacher of a school of each level may move to (a teacher's "
+        "certificate, 教师资格, is for a level): primary ↔ nine-year ↔ junior ↔ complete "
+        "secondary ↔ senior high, each only to its neighbours; teaching points with primary "
+        "schools; kindergartens, vocational schools (their specialty teachers) and special "
+        "schools among their own. A level missing here moves nowhere.",
     )
     rotation_share: float = Field(
         0.15,

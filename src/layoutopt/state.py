@@ -1,101 +1,109 @@
-"""The network as the programmes so far have left it, handed from one programme to the next.
+"""The plan as the programmes so far have left it, handed from one programme to the next.
 
-It starts as the data set's register and takes each programme's ``schools_after`` rows in
-turn: which schools are open, their streams or classes, capacity, boarding beds and
-students at the horizon. A school the plan builds is added. Programmes read their schools
-from here, never from the raw data set, so a school closed by one programme is closed for
-the next.
+Its record is the ledger (``layoutopt.ledger``): every school section and candidate site,
+the named flows of students and the teachers. It starts as the data set's register and
+takes each programme's result in turn (``record``), through the ledger's verbs only.
+Programmes read their schools from here, never from the raw data set, so a school closed
+by one programme is closed for the next, and a site one programme builds on is no
+candidate for the next.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from layoutopt.data.dataset import Dataset
-
-# Columns a programme's schools_after row sets in the state (state column <- row column).
-HANDED_ON = {
-    "open": "open",
-    "capacity": "capacity_after",
-    "boarding_beds": "beds_after",
-    "students_horizon": "students_after",
-}
+from layoutopt.ledger import Ledger, LedgerError
+from layoutopt.results import ProgrammeResult
+from layoutopt.scenario import Scenario
 
 
 @dataclass(frozen=True)
 class PlanState:
-    """``schools``: every school of the data set (its register columns) plus ``open`` and
-    ``students_horizon`` (nan until a programme places students at the horizon) and
-    ``changed_by`` (the last programme that changed the row); ``order``: the programmes
-    run so far."""
+    """``ledger``: the plan so far; ``order``: the programmes run so far; ``changes``:
+    their change tables."""
 
     dataset: Dataset
-    schools: gpd.GeoDataFrame
+    ledger: Ledger
     order: tuple[str, ...] = ()
     changes: tuple[pd.DataFrame, ...] = field(default=(), repr=False)
 
     @classmethod
-    def start(cls, dataset: Dataset) -> PlanState:
-        schools = dataset.schools.copy()
-        schools["open"] = True
-        schools["students_horizon"] = np.nan
-        schools["changed_by"] = ""
-        return cls(dataset, schools)
+    def start(cls, dataset: Dataset, scenario: Scenario | None = None) -> PlanState:
+        if scenario is None:
+            return cls(dataset, Ledger.start(dataset))
+        grades = scenario.highschool.grades
+        return cls(dataset, Ledger.start(dataset, scenario.norms.class_size, grades))
+
+    @cached_property
+    def schools(self) -> gpd.GeoDataFrame:
+        """Every school, one row each (the ledger's school view): register columns,
+        ``open`` (any section open) and places, capacity and beds after the plan so far."""
+        return self.ledger.school_view()
 
     def open_schools(self, levels: list[str] | tuple[str, ...]) -> gpd.GeoDataFrame:
         """Open schools of these levels, as the programmes before left them."""
         schools = self.schools
-        return schools[schools["level"].isin(levels) & schools["open"].astype(bool)]
+        return schools[schools["level"].isin(list(levels)) & schools["open"].astype(bool)]
 
-    def after(
-        self,
-        programme: str,
-        schools_after: pd.DataFrame,
-        *,
-        size_column: str = "streams",
-        changes: pd.DataFrame | None = None,
-    ) -> PlanState:
-        """A new state with ``schools_after``'s rows written in (``size_after`` goes to
-        ``size_column``: streams or classes) and its new schools added."""
-        schools = self.schools.set_index("school_id")
-        rows = schools_after.set_index("school_id")
-        known = rows.index.intersection(schools.index)
-        for state_col, row_col in {**HANDED_ON, size_column: "size_after"}.items():
-            values = rows.loc[known, row_col]
-            if values.isna().any() or not pd.api.types.is_integer_dtype(values):
-                schools[state_col] = schools[state_col].astype(
-                    bool if state_col == "open" else float
-                )
-            schools.loc[known, state_col] = values.astype(schools[state_col].dtype).to_numpy()
-        schools.loc[known, "changed_by"] = programme
-        new = rows.loc[rows.index.difference(schools.index)]
-        if len(new):
-            added = pd.DataFrame(
-                {
-                    "name": new["name"],
-                    "level": new["level"],
-                    "ownership": new.get("ownership", "public"),
-                    "region_id": new["region_id"],
-                    size_column: new["size_after"],
-                    "changed_by": programme,
-                    **{state: new[row] for state, row in HANDED_ON.items()},
-                    "geometry": new["geometry"],
-                }
-            )
-            schools = pd.concat([schools, added])
-        frame = gpd.GeoDataFrame(schools.reset_index(), geometry="geometry", crs=self.schools.crs)
-        kept = self.changes + ((changes,) if changes is not None else ())
-        return PlanState(self.dataset, frame, (*self.order, programme), kept)
+    def open_sections(self, sections: list[str] | tuple[str, ...]) -> pd.DataFrame:
+        """Open sections of these stages, with their figures after the plan so far."""
+        s = self.ledger.sections
+        return s[s["section"].isin(list(sections)) & s["open"].astype(bool)]
 
-    def with_column(
-        self, programme: str, column: str, values: pd.Series, changes: pd.DataFrame
-    ) -> PlanState:
-        """A new state where a programme that plans no school (staffing) sets one column
-        (``values`` by school_id), and its changes are kept."""
-        schools = self.schools.copy()
-        schools[column] = values.reindex(schools["school_id"]).to_numpy()
-        return PlanState(self.dataset, schools, (*self.order, programme), (*self.changes, changes))
+    def record(self, result: ProgrammeResult) -> PlanState:
+        """The plan after ``result``: its sites taken, new schools added, sections placed,
+        closed, resized and given beds, its flows moved, its region figures kept; then
+        every section's students after the plan as the flows give them, checked against
+        the programme's own."""
+        ledger = record_sections(self.ledger, result)
+        if result.teachers is not None:
+            ledger = ledger.staff(result.teachers)
+        changes = (*self.changes, result.changes)
+        return PlanState(self.dataset, ledger, (*self.order, result.programme), changes)
+
+
+def record_sections(ledger: Ledger, result: ProgrammeResult) -> Ledger:
+    """``result``'s sections and flows written into the ledger through its verbs."""
+    name, sections = result.programme, result.sections
+    if sections is None or sections.empty:
+        return ledger.account(name, result.accounts) if result.accounts is not None else ledger
+    new = sections[sections["new"].astype(bool)].drop_duplicates("school_id")
+    if len(new):
+        ledger = ledger.take_sites(name, new["site_id"])
+        columns = ["school_id", "name", "level", "ownership", "region_id", "site_id", "geometry"]
+        places = gpd.GeoDataFrame(new[columns], geometry="geometry", crs=ledger.places.crs)
+        ledger = ledger.add_schools(name, places)
+    ledger = ledger.place_horizon(name, sections)
+    closed = sections[~sections["open"].astype(bool)]
+    ledger = ledger.close_sections(name, closed)
+    ledger = ledger.resize(name, sections[sections["open"].astype(bool)])
+    ledger = ledger.add_beds(name, sections)
+    ledger = ledger.move_students(name, result.flows)
+    if result.accounts is not None:
+        ledger = ledger.account(name, result.accounts)
+    _check_after(ledger, name, sections)
+    return ledger
+
+
+def _check_after(ledger: Ledger, programme: str, sections: pd.DataFrame) -> None:
+    """The programme's own students after the plan must be what its flows give: one
+    figure, from two roads."""
+    keys = pd.MultiIndex.from_frame(sections[["school_id", "section"]])
+    mine = ledger.sections.set_index(["school_id", "section"])["students_after"].reindex(keys)
+    own = sections["students_after"].to_numpy(float)
+    differ = np.flatnonzero(np.abs(mine.to_numpy(float) - own) > 1e-6)
+    if len(differ):
+        shown = "; ".join(
+            f"{keys[k][0]}/{keys[k][1]}: rows say {own[k]:g}, flows give {mine.iloc[k]:g}"
+            for k in differ[:5]
+        )
+        raise LedgerError(
+            f"{programme}: students after the plan disagree with its flows at "
+            f"{len(differ)} section(s): {shown} (an internal error: please report it)"
+        )

@@ -27,6 +27,7 @@ def applicable(problem: LocationProblem) -> bool:
         and not len(problem.open_implies)
         and problem.arc_max_share is None
         and not problem.load_shares
+        and not problem.arc_caps
         and not problem.served_shares
     )
 

@@ -15,7 +15,7 @@ Variables (column blocks):
 
 Rows: ``serve`` (each demand served once), ``link`` (assign ≤ open), ``capacity``,
 ``module_limit``, ``module_cap``, ``min_load``, ``open_count``, ``region_open``, ``group_open``,
-``open_implies``,
+``open_implies``, ``arc_cap`` (places shared by sites or parts of their demand),
 ``load_share``, ``served_share`` and ``cover``.
 """
 
@@ -204,9 +204,40 @@ def build_model(problem: LocationProblem, arcs: NDArray, overflow_cost: NDArray)
         labels=pairs,
     )
     _capacity_rows(b, p, s, d, cols, open_cols, mod_cols, module_sites)
+    _arc_cap_rows(b, p, arcs, d, cols, mod_cols, module_sites)
     _share_rows(b, p, s, d, cols)
     _served_rows(b, p, served_by_penalty)
     return _finish(b, p, arcs, overflow_demand, module_sites)
+
+
+def _arc_cap_rows(b: _Builder, p: LocationProblem, arcs, d, cols, mod_cols, module_sites) -> None:
+    """Σ weight · assign over a rule's kept arcs − Σ module capacity · modules ≤ capacity."""
+    if not p.arc_caps:
+        return
+    column = np.full(len(p.arc_cost), -1)
+    column[arcs] = cols
+    module_column = np.full(p.n_sites, -1)
+    module_column[module_sites] = np.arange(mod_cols.start, mod_cols.stop)
+    rows, columns, values = [], [], []
+    for k, cap in enumerate(p.arc_caps):
+        kept = cap.arcs[column[cap.arcs] >= 0]
+        rows.append(np.full(len(kept), k))
+        columns.append(column[kept])
+        values.append(p.weight[p.arc_demand[kept]])
+        grows = cap.module_sites[module_column[cap.module_sites] >= 0]
+        rows.append(np.full(len(grows), k))
+        columns.append(module_column[grows])
+        values.append(-p.module_capacity[grows])
+    b.add_rows(
+        "arc_cap",
+        np.concatenate(rows),
+        np.concatenate(columns),
+        np.concatenate(values),
+        -INF,
+        np.array([cap.capacity for cap in p.arc_caps]),
+        len(p.arc_caps),
+        labels=[cap.name for cap in p.arc_caps],
+    )
 
 
 def _served_rows(b: _Builder, p: LocationProblem, unmet_demand: NDArray) -> None:

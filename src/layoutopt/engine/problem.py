@@ -54,6 +54,19 @@ class LoadShare:
     penalty: float = float("nan")
 
 
+@dataclass(frozen=True)
+class ArcCap:
+    """The weight carried along ``arcs`` (arc indices) is at most ``capacity`` plus the
+    capacity of the modules added at ``module_sites`` (site indices): places shared by
+    several sites, or held by part of a site's demand (a school section's classrooms, used
+    by its day pupils and by the boarders of its grades)."""
+
+    name: str
+    arcs: NDArray
+    capacity: float
+    module_sites: NDArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+
 def _array(values: ArrayLike | None, n: int, default: float, dtype=float) -> NDArray:
     if values is None:
         return np.full(n, default, dtype=dtype)
@@ -107,6 +120,7 @@ class LocationProblem:
     arc_max_share: NDArray | None = None
     load_shares: tuple[LoadShare, ...] = ()
     served_shares: tuple[ServedShare, ...] = ()
+    arc_caps: tuple[ArcCap, ...] = ()
     objective: Literal["cost", "coverage"] = "cost"
     coverage_radius: float | None = None
     # Most capacity that modules may add over all sites together (a budget cap; None: none).
@@ -159,6 +173,7 @@ class LocationProblem:
         arc_max_share: ArrayLike | None = None,
         load_shares: list[LoadShare] | tuple[LoadShare, ...] = (),
         served_shares: list[ServedShare] | tuple[ServedShare, ...] = (),
+        arc_caps: list[ArcCap] | tuple[ArcCap, ...] = (),
         objective: Literal["cost", "coverage"] = "cost",
         coverage_radius: float | None = None,
         module_cap: float | None = None,
@@ -202,6 +217,15 @@ class LocationProblem:
             arc_max_share=None if arc_max_share is None else np.asarray(arc_max_share, dtype=float),
             load_shares=tuple(load_shares),
             served_shares=tuple(served_shares),
+            arc_caps=tuple(
+                ArcCap(
+                    c.name,
+                    np.asarray(c.arcs, dtype=np.int64),
+                    float(c.capacity),
+                    np.asarray(c.module_sites, dtype=np.int64),
+                )
+                for c in arc_caps
+            ),
             objective=objective,
             coverage_radius=coverage_radius,
             module_cap=module_cap,
@@ -259,6 +283,14 @@ class LocationProblem:
         for served in self.served_shares:
             if len(served.demand) and (np.min(served.demand) < 0 or np.max(served.demand) >= n):
                 problems.append(f"served share {served.name} refers to demand outside 0..n-1")
+        for cap in self.arc_caps:
+            if len(cap.arcs) and (cap.arcs.min() < 0 or cap.arcs.max() >= a):
+                problems.append(f"arc cap {cap.name} refers to arcs outside 0..{a - 1}")
+            sites = cap.module_sites
+            if len(sites) and (sites.min() < 0 or sites.max() >= m):
+                problems.append(f"arc cap {cap.name} refers to sites outside 0..m-1")
+            if not cap.capacity >= 0:
+                problems.append(f"arc cap {cap.name} needs a capacity of 0 or more")
         if self.module_cap is not None and not self.module_cap >= 0:
             problems.append("module_cap needs 0 or more capacity")
         if self.objective == "coverage" and self.coverage_radius is None:

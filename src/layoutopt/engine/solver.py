@@ -429,8 +429,9 @@ def _initial_keep(
     Minimum loads make the overflow relaxation invalid (load could move off-list), and the
     coverage objective has no assignment arcs: both keep every arc.
     """
-    # Share rules count load by site, which an overflow column has not: keep every arc too.
-    keep_all = (problem.min_load > 0).any() or problem.load_shares
+    # Share rules count load by site and arc caps by arc, which an overflow column has
+    # not: keep every arc too.
+    keep_all = (problem.min_load > 0).any() or problem.load_shares or problem.arc_caps
     if k is None or keep_all or problem.objective == "coverage":
         return counts.copy()
     keep = np.minimum(counts, k)

@@ -21,7 +21,7 @@ from layoutopt.plan.executors import (
 )
 from layoutopt.plan.province import complete
 from layoutopt.plan.registry import selected
-from layoutopt.plan.runner import RegionalRunner
+from layoutopt.plan.runner import RegionalRunner, regions_table
 from layoutopt.progress import Progress
 from layoutopt.results import Plan, ProgrammeResult
 from layoutopt.scenario import Scenario
@@ -66,15 +66,13 @@ def make_plan(
         dataset.notes.extend(road_notes(dataset, scenario.travel))
         for note in dataset.notes:
             progress.say(f"note: {note}")
-        state = PlanState.start(dataset)
+        state = PlanState.start(dataset, scenario)
         runner = RegionalRunner(pool, scenario, progress)
         seconds = {}
         for programme in programmes:
             began = time.perf_counter()
-            result = runner.run(programme, state)
+            result, state = runner.run(programme, state)
             results.append(result)
-            if result.schools_after is not None:
-                state = programme.hand_on(state, result)
             seconds[programme.name] = round(time.perf_counter() - began, 1)
         execution = {**executor_record(pool, workers), "programme_seconds": seconds}
     finally:
@@ -89,7 +87,7 @@ def make_plan(
         scenario=scenario,
         dataset=dataset,
         results=results,
-        schools_after=final_schools(results),
+        schools_after=final_schools(state, results),
         state=state,
         workers=workers,
         seconds=time.perf_counter() - started,
@@ -97,11 +95,27 @@ def make_plan(
     )
 
 
-def final_schools(results: list[ProgrammeResult]) -> gpd.GeoDataFrame | None:
-    """Every school the programmes planned, each as the last programme to plan it left it."""
-    frames = [r.schools_after for r in results if r.schools_after is not None and r.plans_schools]
-    if not frames:
+def final_schools(state: PlanState, results: list[ProgrammeResult]) -> gpd.GeoDataFrame | None:
+    """Every section the programmes planned, as the ledger holds it (None where no
+    programme planned schools)."""
+    if not any(r.plans_schools for r in results):
         return None
-    table = pd.concat(frames, ignore_index=True)
-    table = table.drop_duplicates("school_id", keep="last")
-    return gpd.GeoDataFrame(table.reset_index(drop=True), geometry="geometry", crs=frames[0].crs)
+    regions = regions_table(state)
+    sections = state.ledger.sections_after(regions)
+    sections = sections[sections["planned_by"] != ""].reset_index(drop=True)
+    # Each programme's own columns (a vocational school's high-level flag, a
+    # kindergarten's kind after the plan, a school kept as a teaching point), on the rows
+    # of the sections it planned.
+    for result in results:
+        extra = list(result.section_columns) if result.plans_schools else []
+        if not extra or result.schools_after is None:
+            continue
+        own = result.schools_after.set_index("school_id")[extra]
+        mine = (sections["planned_by"] == result.programme).to_numpy()
+        for column in extra:
+            values = own[column].reindex(sections.loc[mine, "school_id"]).to_numpy()
+            if column not in sections:
+                sections[column] = pd.Series(pd.NA, index=sections.index, dtype=object)
+            sections.loc[mine, column] = values
+    columns = [c for c in sections.columns if c != "geometry"] + ["geometry"]
+    return gpd.GeoDataFrame(sections[columns], geometry="geometry", crs=sections.crs)

@@ -20,7 +20,10 @@ import pandas as pd
 from layoutopt.engine import LocationSolution, SolverOptions
 from layoutopt.engine.report import SolveReport, SolveStatus
 from layoutopt.errors import LayoutoptError
+from layoutopt.ledger import ACCOUNT_COLUMNS, FLOW_COLUMNS
 from layoutopt.plan.executors import SerialExecutor
+from layoutopt.plan.kpi import met
+from layoutopt.plan.ledger_figures import LABELS, ledger_kpis
 from layoutopt.plan.registry import REGISTRY
 from layoutopt.plan.search import Results, search_price
 from layoutopt.programmes.base import (
@@ -39,6 +42,7 @@ from layoutopt.results import (
     SCHOOL_AFTER_COLUMNS,
     SCHOOL_FIGURES,
     SCHOOL_REVIEW_COLUMNS,
+    SECTION_ROW_COLUMNS,
     ProgrammeResult,
 )
 from layoutopt.scenario import Scenario
@@ -79,7 +83,24 @@ class RegionalRunner:
     scenario: Scenario
     progress: Progress
 
-    def run(self, programme: Programme, state: PlanState) -> ProgrammeResult:
+    def run(self, programme: Programme, state: PlanState) -> tuple[ProgrammeResult, PlanState]:
+        """The programme's result, and the plan after it (its result in the ledger). The
+        change rows' school figures are then read from the ledger."""
+        result = self.result(programme, state)
+        after = programme.hand_on(state, result)
+        figures = school_figures(result, after)
+        result.changes = with_figures(
+            result.changes, figures, programme.people, self.scenario.horizon_year
+        )
+        shared = ledger_kpis(
+            after.ledger, programme.name, regions_table(state), programme.scope, result.changes
+        )
+        if len(shared):
+            result.kpis = pd.concat([result.kpis, shared], ignore_index=True)
+            result.kpi_labels |= LABELS
+        return result, after
+
+    def result(self, programme: Programme, state: PlanState) -> ProgrammeResult:
         self.progress.say(f"{programme.name}: preparing inputs (students at the horizon, travel)")
         inputs = programme.prepare(state, self.scenario)
         regions = programme.split(inputs)
@@ -169,9 +190,19 @@ class RegionalRunner:
         # A row names its own county where the region is wider (a prefecture programme).
         rows = [{"region_id": o.region_id, **c} for o in outcomes for c in o.changes]
         rows += finish.changes
-        changes = changes_table(rows, regions, schools, programme, self.scenario.horizon_year)
+        names = pd.concat(
+            [state.schools.set_index("school_id")["name"], schools.set_index("school_id")["name"]]
+        )
+        changes = changes_table(rows, regions, names[~names.index.duplicated()], programme)
         return ProgrammeResult(
             programme=programme.name,
+            sections=_frames([o.sections for o in outcomes], SECTION_ROW_COLUMNS),
+            flows=_frames([o.flows for o in outcomes], FLOW_COLUMNS)
+            if any(o.flows is not None for o in outcomes)
+            else pd.DataFrame(columns=FLOW_COLUMNS),
+            accounts=pd.DataFrame(
+                [a for o in outcomes for a in o.accounts], columns=ACCOUNT_COLUMNS[1:]
+            ),
             title=programme.title,
             people=programme.people,
             actions=programme.actions,
@@ -189,7 +220,20 @@ class RegionalRunner:
             tables=finish.tables,
             map_actions=programme.map_actions,
             plans_schools=programme.plans_schools,
+            section_columns=programme.school_columns
+            if programme.section_columns is None
+            else programme.section_columns,
         )
+
+
+def _frames(frames: list[pd.DataFrame | None], columns: list[str]) -> pd.DataFrame | None:
+    """The regions' tables as one, or None where the programme gives none."""
+    given = [f for f in frames if f is not None]
+    if not given:
+        return None
+    filled = [f for f in given if len(f)]
+    table = pd.concat(filled, ignore_index=True) if filled else pd.DataFrame(columns=columns)
+    return table.reindex(columns=columns)
 
 
 def provisional(solves: RegionSolves, outcome: RegionOutcome) -> RegionOutcome:
@@ -308,20 +352,6 @@ def _kpi_row(programme: str, scope: str, scope_id: str, kpi: Kpi, digits: int) -
     }
 
 
-def met(kpi: Kpi) -> str:
-    """ "yes" or "no" against the target by the KPI's rule; "" where there is none."""
-    planned, target = kpi.planned, kpi.target
-    if kpi.rule is None or target is None or planned is None or np.isnan(planned):
-        return ""
-    ok = {
-        "at_most": planned <= target + kpi.tolerance,
-        "at_least": planned >= target - kpi.tolerance,
-        "above": planned > target,
-        "equal": abs(planned - target) <= 0.5,
-    }[kpi.rule]
-    return "yes" if ok else "no"
-
-
 def _round(value: float | None, digits: int) -> float | None:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return None
@@ -340,47 +370,79 @@ def solver_options(scenario: Scenario) -> SolverOptions:
 
 
 WHOLE = ["students_moved", "students_unseated", "beds_added", "teachers"]
-WHOLE += [c for c in SCHOOL_FIGURES if c != "size_unit"]
+FIGURES = [c for c in SCHOOL_FIGURES if c != "size_unit"]
+PREFECTURE_WIDE = "全市 prefecture-wide"  # the county cell of a prefecture's own row
 
 
 def changes_table(
-    rows: list[dict],
-    regions: pd.DataFrame,
-    schools: pd.DataFrame,
-    programme: Programme,
-    horizon_year: int,
+    rows: list[dict], regions: pd.DataFrame, names: pd.Series, programme: Programme
 ) -> pd.DataFrame:
     """A programme's change rows (each with ``region_id`` and ``minutes`` = (before, after))
-    as CHANGE_COLUMNS: names, county and prefecture, the school's register and after
-    figures (also said in its reason), whole numbers, stable order."""
+    as CHANGE_COLUMNS: names, county and prefecture, whole numbers, stable order; the
+    school's figures are added by ``with_figures``. ``names``: school and site names by
+    id."""
     frame = pd.DataFrame(rows)
     if frame.empty:
         return pd.DataFrame(columns=CHANGE_COLUMNS)
     by_region = regions.set_index("region_id")
-    by_school = schools.set_index("school_id")
     frame["programme"] = programme.name
-    frame["school_name"] = by_school["name"].reindex(frame["school_id"]).fillna("").to_numpy()
-    frame["target_name"] = by_school["name"].reindex(frame["target_id"]).fillna("").to_numpy()
-    frame["county"] = by_region["county"].reindex(frame["region_id"]).fillna("").to_numpy()
+    frame["school_name"] = names.reindex(frame["school_id"]).fillna("").to_numpy()
+    frame["target_name"] = names.reindex(frame["target_id"]).fillna("").to_numpy()
     # A prefecture's own row (a prefecture programme's shortfall) names the prefecture.
     prefectures = regions.drop_duplicates("prefecture_id").set_index("prefecture_id")
     county_of = by_region["prefecture"].reindex(frame["region_id"]).to_numpy()
     own = prefectures["prefecture"].reindex(frame["region_id"]).to_numpy()
     frame["prefecture"] = np.where(pd.isna(county_of), own, county_of)
-    for column in SCHOOL_FIGURES:
-        frame[column] = by_school[column].reindex(frame["school_id"]).to_numpy()
-    frame["size_unit"] = frame["size_unit"].fillna("")
+    county = by_region["county"].reindex(frame["region_id"]).to_numpy()
+    frame["county"] = np.where(pd.isna(county), np.where(pd.isna(own), "", PREFECTURE_WIDE), county)
     frame["subject"] = frame["subject"].fillna("")
     frame["travel_min_before"] = [round(m[0], 1) for m in frame["minutes"]]
     frame["travel_min_after"] = [round(m[1], 1) for m in frame["minutes"]]
     for column in WHOLE:
         frame[column] = frame[column].astype(float).round().astype("Int64")
-    frame["reason"] = [
-        _with_figures(r, programme.people, horizon_year) for r in frame.itertuples(index=False)
-    ]
+    for column in SCHOOL_FIGURES:
+        frame[column] = pd.NA
     frame["order"] = frame["action"].map(programme.action_order.index)
     frame = frame.sort_values(["region_id", "order", "school_id"], kind="stable")
     return frame[CHANGE_COLUMNS].reset_index(drop=True)
+
+
+def school_figures(result: ProgrammeResult, state: PlanState) -> pd.DataFrame:
+    """Each school's figures as the change list shows them: the sections the programme
+    planned, added up from the ledger (a complete secondary school's junior section for
+    boarding, its senior one for high schools); a programme without sections (staffing),
+    its own table's."""
+    if result.sections is None:
+        table = result.schools_after
+        if table is None or table.empty:
+            return pd.DataFrame(columns=["school_id", *SCHOOL_FIGURES]).set_index("school_id")
+        return table.set_index("school_id")[SCHOOL_FIGURES]
+    sections = state.ledger.sections
+    keys = pd.MultiIndex.from_frame(result.sections[["school_id", "section"]])
+    mine = sections.set_index(["school_id", "section"]).reindex(keys).reset_index()
+    by = mine.groupby("school_id", sort=False)
+    figures = by[FIGURES].sum(min_count=1)
+    figures["size_unit"] = by["size_unit"].first()
+    return figures[SCHOOL_FIGURES]
+
+
+def with_figures(
+    changes: pd.DataFrame, figures: pd.DataFrame, people: str, horizon_year: int
+) -> pd.DataFrame:
+    """The change rows with their school's register, horizon and after figures, in their
+    columns and, in words, after their reason."""
+    if changes.empty:
+        return changes
+    frame = changes.copy()
+    for column in SCHOOL_FIGURES:
+        frame[column] = figures[column].reindex(frame["school_id"]).to_numpy()
+    frame["size_unit"] = frame["size_unit"].fillna("")
+    for column in FIGURES:
+        frame[column] = frame[column].astype(float).round().astype("Int64")
+    frame["reason"] = [
+        _with_figures(r, people, horizon_year) for r in frame.itertuples(index=False)
+    ]
+    return frame[CHANGE_COLUMNS]
 
 
 def _with_figures(row: Any, people: str, horizon_year: int) -> str:

@@ -13,8 +13,9 @@ can be called one by one (as ``layoutopt.plan.runner`` calls them):
 6. ``indicators(inputs, scope, totals, outcomes)``: KPI values for one scope, which the
    runner calls, after ``finish``, for the province, each prefecture and each county;
 7. optionally ``count_target(inputs)``, a province-wide count the regions meet together
-   (found by a price search), and ``hand_on(state, result)``, the network it leaves
-   for the next programme.
+   (found by a price search), and ``hand_on(state, result)``, the plan it leaves for
+   the next programme: by default its sections, flows and region figures written into
+   the ledger.
 
 A programme does not loop over regions, solve, write tables or roll KPIs up: the runner does.
 """
@@ -58,6 +59,8 @@ class CommonAction(StrEnum):
     CLOSED = "closed"
     SHORTFALL = "shortfall"
     UNFINISHED = "unfinished_solve"
+    RECEIVE = "receive_students"
+    SEND = "send_students"
 
 
 # Shown for every programme after its own actions (the map legend's order).
@@ -75,6 +78,22 @@ COMMON_ACTIONS = (
         "求解未完成",
         "unfinished solve",
         "a solve of this region stopped before proving its plan: its rows are provisional",
+    ),
+    ActionSpec(
+        CommonAction.RECEIVE,
+        "#8c96c6",
+        "接收学生",
+        "takes in students",
+        "stays open with no other change and takes in the students its row names (from "
+        "schools that close or send them; flows.csv)",
+    ),
+    ActionSpec(
+        CommonAction.SEND,
+        "#c994c7",
+        "分流学生",
+        "sends students",
+        "stays open with no other change; some of its students at the horizon go to the "
+        "schools its row names (flows.csv)",
     ),
     ActionSpec(CommonAction.KEEP, "#969696", "不变", "unchanged", "no change proposed"),
     ActionSpec(CommonAction.CLOSED, "#252525", "关闭", "closed", "closed by the plan"),
@@ -164,10 +183,10 @@ class RegionOutcome:
     """What a region's solves mean, for the runner to assemble.
 
     ``changes``: change rows (``programmes.common.change_row``); ``schools``: the
-    region's rows of ``schools_after`` (SCHOOL_AFTER_COLUMNS, then ``name``, the
-    programme's extra columns and a WGS-84 point ``geometry``); ``counts``: figures that add
-    up across regions (the KPI roll-up sums them); ``detail``: what the programme's own
-    indicators and summary need besides (flows, say).
+    region's rows of the programme's own schools table (SCHOOL_AFTER_COLUMNS, then
+    ``name``, the programme's extra columns and a WGS-84 point ``geometry``), for its map
+    and reasons; ``counts``: figures that add up across regions (the KPI roll-up sums
+    them); ``detail``: what the programme's own indicators and summary need besides.
     """
 
     region_id: str
@@ -175,6 +194,12 @@ class RegionOutcome:
     schools: pd.DataFrame
     counts: dict[str, float]
     detail: dict[str, Any] = field(default_factory=dict)
+    # What the ledger takes: the region's sections (results.SECTION_ROW_COLUMNS), its
+    # named flows in whole students (ledger.FLOW_COLUMNS) and its region figures (ledger
+    # ACCOUNT_COLUMNS without programme), one row per section the region places.
+    sections: pd.DataFrame | None = None
+    flows: pd.DataFrame | None = None
+    accounts: list[dict] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -203,10 +228,10 @@ class Programme(ABC):
     scope: ClassVar[Scope] = Scope.COUNTY
     actions: ClassVar[tuple[ActionSpec, ...]]
     kpis: ClassVar[tuple[KpiSpec, ...]]
-    # Columns of its own in schools_after, after the shared ones.
+    # Columns of its own in its schools table (map, workbook), after the shared ones; and
+    # those of them that describe each of its sections, written to schools_after.csv.
     school_columns: ClassVar[tuple[str, ...]] = ()
-    # The state column its size_after hands on: "streams" (classes per grade) or "classes".
-    size_column: ClassVar[str] = "streams"
+    section_columns: ClassVar[tuple[str, ...] | None] = None  # None: its school_columns
     # A programme that plans schools (opens, closes, sizes them) puts its rows in the plan's
     # schools_after; one that only reads them (staffing) keeps its rows to itself.
     plans_schools: ClassVar[bool] = True
@@ -276,10 +301,9 @@ class Programme(ABC):
         return Finish()
 
     def hand_on(self, state: PlanState, result: ProgrammeResult) -> PlanState:
-        """The network after this programme, and its changes, for the next one."""
-        return state.after(
-            self.name, result.schools_after, size_column=self.size_column, changes=result.changes
-        )
+        """The plan after this programme, for the next one: its result written into the
+        ledger (``PlanState.record``)."""
+        return state.record(result)
 
 
 @dataclass

@@ -199,33 +199,98 @@ def arc_arrays(
     }
 
 
-def moved_row(
+def pairs_row(
     action: str,
     school_id: str,
-    moved: pd.DataFrame,
+    pairs: pd.DataFrame,
     reason: str,
     *,
     target: str = "",
     beds: float = 0.0,
     place: str = "seat",
 ) -> dict:
-    """A change row for ``moved`` students (``flows.moves_with_minutes`` rows, leaving or
-    arriving): how many, their mean trips before and after, and a note where some had no
-    ``place`` in today's network at the horizon (why travel_min_before may be blank)."""
-    new = float(moved.loc[moved["from_id"] == NO_SEAT, "students"].sum())
-    if new >= 0.5:
-        reason += (
-            f"; {round(new)} had no {place} in today's network at the horizon (no trip before)"
-        )
-    minutes = (mean_minutes(moved, "minutes_before"), mean_minutes(moved, "minutes_after"))
+    """A change row for the whole-student flows ``pairs`` (``flows.WholeFlows.pairs``
+    rows leaving or reaching the school): how many, their mean trips before and after,
+    and a note where some had no ``place`` in today's network at the horizon (why
+    travel_min_before may be blank)."""
+    new = int(pairs.loc[pairs["from_id"] == NO_SEAT, "students"].sum())
+    if new and "no place in today's network" not in reason:
+        reason += f"; {new} had no {place} in today's network at the horizon (no trip before)"
+    minutes = (mean_minutes(pairs, "minutes_before"), mean_minutes(pairs, "minutes_after"))
     return change_row(
         action,
         school_id,
         target=target,
-        students=float(moved["students"].sum()),
+        students=float(pairs["students"].sum()),
         beds=beds,
         minutes=minutes,
         reason=reason,
+    )
+
+
+SHOWN_NAMES = 6  # places named in a reason before "and N more (flows.csv)"
+
+
+def named_counts(counts: pd.Series, names: pd.Series, nobody: str) -> str:
+    """ "A (300), B (127) and 3 more (flows.csv)": places by count, largest first;
+    NO_SEAT is ``nobody``."""
+    counts = counts[counts > 0].sort_index().sort_values(ascending=False, kind="stable")
+    words = [
+        f"{nobody if p == NO_SEAT else (names.get(p) or p)} ({int(n)})"
+        for p, n in counts.head(SHOWN_NAMES).items()
+    ]
+    more = len(counts) - SHOWN_NAMES
+    return ", ".join(words) + (f" and {more} more (flows.csv)" if more > 0 else "")
+
+
+def flow_words(place_id: str, pairs: pd.DataFrame, names: pd.Series, people: str) -> str:
+    """What came in and what went out at a place, named: "takes in 427 students: from A
+    (300), B (127); sends 20: to C (20)"."""
+    into = pairs[pairs["to_id"] == place_id].groupby("from_id")["students"].sum()
+    out = pairs[pairs["from_id"] == place_id].groupby("to_id")["students"].sum()
+    parts = []
+    if into.sum() > 0:
+        parts.append(
+            f"takes in {int(into.sum())} {people}: from "
+            + named_counts(into, names, "no place in today's network (no trip before)")
+        )
+    if out.sum() > 0:
+        parts.append(f"sends {int(out.sum())}: to " + named_counts(out, names, "no place"))
+    return "; ".join(parts)
+
+
+def exchange_rows(
+    pairs: pd.DataFrame, rowed: set[str], names: pd.Series, people: str
+) -> list[dict]:
+    """A row for every place that takes in or sends students and has no row of its own
+    (``rowed``): ``receive_students`` where any come in, else ``send_students``."""
+    places = (set(pairs["to_id"]) | set(pairs["from_id"])) - rowed - {NO_SEAT}
+    rows = []
+    for place in sorted(places):
+        into = pairs[pairs["to_id"] == place]
+        out = pairs[pairs["from_id"] == place]
+        action = "receive_students" if into["students"].sum() > 0 else "send_students"
+        moved = into if len(into) else out
+        words = flow_words(place, pairs, names, people)
+        rows.append(pairs_row(action, place, moved, f"stays open, no other change; {words}"))
+    return rows
+
+
+def section_flows(pairs: pd.DataFrame, section: str, region_id: str) -> pd.DataFrame:
+    """Whole-student pairs of one section's places as the ledger's flows."""
+    return pd.DataFrame(
+        {
+            "region_id": region_id,
+            "from_id": pairs["from_id"].to_numpy(),
+            "from_section": np.where(pairs["from_id"] == NO_SEAT, "", section),
+            "to_id": pairs["to_id"].to_numpy(),
+            "to_section": np.where(pairs["to_id"] == NO_SEAT, "", section),
+            "band": pairs["band"].to_numpy(),
+            "students": pairs["students"].to_numpy(np.int64),
+            "travel_min_before": pairs["minutes_before"].to_numpy(float),
+            "travel_min_after": pairs["minutes_after"].to_numpy(float),
+            "beds_needed": pairs["beds_needed"].to_numpy(np.int64),
+        }
     )
 
 

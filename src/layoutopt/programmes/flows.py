@@ -1,7 +1,11 @@
-"""Students as flows from settlements to schools, and who moves between two plans."""
+"""Students as flows from settlements to schools, who moves between two plans, and the
+named flows between places in whole students."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import networkx as nx
 import numpy as np
 import pandas as pd
 
@@ -103,3 +107,138 @@ def travel_sum(flows: pd.DataFrame) -> float:
     """Student-minutes (one way, a day) of the seated students of a flow table."""
     seated = flows[flows["place_id"] != NO_SEAT]
     return float((seated["students"] * seated["minutes"]).sum())
+
+
+# Named flows between places, in whole students ------------------------------------------
+
+PAIR_COLUMNS = ["from_id", "to_id", "band", "students", "minutes_before", "minutes_after"]
+LEAN = 10  # the weight of a rounding lean against the nearest whole
+PAIR_COLUMNS += ["beds_needed"]
+
+
+def pair_flows(moved: pd.DataFrame, band: str = "", bed: str | None = None) -> pd.DataFrame:
+    """Settlement-level ``moves`` summed by (from_id, to_id) and band: students, their
+    students-weighted mean trips before and after, and, where ``bed`` names a boolean
+    column of ``moved``, the students of the pair who need a bed."""
+    frame = moved.assign(
+        band=moved.get("band", band),
+        needs=moved["students"] * (moved[bed].astype(bool) if bed else False),
+        w_before=moved["students"] * moved.get("minutes_before", np.nan),
+        w_after=moved["students"] * moved.get("minutes_after", np.nan),
+        n_before=moved["students"] * np.isfinite(moved.get("minutes_before", np.nan)),
+        n_after=moved["students"] * np.isfinite(moved.get("minutes_after", np.nan)),
+    )
+    frame[["w_before", "w_after"]] = frame[["w_before", "w_after"]].fillna(0.0)
+    if frame.empty:
+        return pd.DataFrame(columns=PAIR_COLUMNS)
+    sums = frame.groupby(["from_id", "to_id", "band"], as_index=False)[
+        ["students", "needs", "w_before", "w_after", "n_before", "n_after"]
+    ].sum()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sums["minutes_before"] = np.round(sums["w_before"] / sums["n_before"], 1)
+        sums["minutes_after"] = np.round(sums["w_after"] / sums["n_after"], 1)
+        sums["bed_share"] = sums["needs"] / sums["students"]
+    return sums.rename(columns={"bed_share": "beds_needed"})[PAIR_COLUMNS]
+
+
+@dataclass
+class WholeFlows:
+    """A region's loads and flows in whole students. ``today`` and ``after``: students by
+    place (NO_SEAT: those without a place); ``pairs``: PAIR_COLUMNS with whole students
+    and beds, zero flows dropped. For every place, today − out + in = after exactly."""
+
+    today: pd.Series
+    after: pd.Series
+    pairs: pd.DataFrame
+
+    def load(self, which: str, places) -> np.ndarray:
+        series = self.today if which == "today" else self.after
+        return series.reindex(list(places)).fillna(0).to_numpy(np.int64)
+
+    def moved(self, place: str, end: str) -> pd.DataFrame:
+        """The pairs leaving (``end`` = "from") or reaching ("to") ``place``."""
+        return self.pairs[self.pairs[f"{end}_id"] == place]
+
+
+def whole_flows(
+    today: pd.Series, after: pd.Series, pairs: pd.DataFrame, lean: dict[str, int] | None = None
+) -> WholeFlows:
+    """Round a region's loads and flows to whole students keeping every balance.
+
+    ``today`` and ``after`` are students by place (NO_SEAT included), ``pairs`` the
+    flows between them (PAIR_COLUMNS, ``beds_needed`` a share of the pair's students);
+    for each place today − out + in = after. The figures form a circulation (source →
+    place for today's load, place → sink for the load after, sink → source for the
+    total), so whole values exist with each one its own value rounded down or up and
+    every balance kept; a minimum-cost flow finds them, each figure rounded to its
+    nearest whole where the balances allow. ``lean``: places whose load after the plan
+    should rather round up (+1) or down (-1) where it may go either way (a target's side:
+    public places up, children without a place down)."""
+    lean = lean or {}
+    ends = set(pairs["from_id"]) | set(pairs["to_id"])
+    places = sorted(set(today.index) | set(after.index) | ends)
+    graph = nx.MultiDiGraph()
+    graph.add_nodes_from([("place", p) for p in places] + ["source", "sink"], demand=0)
+    edges: list[tuple] = []
+    for place in places:
+        edges.append(("source", ("place", place), float(today.get(place, 0.0)), "today"))
+        edges.append((("place", place), "sink", float(after.get(place, 0.0)), "after"))
+    side = {(("place", p), "sink"): direction for p, direction in lean.items()}
+    for k, row in enumerate(pairs.itertuples(index=False)):
+        edges.append((("place", row.from_id), ("place", row.to_id), float(row.students), k))
+    edges.append(("sink", "source", float(today.sum()), "total"))
+    for u, v, value, key in edges:
+        low, high = np.floor(value + EPS), np.ceil(value - EPS)
+        high = max(high, low)
+        graph.nodes[u]["demand"] += int(low)
+        graph.nodes[v]["demand"] -= int(low)
+        nearest = 1 if value - low < 0.5 else -1  # a unit above the floor: cheap if > .5
+        # A lean outweighs the nearest (a unit above the floor: 10 less if it leans up).
+        weight = nearest - LEAN * side.get((u, v), 0)
+        graph.add_edge(u, v, key=key, capacity=int(high - low), weight=weight, low=int(low))
+    try:
+        _, flow = nx.network_simplex(graph)
+    except nx.NetworkXUnfeasible as error:  # the fractional figures did not balance
+        raise RuntimeError(f"whole_flows: the region's flows do not balance ({error})") from None
+    whole: dict[object, int] = {}
+    for u, targets in flow.items():
+        for v, keyed in targets.items():
+            for key, amount in keyed.items():
+                whole[(u, v, key)] = graph.edges[u, v, key]["low"] + int(amount)
+    loads = {
+        name: pd.Series(
+            {p: whole[(("place", p), "sink", "after")] for p in places}
+            if name == "after"
+            else {p: whole[("source", ("place", p), "today")] for p in places},
+            dtype=np.int64,
+        )
+        for name in ("today", "after")
+    }
+    out = pairs.copy()
+    out["students"] = [
+        whole[(("place", r.from_id), ("place", r.to_id), k)]
+        for k, r in enumerate(pairs.itertuples(index=False))
+    ]
+    share = out["beds_needed"].fillna(0.0).to_numpy(float) if len(out) else np.zeros(0)
+    out["beds_needed"] = np.minimum(np.round(out["students"] * share), out["students"]).astype(
+        np.int64
+    )
+    out = out[out["students"] > 0].reset_index(drop=True)
+    return WholeFlows(loads["today"], loads["after"], out.astype({"students": np.int64}))
+
+
+def region_flows(
+    today: pd.DataFrame,
+    after: pd.DataFrame,
+    moved: pd.DataFrame,
+    bed: str | None = None,
+    lean: dict[str, int] | None = None,
+) -> WholeFlows:
+    """A region's flows in whole students, from two flow tables (``solution_flows``) and
+    their settlement-level ``moves``."""
+    return whole_flows(
+        today.groupby("place_id")["students"].sum(),
+        after.groupby("place_id")["students"].sum(),
+        pair_flows(moved, bed=bed),
+        lean,
+    )

@@ -73,3 +73,38 @@ def _new_schools(places: pd.DataFrame, sites: pd.DataFrame, level: str) -> pd.Da
             "geometry": where["geometry"].to_numpy(),
         }
     )
+
+
+def stream_sections(
+    frame: pd.DataFrame, places: pd.DataFrame, section: str, sites: pd.DataFrame
+) -> pd.DataFrame:
+    """The region's stream sections as the ledger takes them (results.SECTION_ROW_COLUMNS)
+    from its ``stream_schools_after`` rows. ``places`` (by place_id) may give
+    ``beds_needed_in``, the moved students who need a bed (else its beds added): the
+    section's bed need after the plan is its register boarders plus those, while open."""
+    new = frame["school_id"].isin(sites.index).to_numpy()
+    needed = places.get("beds_needed_in", places["beds_added"])
+    needed = needed.reindex(frame["school_id"]).fillna(0).to_numpy(float)
+    boarders = frame.get("boarders", pd.Series(0, index=frame.index)).fillna(0).to_numpy(float)
+    is_open = frame["open"].to_numpy(bool)
+    return pd.DataFrame(
+        {
+            "school_id": frame["school_id"].to_numpy(),
+            "section": section,
+            "level": frame["level"].to_numpy(),
+            "ownership": frame["ownership"].to_numpy(),
+            "region_id": frame["region_id"].astype(str).to_numpy(),
+            "name": frame["name"].to_numpy(),
+            "new": new,
+            "site_id": np.where(new, frame["school_id"], ""),
+            "open": is_open,
+            "size_after": frame["size_after"].to_numpy(np.int64),
+            "capacity_after": frame["capacity_after"].to_numpy(np.int64),
+            "students_horizon_today": frame["students_horizon_today"].to_numpy(float),
+            "students_after": frame["students_after"].to_numpy(float),
+            "beds_added": np.where(is_open, frame["beds_after"] - frame["beds_register"], 0),
+            "beds_after": frame["beds_after"].to_numpy(np.int64),
+            "bed_need_after": np.where(is_open, np.where(new, 0, boarders) + needed, 0.0),
+            "geometry": frame["geometry"].to_numpy(),
+        }
+    )

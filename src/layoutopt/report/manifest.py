@@ -30,4 +30,25 @@ def build_manifest(plan: Plan) -> dict[str, Any]:
         "solves": [asdict(s) for r in plan.results for s in r.solves],
         "programmes": {r.programme: r.summary for r in plan.results},
         "notes": dataset.notes,
+        "ledger": ledger_record(plan),
+    }
+
+
+def ledger_record(plan: Plan) -> dict[str, Any]:
+    """What the ledger's tables do not hold: the sites each programme took, and each
+    county's prefecture (for the audit's roll-ups)."""
+    ledger = plan.state.ledger
+    taken = ledger.sites[ledger.sites["taken_by"] != ""]
+    regions = plan.dataset.regions
+    return {
+        "sites_taken": [
+            {"site_id": str(r.site_id), "programme": str(r.taken_by)} for r in taken.itertuples()
+        ],
+        "prefecture_of": dict(
+            zip(
+                regions["region_id"].astype(str),
+                regions["prefecture_id"].astype(str),
+                strict=True,
+            )
+        ),
     }

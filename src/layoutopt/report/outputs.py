@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from layoutopt.data.io import atomic_write_text, replace_folder, write_layer
+from layoutopt.report.audit import audit, summarise
 from layoutopt.report.background import FILE as BACKGROUND_FILE
 from layoutopt.report.background import background_js
+from layoutopt.report.ledger_tables import beds_table, flows_table
 from layoutopt.report.manifest import build_manifest
 from layoutopt.report.maps import review_map
+from layoutopt.report.summary import summary_lines
 from layoutopt.report.tables import csv_text
 from layoutopt.report.workbook import plan_workbook
 from layoutopt.results import (
@@ -29,6 +33,23 @@ def combined(results: list[ProgrammeResult], attribute: str, columns: list[str])
     frames = [getattr(r, attribute) for r in results if getattr(r, attribute) is not None]
     frames = [f for f in frames if len(f)]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+
+
+AUDIT_SHOWN = 50  # violations listed in the manifest (``layoutopt audit`` lists them all)
+
+
+def _json(manifest: dict[str, Any]) -> str:
+    return json.dumps(manifest, ensure_ascii=False, indent=2, default=str) + "\n"
+
+
+def ledger_tables(plan: Plan) -> dict[str, pd.DataFrame]:
+    """The ledger's tables written beside changes.csv: the flows, and the beds where a
+    programme places boarders."""
+    tables = {"flows.csv": flows_table(plan)}
+    beds = beds_table(plan)
+    if len(beds):
+        tables["beds.csv"] = beds
+    return tables
 
 
 def write_plan(
@@ -54,7 +75,7 @@ def write_run(
     """Fill ``out`` (and ``maps_dir``) whole or not at all."""
     results, regions = plan.results, plan.dataset.regions
     maps = {f"{r.programme}.html": r for r in results if r.schools_after is not None}
-    extra = {name: table for r in results for name, table in r.tables.items()}
+    extra = ledger_tables(plan) | {name: table for r in results for name, table in r.tables.items()}
     manifest["outputs"] = {
         "tables": ["changes.csv", "kpis.csv", *sorted(extra), "plan.xlsx", "manifest.json"]
         + (["schools_after.csv", "schools_after.gpkg"] if maps else []),
@@ -77,7 +98,7 @@ def write_run(
         atomic_write_text(folder / "kpis.csv", csv_text(kpis), bom=True)
         for name, table in sorted(extra.items()):
             atomic_write_text(folder / name, csv_text(table), bom=True)
-        (folder / "plan.xlsx").write_bytes(plan_workbook(plan, kpis, manifest))
+        (folder / "plan.xlsx").write_bytes(plan_workbook(plan, kpis, manifest, extra))
         schools = plan.schools_after
         if schools is not None:
             table = pd.DataFrame(schools.drop(columns="geometry"))
@@ -90,11 +111,19 @@ def write_run(
                 "schools_after",
                 metadata={"columns": ", ".join(SCHOOL_AFTER_COLUMNS)},
             )
+        manifest["summary"] = summary_lines(plan, extra.get("beds.csv"))
+        # The audit reads the tables as written, before the manifest that records it.
+        atomic_write_text(folder / "manifest.json", _json(manifest))
+        violations = audit(folder)
+        manifest["audit"] = {
+            "violations": summarise(violations),
+            "first": [asdict(v) for v in violations[:AUDIT_SHOWN]],
+        }
         if maps_dir.resolve().is_relative_to(out.resolve()):
             fill_maps(folder / maps_dir.resolve().relative_to(out.resolve()))
         else:
             replace_folder(maps_dir, fill_maps)
-        text = json.dumps(manifest, ensure_ascii=False, indent=2, default=str) + "\n"
+        text = _json(manifest)
         atomic_write_text(folder / "manifest.json", text)
 
     replace_folder(out, fill_tables)

@@ -13,15 +13,51 @@ from layoutopt.results import Plan
 SHOWN = 8  # names listed before "and N more"
 
 
-def closing_lines(plan: Plan, manifest: dict[str, Any], out: Path) -> list[str]:
+def summary_lines(plan: Plan, beds: pd.DataFrame | None) -> list[str]:
+    """What a planning officer must look at first: targets missed, shortfall rows and
+    boarders left without a bed, programme by programme (kept in the manifest)."""
     lines = []
     for result in plan.results:
         lines += _missed(result.programme, result.kpis)
         lines += _shortfalls(result.programme, result.changes)
+        if beds is not None and len(beds):
+            lines += _beds_short(result.programme, beds)
+    return lines
+
+
+def closing_lines(plan: Plan, manifest: dict[str, Any], out: Path) -> list[str]:
+    lines = list(manifest.get("summary", []))
+    lines += _audit(manifest.get("audit"))
     lines += _solves(manifest["solves"])
     lines.append(f"  tables and manifest: {out}/")
     lines += [f"  map: {path}" for path in manifest["outputs"]["maps"]]
     return lines
+
+
+def _beds_short(programme: str, beds: pd.DataFrame) -> list[str]:
+    mine = beds[(beds["programme"] == programme) & (beds["region_id"] != "all")]
+    short = mine[mine["beds_short_after"].fillna(0) > 0]
+    if short.empty:
+        return []
+    counties = sorted(short["county"].astype(str))
+    shown = "、".join(counties[:SHOWN])
+    more = f" and {len(counties) - SHOWN} more" if len(counties) > SHOWN else ""
+    total = int(short["beds_short_after"].sum())
+    return [
+        f"  {programme}: boarders without a bed after the plan: {total:,} in {len(counties)} "
+        f"counties: {shown}{more} (beds.csv, kpis.csv beds_short_after)"
+    ]
+
+
+def _audit(audit: dict[str, Any] | None) -> list[str]:
+    if not audit:
+        return []
+    counts = audit["violations"]
+    total = sum(counts.values())
+    if not total:
+        return [f"  audit: 0 violations of {len(counts)} invariants (layoutopt audit)"]
+    bad = ", ".join(f"{name} {n}" for name, n in counts.items() if n)
+    return [f"  audit: {total} violation(s): {bad} (manifest.json audit; layoutopt audit)"]
 
 
 def _missed(programme: str, kpis: pd.DataFrame) -> list[str]:

@@ -47,6 +47,29 @@ ZH = {
     "subject": "学科",
     "teachers": "教师数",
     "posts_needed": "编制需求",
+    "section": "学段部",
+    "kind": "类别",
+    "from_id": "调出学校代码",
+    "from_name": "调出学校",
+    "from_section": "调出学段部",
+    "from_county": "调出县",
+    "to_id": "接收学校代码",
+    "to_name": "接收学校",
+    "to_section": "接收学段部",
+    "to_county": "接收县",
+    "band": "年级段",
+    "students": "学生数",
+    "beds_needed": "需要床位",
+    "beds_register": "现有床位（名册）",
+    "beds_after": "规划后床位",
+    "boarders_register": "现有寄宿生（名册）",
+    "bed_need_after": "规划后床位需求",
+    "beds_short_register": "现有床位缺口（名册）",
+    "beds_short_after": "规划后床位缺口",
+    "ownership": "办学性质",
+    "cover_out": "本校转任他科",
+    "cover_in": "本校他科转入",
+    "teachers_after": "规划后教师",
     "teachers_register": "现有教师（名册）",
     "moved_out": "调出",
     "moved_in": "调入",
@@ -73,17 +96,23 @@ HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 WIDE = {"reason": 80, "meaning": 50, "action_label": 28, "school_name": 26, "target_name": 26}
 
 
-def plan_workbook(plan: Plan, kpis: pd.DataFrame, manifest: dict[str, Any]) -> bytes:
+def plan_workbook(
+    plan: Plan,
+    kpis: pd.DataFrame,
+    manifest: dict[str, Any],
+    tables: dict[str, pd.DataFrame] | None = None,
+) -> bytes:
+    """The workbook; ``tables``: the CSVs written beside changes.csv (flows, beds,
+    staffing), a sheet each."""
     book = Workbook()
     book.remove(book.active)
     _read_me(book.create_sheet("说明 read me"), plan, manifest)
     for result in plan.results:
         _table(book.create_sheet(f"{result.programme} 调整"), _changes(result))
-    for result in plan.results:
-        for name, table in result.tables.items():
-            _table(book.create_sheet(f"{name.removesuffix('.csv')} 明细"), table)
+    for name, table in sorted((tables or {}).items()):
+        _table(book.create_sheet(f"{name.removesuffix('.csv')} 明细"), table)
     _table(book.create_sheet("指标 KPIs"), _kpis(plan, kpis))
-    _table(book.create_sheet("县汇总 counties"), county_summary(plan, kpis))
+    _table(book.create_sheet("县汇总 counties"), county_summary(plan, kpis, tables or {}))
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
@@ -168,32 +197,36 @@ def _scope_names(plan: Plan) -> dict[tuple[str, str], str]:
     return names | {("prefecture", p): n for p, n in prefectures}
 
 
-def county_summary(plan: Plan, kpis: pd.DataFrame) -> pd.DataFrame:
-    """One row per county: schools and students on the register and after the plan, by
-    programme, with beds added, projects, targets missed and shortfall rows."""
+def county_summary(plan: Plan, kpis: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """One row per county, from the ledger: each programme's schools and students on the
+    register and after the plan (the sections it planned), beds added and short
+    (``beds.csv``'s figures), targets missed and shortfall rows."""
     regions = pd.DataFrame(plan.dataset.regions.drop(columns="geometry"))
     frame = regions[["region_id", "name", "prefecture_name"]].rename(
         columns={"name": "county", "prefecture_name": "prefecture"}
     )
     frame = frame.sort_values("region_id").set_index("region_id")
+    sections = plan.schools_after
+    beds = tables.get("beds.csv", pd.DataFrame(columns=["programme", "region_id"]))
     for result in plan.results:
-        schools = result.schools_after
-        if schools is None:
-            continue
         p = result.programme
-        by = schools.groupby("region_id")
-        frame[f"{p}_schools_register"] = by.apply(
-            lambda g: int(((g["size_register"] > 0) | (g["students_register"] > 0)).sum()),
-            include_groups=False,
-        )
-        frame[f"{p}_schools_after"] = by["open"].sum()
-        frame[f"{p}_{result.people}_register"] = by["students_register"].sum()
-        frame[f"{p}_{result.people}_after"] = by["students_after"].sum()
-        changes = result.changes
-        if (changes["beds_added"].fillna(0) > 0).any():  # programmes that add beds
-            frame[f"{p}_beds_added"] = changes.groupby("region_id")["beds_added"].sum()
+        if sections is not None and result.plans_schools:
+            mine = sections[sections["planned_by"] == p]
+            existing = mine[~mine["new"].astype(bool)]
+            frame[f"{p}_schools_register"] = existing.groupby("region_id")["school_id"].nunique()
+            opened = mine[mine["open"].astype(bool)]
+            frame[f"{p}_schools_after"] = opened.groupby("region_id")["school_id"].nunique()
+            frame[f"{p}_{result.people}_register"] = mine.groupby("region_id")[
+                "students_register"
+            ].sum()
+            frame[f"{p}_{result.people}_after"] = mine.groupby("region_id")["students_after"].sum()
+        mine_beds = beds[beds["programme"] == p].set_index("region_id")
+        for column in ("beds_added", "beds_short_after"):
+            if len(mine_beds):
+                frame[f"{p}_{column}"] = mine_beds[column].drop("all", errors="ignore")
         county = kpis[(kpis["programme"] == p) & (kpis["scope"] == "county")]
         frame[f"{p}_targets_missed"] = county[county["met"] == "no"].groupby("scope_id").size()
+        changes = result.changes
         short = changes[changes["action"] == "shortfall"]
         frame[f"{p}_shortfall_rows"] = short.groupby("region_id").size()
     return frame.fillna(0).reset_index()

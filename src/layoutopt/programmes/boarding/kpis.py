@@ -17,11 +17,12 @@ far_pupils_without_bed | 0 | far_no_bed_today | 0 | far_no_bed_after | at_most |
 left_behind_share_of_far_pupils | 3 | - | - | - | - | 远距离学生中留守儿童占比 | left-behind pupils among far pupils (today's network; after the plan)
 left_behind_share_of_boarders | 3 | - | - | - | - | 寄宿生中留守儿童占比 | left-behind pupils among those with a bed after the plan; target: their share among far pupils (at least)
 young_pupils_without_school_in_reach | 0 | young_no_school_today | 0 | young_no_school_after | at_most | 无校可达的低年级学生 | pupils of the young grades with no school within the primary threshold; each is in a shortfall row
-beds | 0 | beds_register | - | beds_after | - | 寄宿床位 | beds of the planned schools (register; after the plan)
-beds_added | 0 | - | - | beds_added | - | 新增床位 | beds added in whole dormitory modules
 living_area_m2_per_added_bed | 2 | - | - | - | - | 新增床位人均居住面积（平方米） | indoor living area of the modules per bed; target: min_area_per_boarder_m2 (FACTS: 3 m²)
 dormitory_projects | 0 | - | - | - | - | 宿舍建设项目学校数 | schools adding dormitory modules; province target: the plan period's "over 1,700" (reported, not forced)
 capital_cost_yuan_beds | 0 | - | - | capital_yuan_beds | - | 床位投资（元） | beds added × bed_capital_yuan (assumption)
+classrooms_added | 0 | - | - | classrooms_added | - | 新增教室 | classrooms added so that each section holds its pupils at the horizon (its own and those it takes in) within its places
+classroom_projects | 0 | - | - | classroom_projects | - | 增加教室的学校数 | schools adding classrooms (add_classrooms rows)
+capital_cost_yuan_classrooms | 0 | - | - | capital_yuan_classrooms | - | 教室投资（元） | classrooms added × classroom_capital_yuan (assumption)
 small_schools_merged | 0 | - | - | merges | - | 撤并的小规模学校 | small rural schools (or their upper grades) merged
 small_schools_kept_for_young_pupils | 0 | - | - | kept_small_rural | - | 为低年级保留的小规模学校和教学点 | kept because young pupils have no other school in reach, or kept as a teaching point
 teaching_points | 0 | - | - | teaching_points_after | - | 教学点 | teaching points after the plan (teaching_point schools and schools kept for the young grades only)

@@ -60,7 +60,7 @@ class Network:
     regions: pd.DataFrame  # region_id, name, prefecture_id, prefecture_name
     settlement_points: pd.DataFrame  # lon, lat by demand_id (for the map)
     base_check: pd.DataFrame = field(default_factory=pd.DataFrame)  # by county
-    ledger_earlier: pd.DataFrame = field(default_factory=pd.DataFrame)  # earlier programmes'
+    class_size: dict[str, int] = field(default_factory=dict)  # pupils a class, by section
 
     @property
     def region_ids(self) -> list[str]:
@@ -96,6 +96,7 @@ def build_network(state: PlanState, scenario: Scenario) -> Network:
             index=dataset.demand["demand_id"].astype(str).to_numpy(),
         ),
         base_check=base_year_check(dataset, scenario, day, schools),
+        class_size={k: scenario.norms.class_size[k] for k in ("primary", "junior")},
     )
 
 
@@ -148,7 +149,17 @@ def _schools(state: PlanState, dataset: Dataset, section: BoardingSection) -> gp
     planned = schools["level"].isin(PLANNED_LEVELS)
     schools["planned"] = planned
     rural = schools["host_kind"] != "urban"
-    schools["small"] = planned & rural & (schools["enrolment"] < section.small_school_pupils)
+    public = schools["ownership"] == "public"  # the public plan closes no private school
+    small = schools["enrolment"] < section.small_school_pupils
+    schools["small"] = planned & rural & public & small
+    # Each section's places and classes as the programmes before left them (a complete
+    # secondary school's junior section stays whatever became of its senior one).
+    sections = state.ledger.sections
+    for stage in ("primary", "junior"):
+        mine = sections[(sections["section"] == stage) & sections["open"]].set_index("school_id")
+        for column, source in (("places", "capacity_after"), ("classes", "size_after")):
+            values = mine[source].reindex(schools["school_id"]).fillna(0)
+            schools[f"{stage}_{column}"] = values.to_numpy(np.int64)
     schools["bed_host"] = schools["level"].isin(
         BED_LEVELS["primary"] + BED_LEVELS["junior"]
     ) & schools["host_kind"].isin(section.bed_host_kinds)

@@ -1,13 +1,16 @@
-"""What a county's boarding solves mean: change rows, school rows and counts.
+"""What a county's boarding solves mean: change rows, school and section rows, named flows
+and counts.
 
 Three kinds of figure are kept apart: the register (the data set's pupils, beds and
 boarders), the horizon placed in today's network (``today``: every school kept, no new
-bed) and the plan's result (``after``).
+bed or classroom) and the plan's result (``after``). Pupils are counted in whole numbers
+section by section (a school's primary section takes grades 1-6, its junior section 7-9),
+and every move of pupils between schools is a named flow.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 import numpy as np
@@ -15,14 +18,26 @@ import pandas as pd
 
 from layoutopt.engine import LocationSolution
 from layoutopt.programmes.base import CommonAction
-from layoutopt.programmes.boarding.county import CountyInput
+from layoutopt.programmes.boarding.county import PARTS, CountyInput
 from layoutopt.programmes.boarding.network import BOARDING_BANDS, STAGE
-from layoutopt.programmes.common import change_row
+from layoutopt.programmes.common import (
+    change_row,
+    exchange_rows,
+    flow_words,
+    pairs_row,
+    section_flows,
+)
+from layoutopt.programmes.flows import NO_SEAT, WholeFlows, moves_with_minutes, whole_flows
+from layoutopt.programmes.flows import pair_flows as pairs_of
+from layoutopt.results import SECTION_ROW_COLUMNS
 from layoutopt.scenario import BoardingSection
+
+SECTION_BANDS = {"primary": ("young", "primary"), "junior": ("junior",)}
 
 
 class Action(StrEnum):
     ADD_DORMITORY = "add_dormitory"
+    ADD_CLASSROOMS = "add_classrooms"
     MERGE_INTO = "merge_into"
     KEEP_SMALL_RURAL = "keep_small_rural"
 
@@ -37,6 +52,19 @@ class Solved:
     unmet: pd.DataFrame  # demand_id, pupils, band, settlement, left_behind
     is_open: pd.Series  # by site_id
     modules: pd.Series  # by site_id
+
+
+@dataclass
+class CountyResult:
+    """A county's outcome: change rows, its planned schools (one row each, for the map),
+    its sections and named flows for the ledger, its counts and region figures."""
+
+    rows: list[dict]
+    schools: pd.DataFrame
+    sections: pd.DataFrame
+    flows: pd.DataFrame
+    counts: dict[str, float]
+    accounts: list[dict] = field(default_factory=list)
 
 
 def read(solution: LocationSolution, sites: pd.DataFrame, demand: pd.DataFrame) -> Solved:
@@ -65,20 +93,124 @@ def boarders(solved: Solved) -> pd.DataFrame:
 
 def county_outcome(
     county: CountyInput, today: LocationSolution, plan: LocationSolution
-) -> tuple[list[dict], pd.DataFrame, dict[str, float]]:
+) -> CountyResult:
     demand = county.demand
     now = read(today, county.tables[False][0], demand)
     sites, arcs = county.tables[True]
     after = read(plan, sites, demand)
     names = county.pupils.set_index("demand_id")["name"]
+    school_names = county.schools.set_index("school_id")["name"]
+    whole = {stage: section_whole(county, now, after, stage) for stage in SECTION_BANDS}
+    pairs = pd.concat([w.pairs for w in whole.values()], ignore_index=True)
+    unplaced = _unplaced(after, whole)
     rows = (
         _dormitory_rows(county, after)
-        + _merge_rows(county, now, after)
+        + _classroom_rows(county, after, sites, whole, school_names)
+        + _merge_rows(county, after, pairs, school_names)
         + _kept_rows(county, after, arcs, names)
-        + _shortfall_rows(county, after, arcs, sites, names)
     )
-    schools = school_rows(county, now, after)
-    return rows, schools, county_counts(county, now, after, schools, rows)
+    rows += exchange_rows(pairs, {r["school_id"] for r in rows}, school_names, "pupils")
+    rows += _shortfall_rows(county, unplaced, arcs, sites, names)
+    sections = section_rows(county, after, sites, whole)
+    schools = school_rows(county, now, after, sections)
+    counts = county_counts(county, now, after, schools, rows, unplaced)
+    flows = pd.concat(
+        [section_flows(w.pairs, stage, county.region_id) for stage, w in whole.items()],
+        ignore_index=True,
+    )
+    accounts = [
+        {
+            "region_id": county.region_id,
+            "section": stage,
+            "students_horizon": float(w.today.sum()),
+            "unplaced_horizon_today": float(w.today.get(NO_SEAT, 0)),
+            "unplaced_after": float(w.after.get(NO_SEAT, 0)),
+            "far_without_bed_after": float(
+                unplaced[(unplaced["stage"] == stage) & (unplaced["far"])]["whole"].sum()
+            ),
+        }
+        for stage, w in whole.items()
+    ]
+    return CountyResult(rows, schools, sections, flows, counts, accounts)
+
+
+# Whole pupils and named flows, section by section ----------------------------------------
+
+
+def section_whole(county: CountyInput, now: Solved, after: Solved, stage: str) -> WholeFlows:
+    """A section's pupils by school today and after the plan, and the flows between
+    schools, in whole pupils; a flow's ``beds_needed`` are those who board after it."""
+    bands = SECTION_BANDS[stage]
+    today, plan = (_site_flows(s, bands) for s in (now, after))
+    arcs = county.tables[True][1]
+    travel = arcs.rename(columns={"site_id": "place_id", "travel": "minutes"})
+    moved = moves_with_minutes(today, plan, travel)
+    band = county.demand.set_index("demand_id")["band"]
+    moved["band"] = band.reindex(moved["demand_id"]).to_numpy()
+    moved["to_bed"] = moved["to_id"].str.startswith("bed|")
+    for end in ("from_id", "to_id"):
+        moved[end] = moved[end].str.split("|").str[-1].fillna(NO_SEAT)
+    # A pupil who boards at the school where they went by day does not move.
+    moved = moved[moved["from_id"] != moved["to_id"]]
+    return whole_flows(_school_loads(today), _school_loads(plan), pairs_of(moved, bed="to_bed"))
+
+
+def _site_flows(solved: Solved, bands: tuple[str, ...]) -> pd.DataFrame:
+    """demand_id, place_id (the site, or NO_SEAT), students, minutes of some bands."""
+    seated = solved.flows[solved.flows["band"].isin(bands)]
+    unmet = solved.unmet[solved.unmet["band"].isin(bands)]
+    frames = [
+        pd.DataFrame(
+            {
+                "demand_id": seated["demand_id"],
+                "place_id": seated["site_id"],
+                "students": seated["pupils"],
+                "minutes": seated["travel"],
+            }
+        ),
+        pd.DataFrame(
+            {
+                "demand_id": unmet["demand_id"],
+                "place_id": NO_SEAT,
+                "students": unmet["pupils"],
+                "minutes": np.nan,
+            }
+        ),
+    ]
+    return pd.concat([f for f in frames if len(f)] or [frames[0]], ignore_index=True)
+
+
+def _school_loads(flows: pd.DataFrame) -> pd.Series:
+    school = flows["place_id"].str.split("|").str[-1]
+    return flows.groupby(school.to_numpy())["students"].sum()
+
+
+def _unplaced(after: Solved, whole: dict[str, WholeFlows]) -> pd.DataFrame:
+    """Pupils left without a place after the plan, by settlement and cause (young: no
+    school in reach; far: no bed), in whole pupils adding up to each section's."""
+    unmet = after.unmet.assign(
+        stage=after.unmet["band"].map(STAGE), far=after.unmet["band"].isin(BOARDING_BANDS)
+    )
+    groups = unmet.groupby(["stage", "far", "settlement"], as_index=False)["pupils"].sum()
+    parts = []
+    for stage, mine in groups.groupby("stage"):
+        total = int(whole[stage].after.get(NO_SEAT, 0))
+        parts.append(mine.assign(whole=apportion(mine["pupils"].to_numpy(float), total)))
+    columns = ["stage", "far", "settlement", "pupils", "whole"]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+
+
+def apportion(values: np.ndarray, total: int) -> np.ndarray:
+    """Whole numbers adding up to ``total``, each its value rounded down or up (largest
+    remainders first; ``total`` between the sum of floors and of ceilings)."""
+    floors = np.floor(values + 1e-9)
+    extra = int(total - floors.sum())
+    order = np.argsort(-(values - floors), kind="stable")
+    floors[order[: max(extra, 0)]] += 1
+    return floors.astype(np.int64)
+
+
+# Change rows ------------------------------------------------------------------------------
 
 
 def _dormitory_rows(county: CountyInput, after: Solved) -> list[dict]:
@@ -86,6 +218,8 @@ def _dormitory_rows(county: CountyInput, after: Solved) -> list[dict]:
     board = boarders(after)
     rows = []
     for site_id, modules in after.modules[after.modules > 0].items():
+        if not str(site_id).startswith("bed|"):
+            continue
         here = board[board["site_id"] == site_id]
         pupils = float(here["pupils"].sum())
         lb = float(here.loc[here["left_behind"], "pupils"].sum())
@@ -109,40 +243,67 @@ def _dormitory_rows(county: CountyInput, after: Solved) -> list[dict]:
     return rows
 
 
-def _merge_rows(county: CountyInput, now: Solved, after: Solved) -> list[dict]:
-    """A small school whose sections close: where today's pupils of those sections go."""
+def _classroom_rows(county, after: Solved, sites, whole, names) -> list[dict]:
+    """A school adding classrooms: to seat its own pupils at the horizon, or those it takes
+    in, within its section's places."""
+    rows = []
+    table = sites.set_index("site_id")
+    added = after.modules[after.modules.index.str.startswith("day|") & (after.modules > 0)]
+    by_school: dict[tuple[str, str], int] = {}
+    for site_id, classrooms in added.items():
+        key = (table.at[site_id, "school_id"], table.at[site_id, "section"])
+        by_school[key] = by_school.get(key, 0) + int(classrooms)
+    for (school, stage), classrooms in sorted(by_school.items()):
+        w = whole[stage]
+        pupils = int(w.after.get(school, 0))
+        mine = table[(table["school_id"] == school) & (table["section"] == stage)]
+        places = float(mine["places"].dropna().iloc[0]) if mine["places"].notna().any() else 0.0
+        words = flow_words(school, w.pairs, names, "pupils")
+        reason = (
+            f"adds {classrooms} classroom(s) of {county.class_size[stage]} to its {stage} "
+            f"section: {pupils:,} pupils expected at the horizon after the plan for "
+            f"{places:,.0f} places"
+        )
+        reason += f"; {words}" if words else "; its own pupils at the horizon"
+        incoming = w.pairs[w.pairs["to_id"] == school]
+        rows.append(pairs_row(Action.ADD_CLASSROOMS, school, incoming, reason))
+    return rows
+
+
+def _merge_rows(county: CountyInput, after: Solved, pairs: pd.DataFrame, names) -> list[dict]:
+    """A small school whose sections close: where its pupils go, each receiver named."""
     rows = []
     young_grades = county.section.young_grades
     for s in county.schools[county.schools["small"]].itertuples(index=False):
-        parts = {p: f"day|{p}|{s.school_id}" for p in ("young", "upper")}
-        closed = [sid for sid in parts.values() if sid in after.is_open and not after.is_open[sid]]
+        ids = [f"day|{p}|{s.school_id}" for p in PARTS]
+        parts = [sid for sid in ids if sid in after.is_open]
+        closed = [sid for sid in parts if not after.is_open[sid]]
         if not closed:
             continue
-        points = now.flows.loc[now.flows["site_id"].isin(closed), "demand_id"]
-        before = now.flows[now.flows["demand_id"].isin(points)]
-        moved = after.flows[after.flows["demand_id"].isin(points)]
-        moved = moved[moved["at"] != s.school_id]
-        by_school = moved.groupby("at")["pupils"].sum().sort_values(ascending=False)
+        out = pairs[pairs["from_id"] == s.school_id]
+        by_school = out.groupby("to_id")["students"].sum()
+        by_school = by_school[by_school.index != NO_SEAT]
+        by_school = by_school.sort_index().sort_values(ascending=False, kind="stable")
         target = str(by_school.index[0]) if len(by_school) else ""
-        day = float(moved.loc[moved["kind"] == "day", "pupils"].sum())
-        board = float(moved.loc[moved["kind"] == "bed", "pupils"].sum())
-        if len(closed) == sum(sid in after.is_open for sid in parts.values()):
+        board = int(out["beds_needed"].sum())
+        day = int(out["students"].sum()) - board
+        if len(closed) == len(parts):
             grades = "all its grades"
         else:
             grades = (
                 f"grades {young_grades + 1}-9 (grades 1-{young_grades} stay here as a "
                 "teaching point)"
             )
+        words = flow_words(s.school_id, pairs, names, "pupils")
         rows.append(
-            change_row(
+            pairs_row(
                 Action.MERGE_INTO,
                 s.school_id,
+                out,
+                f"small rural {s.level} ({s.enrolment:,.0f} pupils on the register), "
+                f"{grades}: at the horizon {day:,} pupils go by day within the threshold "
+                f"and {board:,} board; {words}",
                 target=target,
-                students=day + board,
-                minutes=(_mean(before, "travel"), _mean(moved, "travel")),
-                reason=f"small rural {s.level} ({s.enrolment:,.0f} pupils on the register), "
-                f"{grades}: at the horizon {day:,.0f} pupils go by day within the threshold "
-                f"and {board:,.0f} board, at {len(by_school)} school(s), most at {target}",
             )
         )
     return rows
@@ -170,10 +331,8 @@ def _kept_rows(
             young_arcs["demand_id"].isin(here["demand_id"]) & (young_arcs["site_id"] != site_id)
         ]
         alone = here[~here["demand_id"].isin(others["demand_id"])]
-        merged = (
-            f"day|upper|{school}" in after.is_open.index
-            and not after.is_open[f"day|upper|{school}"]
-        )
+        upper = [f"day|{p}|{school}" for p in ("upper", "junior")]
+        merged = any(u in after.is_open.index and not after.is_open[u] for u in upper)
         if alone.empty and not merged:
             continue
         threshold = _threshold(section, "young")
@@ -199,40 +358,50 @@ def _kept_rows(
 
 
 def _shortfall_rows(
-    county: CountyInput, after: Solved, arcs: pd.DataFrame, sites: pd.DataFrame, names: pd.Series
+    county: CountyInput,
+    unplaced: pd.DataFrame,
+    arcs: pd.DataFrame,
+    sites: pd.DataFrame,
+    names: pd.Series,
 ) -> list[dict]:
     """One row per settlement and cause: far pupils without a bed, young pupils with no
-    school in reach."""
+    school in reach (whole pupils, adding up to the county's pupils without a place)."""
     section = county.section
     rows = []
-    unmet = after.unmet
+    demand = county.demand
     with_beds = set(arcs.loc[arcs["site_id"].str.startswith("bed|"), "demand_id"])
+    with_day = set(arcs.loc[arcs["site_id"].str.startswith("day|"), "demand_id"])
     growing = set(sites.loc[sites["max_modules"] > 0, "site_id"])
     may_grow = set(arcs.loc[arcs["site_id"].isin(growing), "demand_id"])
-    for settlement, group in unmet.groupby("settlement", sort=True):
-        name = f"{names.get(settlement, '')}（{settlement}）"
-        young = group[group["band"] == "young"]
-        if young["pupils"].sum() >= 0.5:
+    by = unplaced.groupby(["settlement", "far"], as_index=False)["whole"].sum()
+    for r in by[by["whole"] > 0].sort_values(["settlement", "far"]).itertuples():
+        name = f"{names.get(r.settlement, '')}（{r.settlement}）"
+        points = demand[demand["settlement"] == r.settlement]
+        if not r.far:
+            young = points[points["band"] == "young"]["demand_id"]
+            cause = (
+                "the schools in reach are full and none may add a classroom (a private "
+                "school adds none)"
+                if young.isin(with_day).any()
+                else f"no school within {_threshold(section, 'young')}, even in today's "
+                "network (fix: open a teaching point there, or run a school bus)"
+            )
             rows.append(
                 change_row(
                     CommonAction.SHORTFALL,
-                    unseated_students=float(young["pupils"].sum()),
-                    reason=f"rule young_pupils_in_reach: {young['pupils'].sum():,.0f} pupils "
-                    f"of grades 1-{section.young_grades} of {name} have no school within "
-                    f"{_threshold(section, 'young')}, even in today's network (fix: open a "
-                    "teaching point there, or run a school bus)",
+                    unseated_students=float(r.whole),
+                    reason=f"rule young_pupils_in_reach: {r.whole:,} pupils of grades "
+                    f"1-{section.young_grades} of {name} have no place: {cause}",
                 )
             )
-        far = group[group["band"].isin(BOARDING_BANDS)]
-        if far["pupils"].sum() < 0.5:
             continue
-        lb = float(far.loc[far["left_behind"], "pupils"].sum())
-        if not far["demand_id"].isin(with_beds).any():
+        far = points[points["band"].isin(BOARDING_BANDS)]["demand_id"]
+        if not far.isin(with_beds).any():
             cause = (
                 f"no school that may host boarders within {section.max_board_min:g} min "
                 "(fix: add its kind to bed_host_kinds, or raise max_board_min)"
             )
-        elif not far["demand_id"].isin(may_grow).any():
+        elif not far.isin(may_grow).any():
             cause = (
                 f"the beds in reach ({section.max_board_min:g} min) are full and none of "
                 "those schools may add dormitories (fix: add their settlement kind to "
@@ -248,36 +417,116 @@ def _shortfall_rows(
         rows.append(
             change_row(
                 CommonAction.SHORTFALL,
-                unseated_students=float(far["pupils"].sum()),
-                reason=f"rule far_pupils_bed: {far['pupils'].sum():,.0f} far pupils of "
-                f"grades {section.young_grades + 1}-9 of {name} get no bed ({lb:,.0f} "
-                f"left-behind): {cause}",
+                unseated_students=float(r.whole),
+                reason=f"rule far_pupils_bed: {r.whole:,} far pupils of grades "
+                f"{section.young_grades + 1}-9 of {name} get no bed: {cause}",
             )
         )
     return rows
 
 
-def school_rows(county: CountyInput, now: Solved, after: Solved) -> pd.DataFrame:
-    """The county's planned schools as rows of schools_after: register, horizon in today's
-    network and after the plan; pupils by stage after the plan for staffing."""
+# Sections and schools after the plan ------------------------------------------------------
+
+
+def section_rows(
+    county: CountyInput, after: Solved, sites: pd.DataFrame, whole: dict[str, WholeFlows]
+) -> pd.DataFrame:
+    """Every primary and junior section of the county's schools as the ledger takes them:
+    open, classes and places (with the classrooms added), pupils in whole numbers, beds."""
     section = county.section
+    table = sites.assign(
+        open=after.is_open.reindex(sites["site_id"]).to_numpy(bool),
+        modules=after.modules.reindex(sites["site_id"]).fillna(0).to_numpy(int),
+    )
+    day = table[table["part"] != "bed"].copy()
+    size = day["section"].map(county.class_size).to_numpy(float)
+    day["added"] = day["modules"] * size
+    by = day.groupby(["school_id", "section"])
+    figures = pd.DataFrame(
+        {
+            "open": by["open"].any(),
+            "places": by["places"].first(),
+            "added": by["added"].sum(),
+            "classrooms": by["modules"].sum(),
+        }
+    ).reset_index()
+    # A section's places after the plan: its own and the classrooms added, while open (a
+    # school kept for its young grades keeps its rooms).
+    places = figures["places"].to_numpy(float) + figures["added"].to_numpy(float)
+    figures["places_after"] = np.where(figures["open"], places, 0.0)
+    beds = table[table["part"] == "bed"].set_index("school_id")
+    board = boarders(after).groupby("at")["pupils"].sum()
+    schools = county.schools.set_index("school_id")
+    rows = []
+    for f in figures.itertuples(index=False):
+        s = schools.loc[f.school_id]
+        stage = f.section
+        upper_open = _part_open(table, f.school_id, "upper")
+        classes = int(s[f"{stage}_classes"])
+        if stage == "primary" and f.open and not upper_open and s["level"] != "teaching_point":
+            classes = int(_point_classes(s, section))  # kept for its young grades only
+        has_beds = f.school_id in beds.index and beds.at[f.school_id, "section"] == stage
+        bed_open = has_beds and bool(beds.at[f.school_id, "open"])
+        added = int(beds.at[f.school_id, "modules"]) * section.module_beds if bed_open else 0
+        register_beds = int(s["boarding_beds"]) if has_beds else 0
+        rows.append(
+            {
+                "school_id": f.school_id,
+                "section": stage,
+                "level": s["level"],
+                "ownership": s["ownership"],
+                "region_id": county.region_id,
+                "name": s["name"],
+                "new": False,
+                "site_id": "",
+                "open": bool(f.open),
+                "size_after": classes + int(f.classrooms) if f.open else 0,
+                "capacity_after": round(f.places_after),
+                "students_horizon_today": float(whole[stage].today.get(f.school_id, 0)),
+                "students_after": float(whole[stage].after.get(f.school_id, 0)),
+                "beds_added": added,
+                "beds_after": register_beds + added if bed_open else 0,
+                "bed_need_after": float(board.get(f.school_id, 0.0)) if has_beds else 0.0,
+                "geometry": None,
+            }
+        )
+    return pd.DataFrame(rows, columns=SECTION_ROW_COLUMNS)
+
+
+def _part_open(table: pd.DataFrame, school: str, part: str) -> bool:
+    mine = table[(table["school_id"] == school) & (table["part"] == part)]
+    return bool(mine["open"].any())
+
+
+def school_rows(
+    county: CountyInput, now: Solved, after: Solved, sections: pd.DataFrame
+) -> pd.DataFrame:
+    """The county's planned schools, one row each (their sections added up), for the map
+    and the workbook: register, horizon in today's network and after the plan; boarders
+    and the pupils of each stage after the plan."""
     schools = county.schools[county.schools["planned"]].set_index("school_id")
     ids = schools.index
-    young_open = _site_flag(after.is_open, "day|young|", ids)
-    upper_open = _site_flag(after.is_open, "day|upper|", ids)
-    is_open = young_open | upper_open
-    modules = after.modules.rename(lambda s: s.removeprefix("bed|"))
-    modules = modules[after.modules.index.str.startswith("bed|")].reindex(ids).fillna(0)
-    beds_after = np.where(upper_open, schools["boarding_beds"] + modules * section.module_beds, 0)
-    stage_after, stage_today = _by_stage(after.flows, ids), _by_stage(now.flows, ids)
-    board = boarders(after)
-    on_beds = board.groupby(_school_of(board))["pupils"].sum().reindex(ids).fillna(0.0)
-    lb = board[board["left_behind"]]
-    lb_beds = lb.groupby(_school_of(lb))["pupils"].sum().reindex(ids).fillna(0.0)
-    point = (schools["level"] == "teaching_point") | (young_open & ~upper_open)
-    classes = schools["classes"].where(
-        upper_open, np.where(is_open, _point_classes(schools, section), 0)
+    by = sections.groupby("school_id")
+    total = by[["students_horizon_today", "students_after", "size_after", "capacity_after"]].sum()
+    total = total.reindex(ids).fillna(0)
+    beds = by[["beds_after"]].sum().reindex(ids).fillna(0)
+    is_open = by["open"].any().reindex(ids).fillna(False).astype(bool)
+    stage = (
+        sections.pivot_table(
+            index="school_id", columns="section", values="students_after", aggfunc="sum"
+        )
+        .reindex(index=ids, columns=["primary", "junior"])
+        .fillna(0)
     )
+    board = boarders(after)
+    on_beds = board.groupby("at")["pupils"].sum().reindex(ids).fillna(0.0)
+    lb = board[board["left_behind"]]
+    lb_beds = lb.groupby("at")["pupils"].sum().reindex(ids).fillna(0.0)
+    young_open = _site_flag(after.is_open, "day|young|", ids)
+    upper_open = _site_flag(after.is_open, "day|upper|", ids) | _site_flag(
+        after.is_open, "day|junior|", ids
+    )
+    point = (schools["level"] == "teaching_point") | (young_open & ~upper_open)
     return pd.DataFrame(
         {
             "school_id": ids,
@@ -285,23 +534,23 @@ def school_rows(county: CountyInput, now: Solved, after: Solved) -> pd.DataFrame
             "region_id": schools["region_id"].to_numpy(),
             "open": is_open.to_numpy(),
             "students_register": schools["enrolment"].astype(int).to_numpy(),
-            "students_horizon_today": stage_today.sum(axis=1).round().astype(int).to_numpy(),
-            "students_after": (stage_after.sum(axis=1).round() * is_open).astype(int).to_numpy(),
+            "students_horizon_today": total["students_horizon_today"].astype(int).to_numpy(),
+            "students_after": total["students_after"].astype(int).to_numpy(),
             "size_unit": "classes",
             "size_register": schools["classes"].astype(int).to_numpy(),
-            "size_after": classes.astype(int).to_numpy(),
+            "size_after": total["size_after"].astype(int).to_numpy(),
             "capacity_register": schools["capacity"].astype(int).to_numpy(),
-            "capacity_after": (schools["capacity"] * is_open).astype(int).to_numpy(),
+            "capacity_after": total["capacity_after"].astype(int).to_numpy(),
             "beds_register": schools["boarding_beds"].astype(int).to_numpy(),
-            "beds_after": np.asarray(beds_after, dtype=int),
+            "beds_after": beds["beds_after"].astype(int).to_numpy(),
             "name": schools["name"].to_numpy(),
             "ownership": schools["ownership"].to_numpy(),
             "quality_tier": schools["quality_tier"].to_numpy(),
             "boarders_register": schools["boarders"].astype(int).to_numpy(),
             "boarders_after": on_beds.round().astype(int).to_numpy(),
             "left_behind_boarders_after": lb_beds.round().astype(int).to_numpy(),
-            "primary_after": (stage_after["primary"].round() * is_open).astype(int).to_numpy(),
-            "junior_after": (stage_after["junior"].round() * is_open).astype(int).to_numpy(),
+            "primary_after": stage["primary"].astype(int).to_numpy(),
+            "junior_after": stage["junior"].astype(int).to_numpy(),
             "teaching_point_after": (point & is_open).to_numpy(),
             "geometry": schools.geometry.to_numpy(),
         }
@@ -314,26 +563,11 @@ def _site_flag(is_open: pd.Series, prefix: str, ids: pd.Index) -> pd.Series:
     return mine.rename(lambda s: s.removeprefix(prefix)).reindex(ids).fillna(False).astype(bool)
 
 
-def _school_of(flows: pd.DataFrame) -> pd.Series:
-    return flows["at"]
-
-
-def _point_classes(schools: pd.DataFrame, section: BoardingSection) -> np.ndarray:
+def _point_classes(school: pd.Series, section: BoardingSection) -> int:
     """Classes of a school kept for its young grades only: one per
     ``teaching_point_class_size`` pupils (an incomplete primary class), at least one."""
-    young = schools["primary_enrolment"].where(
-        schools["level"] != "teaching_point", schools["enrolment"]
-    )
-    share = np.where(schools["level"] == "teaching_point", 1.0, section.young_grades / 6)
-    size = section.teaching_point_class_size
-    return np.maximum(1, np.ceil(young.to_numpy(float) * share / size)).astype(int)
-
-
-def _by_stage(flows: pd.DataFrame, ids: pd.Index) -> pd.DataFrame:
-    """Pupils placed at each school by stage (primary, junior)."""
-    stage = flows["band"].map(STAGE)
-    table = flows.groupby([_school_of(flows), stage])["pupils"].sum().unstack(fill_value=0.0)
-    return table.reindex(index=ids, columns=["primary", "junior"]).fillna(0.0)
+    young = float(school["primary_enrolment"]) * section.young_grades / 6
+    return max(1, int(np.ceil(young / section.teaching_point_class_size)))
 
 
 def county_counts(
@@ -342,6 +576,7 @@ def county_counts(
     after: Solved,
     schools: pd.DataFrame,
     rows: list[dict],
+    unplaced: pd.DataFrame,
 ) -> dict[str, float]:
     section = county.section
     counts: dict[str, float] = {}
@@ -356,7 +591,12 @@ def county_counts(
         counts[f"far_no_bed_{label}"] = float(unmet["pupils"].sum())
         young = solved.unmet[solved.unmet["band"] == "young"]
         counts[f"young_no_school_{label}"] = float(young["pupils"].sum())
-    modules = int(after.modules.sum())
+    # After the plan, the whole pupils the shortfall rows name.
+    counts["far_no_bed_after"] = float(unplaced.loc[unplaced["far"], "whole"].sum())
+    counts["young_no_school_after"] = float(unplaced.loc[~unplaced["far"], "whole"].sum())
+    bed_modules = after.modules[after.modules.index.str.startswith("bed|")]
+    modules = int(bed_modules.sum())
+    classrooms = int(after.modules[after.modules.index.str.startswith("day|")].sum())
     beds_added = modules * section.module_beds
     actions = [r["action"] for r in rows]
     counts |= {
@@ -366,9 +606,12 @@ def county_counts(
         "boarders_register": float(schools["boarders_register"].sum()) if len(schools) else 0.0,
         "beds_added": float(beds_added),
         "modules_added": float(modules),
+        "classrooms_added": float(classrooms),
         "area_added_m2": modules * section.module_area_m2,
         "dormitory_projects": float(actions.count(Action.ADD_DORMITORY)),
+        "classroom_projects": float(actions.count(Action.ADD_CLASSROOMS)),
         "capital_yuan_beds": beds_added * section.bed_capital_yuan,
+        "capital_yuan_classrooms": classrooms * section.classroom_capital_yuan,
         "merges": float(actions.count(Action.MERGE_INTO)),
         "kept_small_rural": float(actions.count(Action.KEEP_SMALL_RURAL)),
         "teaching_points_after": float(schools["teaching_point_after"].sum())

@@ -10,10 +10,8 @@ from layoutopt.engine.report import SolveStatus
 from layoutopt.programmes import base
 from layoutopt.programmes.boarding.county import CountyInput, build_problem
 from layoutopt.programmes.boarding.kpis import KPI_SPECS, indicators
-from layoutopt.programmes.boarding.ledger import bed_ledger, earlier_beds
 from layoutopt.programmes.boarding.network import Network, build_network
 from layoutopt.programmes.boarding.outcome import Action, county_outcome
-from layoutopt.results import ProgrammeResult
 from layoutopt.scenario import Scenario
 from layoutopt.state import PlanState
 
@@ -22,6 +20,7 @@ ACTIONS = base.action_table(
     Action,
     """
 add_dormitory | #2c7fb8 | 新建宿舍 | add dormitory | a township school adds whole dormitory modules for far pupils
+add_classrooms | #41ab5d | 增加教室 | add classrooms | a school adds whole classrooms so that its section holds its pupils at the horizon (its own, and those it takes in) within its places
 merge_into | #d7301f | 撤并 | merge into another school | a small rural school (or its upper grades) closes; every pupil has a day place within the threshold or a bed
 keep_small_rural | #1a9850 | 保留小规模学校/教学点 | keep small rural school | a small school or teaching point kept: young pupils have no other school in reach, or it stays as a teaching point
 """,
@@ -34,8 +33,6 @@ SCHOOL_COLUMNS = (
     "junior_after",
     "teaching_point_after",
 )
-# State columns staffing reads (state column <- schools_after column).
-HANDED_ON = {"primary_horizon": "primary_after", "junior_horizon": "junior_after"}
 TRIP_CLASSES = (  # settlements coloured by their pupils' trip: (upper minutes, colour, label)
     (20.0, "#1a9850", "≤ 20 min"),
     (40.0, "#fee08b", "20-40 min"),
@@ -56,12 +53,12 @@ class Boarding(base.Programme):
     actions = ACTIONS
     kpis = KPI_SPECS
     school_columns = SCHOOL_COLUMNS
-    size_column = "classes"
+    # Boarders and pupils by stage are the sections' own figures (bed_need_after,
+    # students_after): a school's totals are not repeated on each of its sections.
+    section_columns = ("teaching_point_after",)
 
     def prepare(self, state: PlanState, scenario: Scenario) -> Network:
-        network = build_network(state, scenario)
-        network.ledger_earlier = earlier_beds(state)
-        return network
+        return build_network(state, scenario)
 
     def split(self, inputs: Network) -> dict[str, CountyInput]:
         return {r: county_input(inputs, r) for r in inputs.region_ids}
@@ -78,10 +75,18 @@ class Boarding(base.Programme):
         # A plan solve that found no plan (the runner marks the region unfinished) changes
         # nothing: today's network is handed on, never a county of closed schools.
         plan = solves.plan if has_plan(solves.plan) else solves.today
-        rows, schools, counts = county_outcome(region, solves.today, plan)
-        counts |= region.base
+        result = county_outcome(region, solves.today, plan)
         far = _far_settlements(region, plan)
-        return base.RegionOutcome(region.region_id, rows, schools, counts, {"far": far})
+        return base.RegionOutcome(
+            region.region_id,
+            result.rows,
+            result.schools,
+            result.counts | region.base,
+            {"far": far},
+            sections=result.sections,
+            flows=result.flows,
+            accounts=result.accounts,
+        )
 
     def indicators(
         self, inputs: Network, scope: str, totals: pd.Series, outcomes: list[base.RegionOutcome]
@@ -90,8 +95,6 @@ class Boarding(base.Programme):
 
     def finish(self, inputs: Network, outcomes: list[base.RegionOutcome]) -> base.Finish:
         counts = {o.region_id: o.counts for o in outcomes}
-        regions = _regions(inputs)
-        ledger = bed_ledger(inputs.ledger_earlier, counts, regions)
         far = pd.concat([o.detail["far"] for o in outcomes], ignore_index=True)
         schools = pd.concat([o.schools for o in outcomes if len(o.schools)], ignore_index=True)
         points = schools[schools["teaching_point_after"].astype(bool)]
@@ -110,19 +113,9 @@ class Boarding(base.Programme):
             },
             region_layers=_left_behind_layers(counts),
             region_breaks=dict.fromkeys(_left_behind_layers(counts), LB_BREAKS),
-            tables={"beds.csv": ledger},
             school_layers={"教学点 teaching points after the plan": list(points["school_id"])},
             point_layers=_point_layers(far, schools, inputs),
         )
-
-    def hand_on(self, state: PlanState, result: ProgrammeResult) -> PlanState:
-        """The network after boarding, and each school's pupils by stage for staffing."""
-        after = super().hand_on(state, result)
-        rows = result.schools_after.set_index("school_id")
-        schools = after.schools.copy()
-        for column, source in HANDED_ON.items():
-            schools[column] = rows[source].reindex(schools["school_id"]).to_numpy(float)
-        return PlanState(after.dataset, schools, after.order, after.changes)
 
 
 def has_plan(solution: LocationSolution) -> bool:
@@ -155,6 +148,7 @@ def county_input(network: Network, region_id: str) -> CountyInput:
             "far_base_bus": float(base_row.get("far_base_bus", 0.0)),
             "far_base_walk": float(base_row.get("far_base_walk", 0.0)),
         },
+        class_size=network.class_size,
     )
 
 

@@ -24,7 +24,6 @@ counties_without_quality_public_high_school | 1 | no_quality_register | 0 | no_q
 students_without_seat | 1 | unseated_horizon_today | 0 | unseated_after | at_most | 无学位学生数 | horizon students without a seat (today's network, the plan)
 streams_added | 1 | - | - | streams_added | - | 新增轨数 | streams (轨) added
 new_schools | 1 | - | - | new_schools | - | 新建学校数 | new schools opened
-boarding_beds_added | 1 | - | - | beds_added | - | 新增寄宿床位 | beds for moved students whose trip exceeds boarding_travel_min
 small_schools_left_vs_greedy | 1 | greedy_small_left | baseline | small_after | at_most | 保留小规模学校数（对比贪心方案） | baseline: the greedy plan
 streams_added_vs_greedy | 1 | greedy_streams_added | - | streams_added | - | 新增轨数（对比贪心方案） | baseline: the greedy plan
 capital_cost_yuan_streams_vs_greedy | 0 | greedy_capital_yuan_streams | - | capital_yuan_streams | - | 扩建投资（元，对比贪心方案） | yuan for the streams added (stream_capital_yuan, assumption); baseline: the greedy plan

@@ -21,6 +21,7 @@ import pandas as pd
 
 from layoutopt.data.dataset import Dataset
 from layoutopt.errors import LayoutoptError
+from layoutopt.ledger import Ledger
 from layoutopt.programmes.common import (
     by_region,
     project_stage,
@@ -70,7 +71,7 @@ def build_network(state: PlanState, scenario: Scenario) -> Network:
     schools = _schools(state, section)
     students, projection = project_students(dataset.demand, scenario)
     demand = _private_share(dataset.demand, schools, students, stream_size)
-    sites = _candidate_sites(dataset, section, grades)
+    sites = _candidate_sites(dataset, state.ledger, section, grades)
     travel = travel_within_county(
         dataset,
         scenario,
@@ -153,11 +154,13 @@ def _private_share(
     return out.sort_values("demand_id").reset_index(drop=True)
 
 
-def _candidate_sites(dataset: Dataset, section: HighSchoolSection, grades: int):
+def _candidate_sites(dataset: Dataset, ledger: Ledger, section: HighSchoolSection, grades: int):
+    """Candidate sites no programme before has taken, large enough for a new school."""
     columns = ["place_id", "region_id", "kind", "name", "max_streams", "geometry"]
     if dataset.sites is None or not section.allow_new_schools:
         return gpd.GeoDataFrame(columns=columns, geometry="geometry", crs=dataset.schools.crs)
-    sites = dataset.sites[dataset.sites["kind"].isin(section.new_school_site_kinds)].copy()
+    free = ledger.available_sites(section.new_school_site_kinds)["site_id"]
+    sites = dataset.sites[dataset.sites["site_id"].isin(set(free))].copy()
     sites["max_streams"] = np.minimum(sites["max_classes"] // grades, section.max_streams)
     sites = sites[sites["max_streams"] >= section.new_school_min_streams]
     sites["name"] = site_names(dataset, sites, "新建高级中学")

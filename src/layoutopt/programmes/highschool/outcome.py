@@ -7,10 +7,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from layoutopt.programmes.common import change_row, moved_row
+from layoutopt.programmes.common import change_row, exchange_rows, flow_words, pairs_row
 from layoutopt.programmes.flows import (
     NO_SEAT,
+    WholeFlows,
     moves_with_minutes,
+    region_flows,
     solution_flows,
 )
 from layoutopt.programmes.highschool.county import CountyPlan
@@ -23,10 +25,11 @@ SPLIT = ("complete_secondary",)  # levels whose senior section can close on its 
 class CountyOutcome:
     region_id: str
     places: pd.DataFrame  # place_id, kind, streams, small, closable, open, streams_after, ...
-    today: pd.DataFrame  # flows today
+    today: pd.DataFrame  # flows today (settlement to school)
     after: pd.DataFrame  # flows after the plan
     moved: pd.DataFrame  # demand_id, from_id, to_id, students, minutes_before, minutes_after,
     #                      needs_bed
+    whole: WholeFlows  # loads and named flows between schools, in whole students
     changes: list[dict]
 
 
@@ -36,9 +39,10 @@ def county_outcome(
     today = solution_flows(plan.today)
     after = solution_flows(plan.plan)
     moved = _moves_with_minutes(today, after, plan.county.travel, section)
-    places = _places_after(plan, today, after, moved, stream_size)
-    changes = _changes(plan, places, moved, section, names, stream_size)
-    return CountyOutcome(plan.county.region_id, places, today, after, moved, changes)
+    whole = region_flows(today, after, moved, bed="needs_bed")
+    places = _places_after(plan, whole, stream_size)
+    changes = _changes(plan, places, whole, section, names, stream_size)
+    return CountyOutcome(plan.county.region_id, places, today, after, moved, whole, changes)
 
 
 def _moves_with_minutes(today, after, travel, section: HighSchoolSection) -> pd.DataFrame:
@@ -49,80 +53,78 @@ def _moves_with_minutes(today, after, travel, section: HighSchoolSection) -> pd.
     return moved
 
 
-def _places_after(plan: CountyPlan, today, after, moved, stream_size: int) -> pd.DataFrame:
+def _places_after(plan: CountyPlan, whole: WholeFlows, stream_size: int) -> pd.DataFrame:
     places = plan.sites.copy()
     places["open"] = plan.plan.is_open
     places["modules"] = plan.plan.modules
     places["streams_after"] = np.where(places["open"], places["streams"] + places["modules"], 0)
-    places["students_horizon_today"] = _load(today, places)
-    places["students_after"] = _load(after, places)
+    places["students_horizon_today"] = whole.load("today", places["place_id"])
+    places["students_after"] = whole.load("after", places["place_id"])
     places["capacity_after"] = places["streams_after"] * stream_size
-    beds = moved[moved["needs_bed"]].groupby("to_id")["students"].sum()
-    places["beds_added"] = np.round(beds.reindex(places["place_id"]).fillna(0.0).to_numpy(float))
+    # A bed for each moved student whose new trip is beyond boarding_travel_min.
+    beds = whole.pairs.groupby("to_id")["beds_needed"].sum()
+    places["beds_added"] = beds.reindex(places["place_id"]).fillna(0).to_numpy(np.int64)
     return places
-
-
-def _load(flows: pd.DataFrame, places: pd.DataFrame) -> np.ndarray:
-    load = flows.groupby("place_id")["students"].sum()
-    return np.round(load.reindex(places["place_id"]).fillna(0.0).to_numpy(float))
 
 
 def _changes(
     plan: CountyPlan,
     places: pd.DataFrame,
-    moved: pd.DataFrame,
+    whole: WholeFlows,
     section: HighSchoolSection,
     names: pd.Series,
     stream_size: int,
 ) -> list[dict]:
-    """One headline row per school that changes, then the county's shortfall row."""
+    """One headline row per school that changes, a row for every other school that takes
+    in or sends students, then the county's shortfall row."""
     rows: list[dict] = []
     levels = plan.county.schools.set_index("school_id").get("level", pd.Series(dtype=str))
-    merged_beds = _merge_rows(places, moved, section, names, levels, rows)
+    pairs = whole.pairs
+    _merge_rows(places, pairs, section, names, levels, rows)
     for place in places[places["open"]].itertuples():
-        incoming = moved[moved["to_id"] == place.place_id]
         if place.kind == "site":
-            rows.append(_new_school_row(place, incoming, section))
+            rows.append(_new_school_row(place, pairs, section, names))
         else:
-            row = _school_row(plan, place, places, incoming, merged_beds, section)
+            row = _school_row(plan, place, places, pairs, section, names)
             rows += [row] if row else []
-    shortfall = _shortfall_row(plan, places, moved, section, stream_size)
+    rows += exchange_rows(pairs, {r["school_id"] for r in rows}, names, "students")
+    shortfall = _shortfall_row(plan, places, whole, section, stream_size)
     rows += [shortfall] if shortfall else []
     return rows + ([_no_public_school_row(plan, section)] if not places["open"].any() else [])
 
 
-def _merge_rows(places, moved, section, names, levels, rows) -> pd.Series:
-    """A merge_into row per closed school; returns the beds each receiving school gets
-    from merges (so its own row does not count them twice)."""
+def _merge_rows(places, pairs, section, names, levels, rows) -> None:
+    """A merge_into row per closed school, naming every receiver and how many each takes;
+    the beds its students need are the receivers' (on their rows)."""
     closed = places[(places["kind"] == "school") & ~places["open"]]
-    from_closed = moved[moved["from_id"].isin(closed["place_id"])]
     for place in closed.itertuples():
-        out = from_closed[from_closed["from_id"] == place.place_id]
-        by_target = out.groupby("to_id")["students"].sum().sort_index()
-        target = str(by_target.idxmax()) if len(by_target) else NO_SEAT
-        students = float(out["students"].sum())
-        others = students - float(by_target.get(target, 0.0))
-        beds = float(out.loc[out["needs_bed"], "students"].sum())
+        out = pairs[pairs["from_id"] == place.place_id]
+        by_target = out.groupby("to_id")["students"].sum()
+        by_target = by_target.sort_index().sort_values(ascending=False, kind="stable")
+        target = str(by_target.index[0]) if len(by_target) else NO_SEAT
         # A complete secondary school keeps its junior section: only the senior one merges.
         what = "senior section closes" if levels.get(place.place_id) in SPLIT else "closes"
         reason = (
             f"{place.streams} streams (small: ≤ {section.small_max_streams}); {what} and merges "
-            f"into {names.get(target, target)} ({round(students - others)} students)"
+            f"into {names.get(target, target)}"
         )
+        reason += "; " + flow_words(place.place_id, pairs, names, "students")
         if what != "closes":
             reason += "; its junior section stays"
-        if others >= 0.5:
-            reason += f"; {round(others)} go to other schools nearer their homes"
-        if beds >= 0.5:
-            reason += f"; {round(beds)} need a bed (trip over {section.boarding_travel_min:g} min)"
-        rows.append(_moving_row("merge_into", place.place_id, out, section, reason, target, beds))
-    return from_closed[from_closed["needs_bed"]].groupby("to_id")["students"].sum()
+        beds = int(out["beds_needed"].sum())
+        if beds:
+            reason += (
+                f"; {beds} need a bed at their receiver (trip over "
+                f"{section.boarding_travel_min:g} min): added there"
+            )
+        rows.append(_moving_row("merge_into", place.place_id, out, section, reason, target))
 
 
-def _school_row(plan, place, places, incoming, merged_beds, section) -> dict | None:
+def _school_row(plan, place, places, pairs, section, names) -> dict | None:
     """The headline row of an open school: held above the cap, expanded, given beds, or
-    kept although small (a reason for each that applies, in one row)."""
-    beds = float(place.beds_added) - float(merged_beds.get(place.place_id, 0.0))
+    kept although small (a reason for each that applies, in one row), with what it
+    takes in and sends."""
+    beds = float(place.beds_added)
     kept_small = place.small and place.streams_after <= section.small_max_streams
     reasons = []
     if place.streams > section.max_streams:
@@ -143,7 +145,11 @@ def _school_row(plan, place, places, incoming, merged_beds, section) -> dict | N
         return None
     if kept_small:
         reasons.append(f"small, kept: {_exemption(plan, place, places, section)}")
-    reason = "; ".join(reasons)
+    if beds >= 0.5 and action != "add_beds":
+        reasons.append(f"adds {round(beds)} boarding bed(s)")
+    words = flow_words(place.place_id, pairs, names, "students")
+    reason = "; ".join([*reasons, words] if words else reasons)
+    incoming = pairs[pairs["to_id"] == place.place_id]
     return _moving_row(action, place.place_id, incoming, section, reason, beds=beds)
 
 
@@ -176,21 +182,25 @@ def _exemption(plan: CountyPlan, place, places, section: HighSchoolSection) -> s
     )
 
 
-def _new_school_row(place, incoming: pd.DataFrame, section: HighSchoolSection) -> dict:
+def _new_school_row(place, pairs, section: HighSchoolSection, names) -> dict:
     reason = (
         f"new school of {place.streams_after} streams for students the existing schools "
-        "cannot seat within the cap and the travel limit"
+        "cannot seat within the cap and the travel limit; "
+        + flow_words(place.place_id, pairs, names, "students")
     )
+    if place.beds_added:
+        reason += f"; {place.beds_added} boarding beds"
+    incoming = pairs[pairs["to_id"] == place.place_id]
     return _moving_row(
         "new_school", place.place_id, incoming, section, reason, beds=float(place.beds_added)
     )
 
 
 def _moving_row(action, school_id, moved, section, reason, target="", beds=0.0) -> dict:
-    """A change row for ``moved`` students (leaving or arriving), with their mean trips
+    """A change row for the ``moved`` pairs (leaving or arriving), with their mean trips
     and why a trip may exceed the limit or have no before-figure."""
     reason += _far_notes(moved, section)
-    return moved_row(action, school_id, moved, reason, target=target, beds=beds)
+    return pairs_row(action, school_id, moved, reason, target=target, beds=beds)
 
 
 def _far_notes(moved: pd.DataFrame, section: HighSchoolSection) -> str:
@@ -220,16 +230,16 @@ def _no_public_school_row(plan: CountyPlan, section: HighSchoolSection) -> dict:
 
 
 def _shortfall_row(
-    plan: CountyPlan, places, moved, section: HighSchoolSection, stream_size: int
+    plan: CountyPlan, places, whole: WholeFlows, section: HighSchoolSection, stream_size: int
 ) -> dict | None:
-    unseated = moved[moved["to_id"] == NO_SEAT]
-    left = float(plan.plan.unmet["weight"].sum()) if len(plan.plan.unmet) else 0.0
-    if left < 0.5:
+    left = int(whole.after.get(NO_SEAT, 0))
+    if not left:
         return None
     students = float(plan.county.demand["students"].sum())
     seats = float(places.loc[places["kind"] == "school", "limit"].sum() * stream_size)
+    unseated = plan.plan.unmet
     unreachable = unseated[~unseated["demand_id"].isin(plan.county.travel["demand_id"])]
-    cause = f"{round(left)} of {round(students)} students at the horizon cannot be seated: "
+    cause = f"{left} of {round(students)} students at the horizon cannot be seated: "
     if len(unreachable):
         cause += (
             f"{unreachable['demand_id'].nunique()} settlement(s) have no public high "
@@ -248,4 +258,4 @@ def _shortfall_row(
             cause += " and the county has no candidate site for a new school (fix: add sites)"
         else:
             cause += " and no candidate site is within the travel limit of enough students"
-    return change_row("shortfall", unseated_students=left, reason=cause)
+    return change_row("shortfall", unseated_students=float(left), reason=cause)

@@ -10,15 +10,15 @@ import pandas as pd
 
 from layoutopt.engine import LocationProblem, LocationSolution
 from layoutopt.programmes import base
-from layoutopt.programmes.flows import travel_sum, unseated
+from layoutopt.programmes.common import section_flows
+from layoutopt.programmes.flows import NO_SEAT, travel_sum
 from layoutopt.programmes.highschool import county as problems
 from layoutopt.programmes.highschool.county import CountyInput, county_plan
 from layoutopt.programmes.highschool.greedy import GreedyOutcome, greedy_county
 from layoutopt.programmes.highschool.kpis import KPI_SPECS, indicators
 from layoutopt.programmes.highschool.network import Network, build_network, county_networks
-from layoutopt.programmes.highschool.outcome import SPLIT, CountyOutcome, county_outcome
-from layoutopt.programmes.streams import stream_schools_after
-from layoutopt.results import ProgrammeResult
+from layoutopt.programmes.highschool.outcome import CountyOutcome, county_outcome
+from layoutopt.programmes.streams import stream_schools_after, stream_sections
 from layoutopt.scenario import HighSchoolSection, Scenario
 from layoutopt.state import PlanState
 
@@ -86,12 +86,26 @@ class HighSchool(base.Programme):
         plan = county_plan(region.problem, section, solves.today, solves.plan)
         outcome = county_outcome(plan, section, region.stream_size, region.names)
         greedy = greedy_county(plan, outcome.today, section, region.stream_size)
+        schools = county_schools_after(region, outcome)
+        places = outcome.places.set_index("place_id")
         return base.RegionOutcome(
             region_id=outcome.region_id,
             changes=outcome.changes,
-            schools=county_schools_after(region, outcome),
+            schools=schools,
             counts=county_counts(region, outcome, greedy),
             detail={"today": outcome.today, "after": outcome.after, "greedy": greedy.merges},
+            sections=stream_sections(schools, places, "senior", region.sites.set_index("place_id")),
+            flows=section_flows(outcome.whole.pairs, "senior", outcome.region_id),
+            accounts=[
+                {
+                    "region_id": outcome.region_id,
+                    "section": "senior",
+                    "students_horizon": region.students,
+                    "unplaced_horizon_today": float(outcome.whole.today.get(NO_SEAT, 0)),
+                    "unplaced_after": float(outcome.whole.after.get(NO_SEAT, 0)),
+                    "far_without_bed_after": 0.0,
+                }
+            ],
         )
 
     def indicators(
@@ -111,14 +125,6 @@ class HighSchool(base.Programme):
                 },
             }
         )
-
-    def hand_on(self, state: PlanState, result: ProgrammeResult) -> PlanState:
-        # A complete secondary school whose senior section merges keeps its junior section:
-        # it stays open for the programmes after, with no senior streams.
-        schools = result.schools_after
-        split = schools["level"].isin(SPLIT).to_numpy() & ~schools["open"].to_numpy()
-        rows = schools.assign(open=schools["open"].to_numpy() | split)
-        return state.after(self.name, rows, size_column=self.size_column, changes=result.changes)
 
 
 def county_input(network: Network, region_id: str) -> County:
@@ -172,7 +178,8 @@ def county_counts(region: County, outcome: CountyOutcome, greedy: GreedyOutcome)
     capital = {  # yuan, at the scenario's unit costs (never the objective's weights)
         "capital_yuan_streams": streams_added * section.stream_capital_yuan,
         "capital_yuan_new_schools": new_schools * section.new_school_capital_yuan,
-        "capital_yuan_beds": float(places["beds_added"].sum()) * section.bed_capital_yuan,
+        "capital_yuan_beds": float(places.loc[places["open"], "beds_added"].sum())
+        * section.bed_capital_yuan,
     }
     return {
         "students": region.students,
@@ -189,11 +196,11 @@ def county_counts(region: County, outcome: CountyOutcome, greedy: GreedyOutcome)
         "no_public_after": int(open_public.empty),
         "no_quality_register": int(not quality.any()),
         "no_quality_after": int(not open_quality.any()),
-        "unseated_horizon_today": unseated(outcome.today),
-        "unseated_after": unseated(outcome.after),
+        "unseated_horizon_today": float(outcome.whole.today.get(NO_SEAT, 0)),
+        "unseated_after": float(outcome.whole.after.get(NO_SEAT, 0)),
         "streams_added": streams_added,
         "new_schools": new_schools,
-        "beds_added": float(places["beds_added"].sum()),
+        "beds_added": float(places.loc[places["open"], "beds_added"].sum()),
         **capital,
         "capital_yuan_total": sum(capital.values()),
         "plan_added_travel": travel_sum(outcome.after) - today_travel,

@@ -198,7 +198,6 @@ def plan_problem(
     the county's targets and floors and the rules on private kindergartens and merges.
     ``today`` (today's network at the horizon) bounds what a private kindergarten keeps."""
     table = option_table(county, section)
-    every = np.arange(len(table))
     # Projects outside growth or migrant settlements weigh more: the plan's priority.
     outside = table["project"] & ~table["base_id"].isin(county.growth_places)
     weight = np.where(outside, section.outside_growth_cost_factor, 1.0)
@@ -218,18 +217,7 @@ def plan_problem(
     )
     # Private kindergartens are filled first, up to their register: parents chose them.
     arcs["arc_cost"] = arcs["arc_cost"] - keep[arcs["arc_site"]] * section.private_keep_weight
-    floor = county.floors if not section.allow_decrease else {}
-    targets = {"public": section.public_share, "inclusive": section.inclusive_share}
-    shares = [
-        LoadShare(
-            rule,
-            np.flatnonzero(table[rule]),
-            every,
-            max(target, floor.get(rule, 0.0)),
-            section.shortfall_penalty,
-        )
-        for rule, target in targets.items()
-    ]
+    shares, served = county_rules(county, table, section)
     return LocationProblem.build(
         demand_ids=county.demand["demand_id"],
         weight=county.demand["children"].to_numpy(float),
@@ -248,16 +236,38 @@ def plan_problem(
         group_open=pairs,
         open_implies=_no_merge_beside_a_build(county, table),
         load_shares=shares,
-        served_shares=[
-            ServedShare(
-                "enrolment",
-                np.arange(len(county.demand)),
-                min(1.0, max(section.enrolment_rate, floor.get("enrolment", 0.0))),
-                section.shortfall_penalty,
-            )
-        ],
+        served_shares=served,
         **arcs,
     )
+
+
+FLOOR = "_no_decrease"  # a rule's name suffix for the county's register value as its floor
+
+
+def county_rules(
+    county: KgCountyInput, table: pd.DataFrame, section: KindergartenSection
+) -> tuple[list[LoadShare], list[ServedShare]]:
+    """The county's targets (public and inclusive shares of the children placed, the
+    enrolment rate), each priced at ``shortfall_penalty`` a child short; and, unless
+    ``allow_decrease``, the county's register values as floors of their own, priced higher
+    (``decrease_penalty``), so that the plan lets a rate fall only where it cannot hold it
+    and a shortfall row then says so."""
+    every = np.arange(len(table))
+    children = np.arange(len(county.demand))
+    floors = {} if section.allow_decrease else county.floors
+    shares, served = [], []
+    for rule, target in (("public", section.public_share), ("inclusive", section.inclusive_share)):
+        sites = np.flatnonzero(table[rule])
+        shares.append(LoadShare(rule, sites, every, target, section.shortfall_penalty))
+        if floors.get(rule, 0.0) > 0:
+            floor = min(1.0, floors[rule])
+            shares.append(LoadShare(rule + FLOOR, sites, every, floor, section.decrease_penalty))
+    rate = min(1.0, section.enrolment_rate)
+    served.append(ServedShare("enrolment", children, rate, section.shortfall_penalty))
+    if floors.get("enrolment", 0.0) > 0:
+        floor = min(1.0, floors["enrolment"])
+        served.append(ServedShare("enrolment" + FLOOR, children, floor, section.decrease_penalty))
+    return shares, served
 
 
 PRIVATE_ROLES = (INCLUSIVE_PRIVATE, OTHER_PRIVATE, "recognise_inclusive")

@@ -67,7 +67,6 @@ merge_into_count | 0 | - | - | merge_into | - | 撤并园数 | kindergartens wit
 close_count | 0 | - | - | close | - | 关闭园数 | kindergartens with this action
 children_without_place | 0 | - | - | unenrolled | - | 未入园儿童数 | horizon children without a place after the plan
 projects_in_growth_or_migrant_areas_share | 4 | - | - | - | - | 增长及流动人口区项目占比 | projects there / all projects, against those areas' share of children
-targets_short_rows | 0 | - | 0 | shortfall_rows | at_most | 未达标缺口行数 | shortfall rows: county targets that cannot be met
 capital_cost_yuan_new_kindergarten | 0 | - | - | capital_yuan_new_kindergarten | - | 新建园投资（元） | new kindergartens: new_cost + classes × class_cost (assumptions)
 capital_cost_yuan_convert_building | 0 | - | - | capital_yuan_convert_building | - | 改建园投资（元） | conversions: convert_cost + classes × class_cost (assumptions)
 capital_cost_yuan_expand | 0 | - | - | capital_yuan_expand | - | 扩建投资（元） | expansions: expand_cost + classes added × class_cost (assumptions)

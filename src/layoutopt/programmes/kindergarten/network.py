@@ -47,7 +47,7 @@ def build_network(state: PlanState, scenario: Scenario) -> KgNetwork:
     section = scenario.kindergarten
     kgs = _kindergartens(state)
     demand = _children(dataset, scenario)
-    sites = _sites(dataset, section)
+    sites = _sites(dataset, state.ledger.available_sites()["site_id"], section)
     travel = travel_within_county(dataset, scenario, kgs, sites, k_nearest=section.k_nearest)
     radius = demand.set_index("demand_id")["kind"].map(section.radius_km)
     within = travel["distance_km"].to_numpy() <= radius.reindex(travel["demand_id"]).to_numpy()
@@ -125,11 +125,12 @@ def _check_births(demand: pd.DataFrame, section: KindergartenSection, base_year:
         )
 
 
-def _sites(dataset: Dataset, section: KindergartenSection) -> gpd.GeoDataFrame:
+def _sites(dataset: Dataset, free: pd.Series, section: KindergartenSection) -> gpd.GeoDataFrame:
+    """Candidate sites no programme before has taken, by what may be done there."""
     columns = ["place_id", "region_id", "action", "max_classes", "name", "demand_id", "geometry"]
     if dataset.sites is None:
         return gpd.GeoDataFrame(columns=columns, geometry="geometry", crs=dataset.schools.crs)
-    sites = dataset.sites.copy()
+    sites = dataset.sites[dataset.sites["site_id"].isin(set(free))].copy()
     sites["action"] = np.where(
         sites["kind"].isin(section.convert_site_kinds),
         "convert_building",

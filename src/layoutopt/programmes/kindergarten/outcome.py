@@ -6,9 +6,15 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from layoutopt.programmes.common import change_row
-from layoutopt.programmes.flows import NO_SEAT, mean_minutes, moves_with_minutes, solution_flows
-from layoutopt.programmes.kindergarten.county import KgCountyPlan
+from layoutopt.programmes.common import change_row, exchange_rows, flow_words, pairs_row
+from layoutopt.programmes.flows import (
+    NO_SEAT,
+    WholeFlows,
+    moves_with_minutes,
+    region_flows,
+    solution_flows,
+)
+from layoutopt.programmes.kindergarten.county import FLOOR, KgCountyPlan
 from layoutopt.programmes.kindergarten.network import INCLUSIVE_PRIVATE, OTHER_PRIVATE, PUBLIC
 from layoutopt.scenario import KindergartenSection
 
@@ -21,6 +27,7 @@ class KgCountyOutcome:
     buildings: pd.DataFrame  # one row per kindergarten or opened site, after the plan
     today: pd.DataFrame  # flows by building (place_id = building)
     after: pd.DataFrame
+    whole: WholeFlows  # children by building and named flows, in whole children
     changes: list[dict]
     unreachable_children: float  # children with no kindergarten or site within reach
 
@@ -33,16 +40,42 @@ def county_outcome(
     today = _by_building(solution_flows(plan.today), base_of)
     after = _by_building(solution_flows(plan.plan), base_of)
     moved = moves_with_minutes(today, after, plan.county.reach)
-    buildings = _buildings(plan, options, today, after, section)
+    whole = region_flows(today, after, moved, lean=_target_side(options, plan))
+    buildings = _buildings(plan, options, whole, section)
     # A kindergarten closed with no child to move does not merge: it closes.
-    leaving = moved.groupby("from_id")["students"].sum()
-    empty = buildings["place_id"].map(leaving).fillna(0.0) < 0.5
+    leaving = whole.pairs.groupby("from_id")["students"].sum()
+    empty = buildings["place_id"].map(leaving).fillna(0) < 1
     buildings.loc[(buildings["action"] == "merge_into") & empty, "action"] = "close"
     reached = set(plan.county.reach["demand_id"])
     demand = plan.county.demand
     unreachable = float(demand.loc[~demand["demand_id"].isin(reached), "children"].sum())
-    changes = _changes(plan, buildings, moved, section, names, unreachable)
-    return KgCountyOutcome(plan.county.region_id, buildings, today, after, changes, unreachable)
+    changes = _changes(plan, buildings, whole, section, names, unreachable)
+    return KgCountyOutcome(
+        plan.county.region_id, buildings, today, after, whole, changes, unreachable
+    )
+
+
+def _target_side(options: pd.DataFrame, plan: KgCountyPlan) -> dict[str, int]:
+    """Where whole children may round either way, the side of the county's targets:
+    public and inclusive places up, other private places and children without a place
+    down (so that rounding alone never takes a rate below the plan's)."""
+    kind = options.groupby("base_id")["role"].first()
+    chosen = (options["role"] == "recognise_inclusive") & options["open"].astype(bool)
+    recognised = set(options.loc[chosen, "base_id"])
+    lean = {NO_SEAT: -1}
+    for base, role in kind.items():
+        inclusive = (
+            role in (PUBLIC, INCLUSIVE_PRIVATE)
+            or base in recognised
+            or role
+            in (
+                "expand",
+                "new_kindergarten",
+                "convert_building",
+            )
+        )
+        lean[str(base)] = 1 if inclusive else -1
+    return lean
 
 
 def _by_building(flows: pd.DataFrame, base_of: pd.Series) -> pd.DataFrame:
@@ -54,7 +87,7 @@ def _by_building(flows: pd.DataFrame, base_of: pd.Series) -> pd.DataFrame:
     )
 
 
-def _buildings(plan: KgCountyPlan, options, today, after, section) -> pd.DataFrame:
+def _buildings(plan: KgCountyPlan, options, whole: WholeFlows, section) -> pd.DataFrame:
     """Each existing kindergarten and each opened site: open, classes, places, kind after."""
     kgs = plan.county.kgs.set_index("school_id")
     rows = []
@@ -89,8 +122,8 @@ def _buildings(plan: KgCountyPlan, options, today, after, section) -> pd.DataFra
                 + added * plan.county.class_size
                 if is_open
                 else 0.0,
-                "children_horizon_today": _load(today, base),
-                "children_after": _load(after, base),
+                "children_horizon_today": float(whole.today.get(base, 0)),
+                "children_after": float(whole.after.get(base, 0)),
             }
         )
     return pd.DataFrame(rows)
@@ -106,50 +139,34 @@ def _action(group, role, existing, recognised, is_open) -> str:
     return "recognise_inclusive" if recognised else "keep"
 
 
-def _load(flows: pd.DataFrame, place: str) -> float:
-    return float(flows.loc[flows["place_id"] == place, "students"].sum())
-
-
-def _changes(plan, buildings, moved, section, names, unreachable) -> list[dict]:
+def _changes(plan, buildings, whole: WholeFlows, section, names, unreachable) -> list[dict]:
     rows = []
+    pairs = whole.pairs
     for b in buildings.itertuples():
         if b.action == "keep":
             continue
-        incoming = moved[moved["to_id"] == b.place_id]
-        outgoing = moved[moved["from_id"] == b.place_id]
-        row = change_row(
-            b.action,
-            b.place_id,
-            students=float(incoming["students"].sum()),
-            minutes=(
-                mean_minutes(incoming, "minutes_before"),
-                mean_minutes(incoming, "minutes_after"),
-            ),
-        )
+        incoming = pairs[pairs["to_id"] == b.place_id]
+        outgoing = pairs[pairs["from_id"] == b.place_id]
+        words = flow_words(b.place_id, pairs, names, "children")
         if b.action == "merge_into":
             by_target = outgoing.groupby("to_id")["students"].sum()
-            by_target = by_target[by_target >= 0.5].sort_values(ascending=False, kind="stable")
+            by_target = by_target.sort_index().sort_values(ascending=False, kind="stable")
             target = str(by_target.index[0]) if len(by_target) else ""
-            where = ", ".join(f"{names.get(t, t) or t} ({round(n)})" for t, n in by_target.items())
-            row.update(
-                target_id=target,
-                students_moved=float(outgoing["students"].sum()),
-                minutes=(
-                    mean_minutes(outgoing, "minutes_before"),
-                    mean_minutes(outgoing, "minutes_after"),
-                ),
-                reason=f"{b.classes_register} classes with places to spare nearby: its children "
-                f"expected at the horizon go to {where}",
+            reason = (
+                f"{b.classes_register} classes with places to spare nearby: its children "
+                f"expected at the horizon go to the kindergartens named; {words}"
             )
-        elif b.action == "close":
-            row["reason"] = (
+            rows.append(pairs_row("merge_into", b.place_id, outgoing, reason, target=target))
+            continue
+        if b.action == "close":
+            reason = (
                 f"{b.classes_register} classes: no child expected within reach at the horizon "
                 "in today's network; closes"
             )
         elif b.action == "expand":
-            row["reason"] = f"public: adds {b.classes_after - b.classes_register} class(es)"
+            reason = f"public: adds {b.classes_after - b.classes_register} class(es)"
         elif b.action == "recognise_inclusive":
-            row["reason"] = (
+            reason = (
                 f"private kindergarten recognised as inclusive (普惠) for "
                 f"{section.recognise_cost_per_child * b.capacity_register:,.0f} yuan "
                 f"over {b.capacity_register:.0f} places"
@@ -160,31 +177,28 @@ def _changes(plan, buildings, moved, section, names, unreachable) -> list[dict]:
                 if b.action == "new_kindergarten"
                 else ("empty building converted to a public kindergarten")
             )
-            row["reason"] = f"{what} of {b.classes_after} classes"
-        rows.append(row)
-    rows += _shortfall_rows(plan, section, unreachable)
+            reason = f"{what} of {b.classes_after} classes"
+        reason += f"; {words}" if words else ""
+        rows.append(pairs_row(b.action, b.place_id, incoming, reason, place="place"))
+    rows += exchange_rows(pairs, {r["school_id"] for r in rows}, names, "children")
+    rows += _shortfall_rows(plan, section, unreachable, buildings)
     return rows
 
 
-def _shortfall_rows(plan: KgCountyPlan, section, unreachable: float) -> list[dict]:
-    """A row per county rule the plan cannot keep (a target, or a register value it may
-    not fall below), with its cause."""
+def _shortfall_rows(
+    plan: KgCountyPlan, section, unreachable: float, buildings: pd.DataFrame
+) -> list[dict]:
+    """A row per county rule the plan cannot keep: a target, or (unless allow_decrease) a
+    register value that falls, each with its cause."""
     rows = []
     short = plan.plan.share_shortfall
     bounds = _bounds(plan, section)
+    reach = _reach_words(unreachable, buildings)
     if short.get("enrolment", 0.0) >= 0.5:
         cause = (
             f"{round(short['enrolment'])} more children would need a place to reach "
-            f"{bounds['enrolment']}"
+            f"{bounds['enrolment']}; {reach}"
         )
-        if unreachable >= 0.5:
-            cause += (
-                f"; {round(unreachable)} children live where no kindergarten or candidate "
-                "site is within the service radius (fix: add candidate sites or widen "
-                "kindergarten.radius_km)"
-            )
-        else:
-            cause += "; the places within reach are full and no project fits"
         rows.append(_shortfall("enrolment_rate", cause, unplaced=short["enrolment"]))
     for rule in ("public", "inclusive"):
         if short.get(rule, 0.0) >= 0.5:
@@ -196,27 +210,76 @@ def _shortfall_rows(plan: KgCountyPlan, section, unreachable: float) -> list[dic
                     "gap, and private kindergartens keep their register children",
                 )
             )
+    rows += _decrease_rows(plan, short, buildings, reach)
     return rows
 
 
-def _bounds(plan: KgCountyPlan, section) -> dict[str, str]:
-    """Each rule's bound in words: the plan's target, or the county's register value
-    where that is higher (and may not fall)."""
-    floors = {} if section.allow_decrease else plan.county.floors
-    targets = {
-        "enrolment": section.enrolment_rate,
-        "public": section.public_share,
-        "inclusive": section.inclusive_share,
-    }
-    out = {}
-    for rule, target in targets.items():
-        floor = min(1.0, floors.get(rule, 0.0))
-        out[rule] = (
-            f"{floor:.1%} (the county's register value, which may not fall; target {target:.1%})"
-            if floor > target
-            else f"{target:.1%}"
+FALL = 0.01  # children: a register value's floor short by more than this has fallen
+
+
+def _decrease_rows(plan: KgCountyPlan, short: dict, buildings: pd.DataFrame, reach: str):
+    """A row for each register value the county's plan falls below (rule ``<rule>_no_
+    decrease``), naming the register value, the plan's and the cause."""
+    rows = []
+    floors = plan.county.floors
+    children = float(plan.county.demand["children"].sum())
+    enrolled = float(buildings["children_after"].sum()) if len(buildings) else 0.0
+    after = {"enrolment": enrolled / children if children else 0.0}
+    for rule, kinds in (("public", [PUBLIC]), ("inclusive", [PUBLIC, INCLUSIVE_PRIVATE])):
+        mine = buildings["kind_after"].isin(kinds) if len(buildings) else []
+        placed = float(buildings.loc[mine, "children_after"].sum()) if len(buildings) else 0.0
+        after[rule] = placed / enrolled if enrolled else 0.0
+    for rule in ("enrolment", "public", "inclusive"):
+        gap = short.get(rule + FLOOR, 0.0)
+        if gap <= FALL:
+            continue
+        name = "enrolment_rate" if rule == "enrolment" else f"{rule}_share"
+        cause = (
+            reach
+            if rule == "enrolment"
+            else "no project or recognition within reach keeps it, and private kindergartens "
+            "keep their register children"
         )
-    return out
+        rows.append(
+            _shortfall(
+                name + FLOOR,
+                f"the county's {name.replace('_', ' ')} falls from {floors[rule]:.1%} on the "
+                f"register to {after[rule]:.1%} after the plan ({gap:,.1f} children short of "
+                f"holding it; allow_decrease = false): {cause}",
+            )
+        )
+    return rows
+
+
+def _reach_words(unreachable: float, buildings: pd.DataFrame) -> str:
+    """Why children go without a place: beyond every kindergarten and site, or full
+    places; the plan's merges and closures are not the cause (their children are placed
+    at the kindergartens their rows name)."""
+    if unreachable >= 0.5:
+        text = (
+            f"{round(unreachable)} children live where no kindergarten or candidate site is "
+            "within the service radius (fix: add candidate sites or widen "
+            "kindergarten.radius_km)"
+        )
+    else:
+        text = "the places within reach are full and no project fits"
+    merged = int((buildings["action"] == "merge_into").sum()) if len(buildings) else 0
+    closed = int((buildings["action"] == "close").sum()) if len(buildings) else 0
+    if merged or closed:
+        text += (
+            f"; the plan's {merged} merge(s) place every child at the kindergartens their "
+            f"rows name and its {closed} closure(s) had no child within reach"
+        )
+    return text
+
+
+def _bounds(plan: KgCountyPlan, section) -> dict[str, str]:
+    """Each target in words (the register values are floors of their own rules)."""
+    return {
+        "enrolment": f"{section.enrolment_rate:.1%}",
+        "public": f"{section.public_share:.1%}",
+        "inclusive": f"{section.inclusive_share:.1%}",
+    }
 
 
 def _shortfall(target: str, reason: str, unplaced: float = 0.0) -> dict:

@@ -19,12 +19,14 @@ import pandas as pd
 
 from layoutopt.engine import LocationProblem, LocationSolution
 from layoutopt.programmes import base
-from layoutopt.programmes.flows import unseated
+from layoutopt.programmes.common import section_flows
+from layoutopt.programmes.flows import NO_SEAT
 from layoutopt.programmes.kindergarten import county as problems
 from layoutopt.programmes.kindergarten.county import KgCountyInput, KgCountyPlan, option_table
 from layoutopt.programmes.kindergarten.kpis import KPI_SPECS, indicators
 from layoutopt.programmes.kindergarten.network import PUBLIC, KgNetwork, build_network
 from layoutopt.programmes.kindergarten.outcome import KgCountyOutcome, county_outcome
+from layoutopt.results import SECTION_ROW_COLUMNS
 from layoutopt.scenario import KindergartenSection, Scenario
 from layoutopt.state import PlanState
 
@@ -77,7 +79,6 @@ class Kindergarten(base.Programme):
     kpis = KPI_SPECS
     people = "children"
     school_columns = ("kind_after",)
-    size_column = "classes"
 
     def prepare(self, state: PlanState, scenario: Scenario) -> KgNetwork:
         return build_network(state, scenario)
@@ -100,16 +101,31 @@ class Kindergarten(base.Programme):
         table = option_table(region.problem, region.section)
         plan = KgCountyPlan(region.problem, table, solves.today, solves.plan)
         outcome = county_outcome(plan, region.section, region.names)
+        schools = county_schools_after(region, outcome)
+        whole = outcome.whole
         return base.RegionOutcome(
             region_id=outcome.region_id,
             changes=outcome.changes,
-            schools=county_schools_after(region, outcome),
+            schools=schools,
             counts=county_counts(region, outcome, plan),
             detail={
-                "unplaced_today": unseated(outcome.today),
-                "unplaced_after": unseated(outcome.after),
+                "unplaced_today": float(whole.today.get(NO_SEAT, 0)),
+                "unplaced_after": float(whole.after.get(NO_SEAT, 0)),
                 "service_km": _service_areas(region, outcome),
             },
+            sections=kindergarten_sections(schools, region.sites),
+            flows=section_flows(whole.pairs, "kindergarten", outcome.region_id),
+            accounts=[
+                {
+                    "region_id": outcome.region_id,
+                    "section": "kindergarten",
+                    # Children are shares of the cohort: their whole total.
+                    "students_horizon": float(whole.today.sum()),
+                    "unplaced_horizon_today": float(whole.today.get(NO_SEAT, 0)),
+                    "unplaced_after": float(whole.after.get(NO_SEAT, 0)),
+                    "far_without_bed_after": 0.0,
+                }
+            ],
         )
 
     def indicators(
@@ -202,7 +218,7 @@ def county_counts(region: KgCounty, outcome: KgCountyOutcome, plan: KgCountyPlan
     project_rows = b[b["action"].isin(PROJECT_ACTIONS)]
     growth = set(demand.loc[demand["growth_area"], "demand_id"])
     counts = {a.value: int((b["action"] == a).sum()) for a in Action}
-    enrolled_after = float(b["children_after"].sum())
+    enrolled_after = float(b["children_after"].sum()) if len(b) else 0.0
     capital = capital_yuan(b, region.section)
     return {
         **capital,
@@ -224,7 +240,7 @@ def county_counts(region: KgCounty, outcome: KgCountyOutcome, plan: KgCountyPlan
         ),
         "projects": int((plan.options["project"].to_numpy() & plan.plan.is_open).sum()),
         **counts,
-        "unenrolled": float(demand["children"].sum()) - enrolled_after,
+        "unenrolled": float(outcome.whole.after.get(NO_SEAT, 0)),
         "children_growth": float(demand.loc[demand["growth_area"], "children"].sum()),
         "projects_growth": int(region.hosts.reindex(project_rows["place_id"]).isin(growth).sum()),
         "shortfall_rows": sum(1 for c in outcome.changes if c["action"] == "shortfall"),
@@ -314,5 +330,33 @@ def county_schools_after(region: KgCounty, outcome: KgCountyOutcome) -> pd.DataF
             "quality_tier": "",
             "kind_after": b["kind_after"].to_numpy(),
             "geometry": pick("geometry"),
+        }
+    )
+
+
+def kindergarten_sections(schools: pd.DataFrame, sites: pd.DataFrame) -> pd.DataFrame:
+    """The county's kindergartens (and opened sites) as the ledger's sections."""
+    if schools.empty:
+        return pd.DataFrame(columns=SECTION_ROW_COLUMNS)
+    new = schools["school_id"].isin(sites["place_id"]).to_numpy()
+    return pd.DataFrame(
+        {
+            "school_id": schools["school_id"].to_numpy(),
+            "section": "kindergarten",
+            "level": "kindergarten",
+            "ownership": schools["ownership"].to_numpy(),
+            "region_id": schools["region_id"].astype(str).to_numpy(),
+            "name": schools["name"].to_numpy(),
+            "new": new,
+            "site_id": np.where(new, schools["school_id"], ""),
+            "open": schools["open"].to_numpy(bool),
+            "size_after": schools["size_after"].to_numpy(np.int64),
+            "capacity_after": schools["capacity_after"].to_numpy(np.int64),
+            "students_horizon_today": schools["students_horizon_today"].to_numpy(float),
+            "students_after": schools["students_after"].to_numpy(float),
+            "beds_added": 0,
+            "beds_after": 0,
+            "bed_need_after": 0.0,
+            "geometry": schools["geometry"].to_numpy(),
         }
     )

@@ -1,10 +1,12 @@
 """Teacher posts each open school needs after the plan, at the horizon, by subject group.
 
-A school's students at the horizon are, section by section: the figure the programmes
-before left in the plan state (kindergartens, the senior section of high schools,
-vocational schools, the primary and junior pupils the boarding programme placed), or
-else its register students times its county's cohort change
-between the base year and the horizon (primary ages 6-11, junior 12-14, senior 15-17).
+A school's students at the horizon are, section by section, the ledger's: the plan's
+figure after the plan where a programme planned the section (kindergartens, high schools'
+senior sections, vocational schools, the primary and junior sections the boarding
+programme placed, a complete secondary school's junior section among them), else its
+register students times its county's cohort change between the base year and the
+horizon (primary ages 6-11, junior 12-14, senior 15-17). A closed section has none: a
+complete secondary school whose senior section merges keeps its junior section's posts.
 
 Posts, by section:
 - students ÷ the section's students per post (2014 norms: primary 19, junior 13.5, senior
@@ -30,56 +32,35 @@ from layoutopt.programmes.common import host_settlements, round_keeping_total
 from layoutopt.scenario import Scenario
 from layoutopt.state import PlanState
 
-SECTIONS = {  # section: (register column, ages, levels that have it)
-    "primary": ("primary_enrolment", range(6, 12), ("teaching_point", "primary", "nine_year")),
-    "junior": ("junior_enrolment", range(12, 15), ("junior", "nine_year", "complete_secondary")),
-    "senior": ("senior_enrolment", range(15, 18), ("senior_high", "complete_secondary")),
+SECTIONS = {  # section: (ages, levels that have it)
+    "primary": (range(6, 12), ("teaching_point", "primary", "nine_year")),
+    "junior": (range(12, 15), ("junior", "nine_year", "complete_secondary")),
+    "senior": (range(15, 18), ("senior_high", "complete_secondary")),
 }
-SINGLE = {
-    "primary": ("primary", "teaching_point"),
-    "junior": ("junior",),
-    "senior": ("senior_high",),
-}
-PLANNED = {  # level: the programme whose students_horizon it takes, and for which section
-    "kindergarten": ("kindergarten", "kindergarten"),
-    "senior_high": ("highschool", "senior"),
-    "complete_secondary": ("highschool", "senior"),
-    "vocational": ("vocational", "vocational"),
-}
+OWN_SECTIONS = ("kindergarten", "vocational", "special")  # one-level sections of their own
 RURAL = ("village", "town")
-BOARDING_PLANNED = {"primary": "primary_horizon", "junior": "junior_horizon"}
-BOARDING_LEVELS = ("teaching_point", "primary", "junior", "nine_year")
 
 
 def horizon_students(state: PlanState, scenario: Scenario) -> pd.DataFrame:
     """school_id and students at the horizon by section (primary, junior, senior,
-    kindergarten, vocational), for every open school."""
-    schools = state.open_schools(state.schools["level"].unique()).copy()
+    kindergarten, vocational, special), for every school with an open section."""
+    sections = state.ledger.sections
+    sections = sections[sections["open"].astype(bool)]
     factor = _county_factors(state, scenario)
-    out = pd.DataFrame({"school_id": schools["school_id"].to_numpy()})
-    for section, (column, _, levels) in SECTIONS.items():
-        register = schools[column].fillna(0).to_numpy(float) if column in schools else 0.0
-        # A school of one section whose register gives no section figures: its enrolment.
-        single = schools["level"].isin(SINGLE[section]).to_numpy()
-        register = np.where(single & (register == 0), schools["enrolment"], register)
-        grown = register * factor[section].reindex(schools["region_id"]).fillna(1.0).to_numpy()
-        out[section] = np.where(schools["level"].isin(levels), grown, 0.0)
-    for level in ("kindergarten", "vocational"):  # one-section levels of their own
-        out[level] = np.where(schools["level"] == level, schools["enrolment"], 0.0)
-    # Where a programme planned the level, its students at the horizon are the plan's.
-    planned = np.nan_to_num(schools["students_horizon"].to_numpy(float))
-    for level, (programme, section) in PLANNED.items():
-        if programme in state.order:
-            mine = (schools["level"] == level).to_numpy()
-            out.loc[mine, section] = planned[mine]
-    # The boarding programme places compulsory pupils by stage (its primary_horizon and
-    # junior_horizon); complete secondary schools keep the register's junior figure.
-    if "boarding" in state.order:
-        for section, column in BOARDING_PLANNED.items():
-            placed = schools[column].to_numpy(float) if column in schools else np.nan
-            mine = schools["level"].isin(BOARDING_LEVELS).to_numpy() & ~np.isnan(placed)
-            out.loc[mine, section] = placed[mine]
-    return out.round(0)
+    register = sections["students_register"].to_numpy(float)
+    grown = register.copy()
+    for name in SECTIONS:
+        mine = (sections["section"] == name).to_numpy()
+        change = factor[name].reindex(sections["region_id"]).fillna(1.0).to_numpy()
+        grown[mine] = register[mine] * change[mine]
+    planned = sections["students_after"].to_numpy(float)
+    value = np.where(np.isnan(planned), grown, planned)
+    table = pd.DataFrame(
+        {"school_id": sections["school_id"], "section": sections["section"], "value": value}
+    )
+    out = table.pivot_table(index="school_id", columns="section", values="value", aggfunc="sum")
+    out = out.reindex(columns=[*SECTIONS, *OWN_SECTIONS]).fillna(0.0)
+    return out.reset_index().round(0)
 
 
 def _county_factors(state: PlanState, scenario: Scenario) -> pd.DataFrame:
@@ -87,7 +68,7 @@ def _county_factors(state: PlanState, scenario: Scenario) -> pd.DataFrame:
     demand = state.dataset.demand
     counties = demand["region_id"].astype(str).to_numpy()
     factors = {}
-    for section, (_, ages, _) in SECTIONS.items():
+    for section, (ages, _) in SECTIONS.items():
         horizon = cohort_at_horizon(demand, list(ages), scenario.base_year, scenario.horizon_year)
         base = demand[[f"age_{a}" for a in ages]].sum(axis=1).to_numpy(float)
         ratio = pd.Series(horizon.to_numpy(), index=counties).groupby(level=0).sum()
@@ -104,11 +85,12 @@ def needed_posts(
     teacher). ``today``: the teachers table, for the schools that keep their posts."""
     section = scenario.staffing
     schools = state.open_schools(state.schools["level"].unique()).set_index("school_id")
-    students = horizon_students(state, scenario).set_index("school_id").reindex(schools.index)
+    by_section = horizon_students(state, scenario).set_index("school_id")
+    students = by_section.reindex(schools.index).fillna(0.0)
     kind = state.dataset.demand.set_index("demand_id")["kind"]
     hosts = host_settlements(schools, state.dataset.demand)
     host = kind.reindex(hosts).fillna("").to_numpy()
-    total_students = students.sum(axis=1)
+    total_students = students[[*SECTIONS, "kindergarten", "vocational"]].sum(axis=1)
     info = pd.DataFrame(
         {
             "students_horizon": total_students,

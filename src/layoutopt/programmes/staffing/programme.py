@@ -30,17 +30,21 @@ from layoutopt.state import PlanState
 
 class Action(StrEnum):
     MOVE_TEACHERS = "move_teachers"
+    COVER_SUBJECT = "cover_subject"
     RECRUIT = "recruit"
     SURPLUS = "surplus"
+    PRIVATE_GAP = "private_gap"
 
 
 # code | colour | 中文 | English | meaning
 ACTIONS = base.action_table(
     Action,
     """
-move_teachers | #2c7fb8 | 交流调配 | move teachers | teachers move to a school of their county that lacks them (or teach another subject at their own school)
-recruit | #d7301f | 补充招聘 | recruit | posts no move can fill: the county recruits them, by subject
-surplus | #fdae61 | 富余 | surplus | teachers beyond their school's posts that no shortage within reach needs
+move_teachers | #2c7fb8 | 交流调配 | move teachers | public teachers move to a public school of their county, of a level their band allows, that lacks them
+cover_subject | #80cdc1 | 转岗任教 | cover another subject | teachers teach another subject at their own school (not a move)
+recruit | #d7301f | 补充招聘 | recruit | posts of public schools no move can fill: the county recruits them, by subject
+surplus | #fdae61 | 富余 | surplus | teachers beyond their school's posts that no shortage within reach and band needs
+private_gap | #bf812d | 民办缺编 | private school's gap | a private school's posts its own teachers do not fill: reported; the county neither sends nor recruits teachers for it
 """,
 )
 SCHOOL_COLUMNS = ("posts_needed", "moved_in", "moved_out", "recruited", "surplus_after")
@@ -49,13 +53,18 @@ STAFFING_COLUMNS = [
     "school_name",
     "region_id",
     "level",
+    "ownership",
     "open",
+    "students_after",
     "subject",
     "posts_needed",
     "teachers_register",
     "moved_out",
     "moved_in",
+    "cover_out",
+    "cover_in",
     "recruited",
+    "teachers_after",
     "surplus_after",
     "gap_after",
 ]
@@ -70,15 +79,17 @@ class StaffingInputs:
     students_horizon_today: pd.Series  # by school_id: the register grown, today's network
     receivers: dict[str, str]  # closing school -> receiver, from the earlier programmes
     minutes_per_km: float
+    students_after: pd.Series  # by school_id: its open sections' students after the plan
 
 
 @dataclass(frozen=True)
 class County:
     """What the runner hands a worker for one county."""
 
-    staff: CountyStaff
+    staff: CountyStaff  # its public schools' teachers and posts: the redeployment's
     section: StaffingSection
-    schools: pd.DataFrame  # its schools, with name, level, geometry, figures
+    schools: pd.DataFrame  # its schools, with name, level, ownership, geometry, figures
+    holdings: pd.DataFrame  # every school's teachers and posts, private ones too
 
 
 @dataclass
@@ -97,7 +108,6 @@ class Staffing(base.Programme):
     actions = ACTIONS
     kpis = KPI_SPECS
     school_columns = SCHOOL_COLUMNS
-    size_column = "teachers"
     plans_schools = False
     map_actions = ("move_teachers",)  # every school has posts: the map shows the moves
 
@@ -140,7 +150,7 @@ class Staffing(base.Programme):
         schools = county_schools_after(region, table)
         return base.RegionOutcome(
             region_id=region.staff.region_id,
-            changes=change_rows(region, result),
+            changes=change_rows(region, result, table),
             schools=schools,
             counts=county_counts(region, result, table),
             detail={
@@ -188,9 +198,8 @@ class Staffing(base.Programme):
 
     def hand_on(self, state: PlanState, result: ProgrammeResult) -> PlanState:
         # It plans no school: it hands on each school's teachers after the plan only.
-        assert result.schools_after is not None
-        teachers = result.schools_after.set_index("school_id")["size_after"]
-        return state.with_column(self.name, "teachers", teachers, result.changes)
+        result.teachers = result.tables["staffing.csv"]
+        return state.record(result)
 
 
 def build_inputs(state: PlanState, scenario: Scenario) -> StaffingInputs:
@@ -205,7 +214,8 @@ def build_inputs(state: PlanState, scenario: Scenario) -> StaffingInputs:
     posts, info = needed_posts(state, scenario, today)
     # The horizon's students in today's network: the register grown by cohort, school by
     # school, before any programme moved them (the plan's own figures are in ``info``).
-    unplanned = horizon_students(PlanState.start(dataset), scenario).set_index("school_id")
+    unplanned = horizon_students(PlanState.start(dataset, scenario), scenario)
+    unplanned = unplanned.set_index("school_id")
     schools = state.schools[
         state.schools["open"].astype(bool) | state.schools["school_id"].isin(today["school_id"])
     ].copy()
@@ -222,19 +232,26 @@ def build_inputs(state: PlanState, scenario: Scenario) -> StaffingInputs:
         schools.sort_values("school_id").reset_index(drop=True),
         holdings.sort_values(["school_id", "subject"]).reset_index(drop=True),
         info,
-        unplanned.sum(axis=1),
-        _receivers(state),
+        unplanned.drop(columns="special", errors="ignore").sum(axis=1),
+        receivers(state),
         travel.circuity * 60.0 / travel.speed_kmh["town"],
+        info["students_horizon"],
     )
 
 
-def _receivers(state: PlanState) -> dict[str, str]:
-    """Each school an earlier programme merged, and the school that receives its students."""
-    out: dict[str, str] = {}
-    for changes in state.changes:
-        merged = changes[(changes["action"] == "merge_into") & (changes["target_id"] != "")]
-        out.update(zip(merged["school_id"], merged["target_id"], strict=True))
-    return out
+def receivers(state: PlanState) -> dict[str, str]:
+    """Each school a programme closed, and the school that receives most of its students
+    (the ledger's named flows)."""
+    flows = state.ledger.flows
+    sections = state.ledger.sections
+    shut = set(sections.loc[~sections["open"].astype(bool), "school_id"])
+    out = flows[flows["from_id"].isin(shut) & (flows["to_id"] != "")]
+    if out.empty:
+        return {}
+    by = out.groupby(["from_id", "to_id"], as_index=False)["students"].sum()
+    by = by.sort_values(["from_id", "students", "to_id"], ascending=[True, False, True])
+    first = by.drop_duplicates("from_id")
+    return dict(zip(first["from_id"], first["to_id"], strict=True))
 
 
 def county_input(inputs: StaffingInputs, region_id: str) -> County:
@@ -242,19 +259,23 @@ def county_input(inputs: StaffingInputs, region_id: str) -> County:
     ids = set(schools["school_id"])
     holdings = inputs.holdings[inputs.holdings["school_id"].isin(ids)].reset_index(drop=True)
     totals = holdings.groupby("school_id")["teachers"].sum()
+    # County redeployment (县管校聘) covers public teachers in public schools only.
+    public = schools[schools["ownership"] == "public"]
+    public_ids = set(public["school_id"])
     staff = CountyStaff(
         region_id=region_id,
-        holdings=holdings,
+        holdings=holdings[holdings["school_id"].isin(public_ids)].reset_index(drop=True),
         schools=pd.DataFrame(
             {
-                "school_id": schools["school_id"].to_numpy(),
-                "open": schools["open"].astype(bool).to_numpy(),
-                "lon": schools.geometry.x.to_numpy(),
-                "lat": schools.geometry.y.to_numpy(),
-                "teachers": totals.reindex(schools["school_id"]).fillna(0).to_numpy(),
+                "school_id": public["school_id"].to_numpy(),
+                "level": public["level"].to_numpy(),
+                "open": public["open"].astype(bool).to_numpy(),
+                "lon": public.geometry.x.to_numpy(),
+                "lat": public.geometry.y.to_numpy(),
+                "teachers": totals.reindex(public["school_id"]).fillna(0).to_numpy(),
             }
         ),
-        receivers={k: v for k, v in inputs.receivers.items() if k in ids},
+        receivers={k: v for k, v in inputs.receivers.items() if k in public_ids},
         minutes_per_km=inputs.minutes_per_km,
     )
     info = inputs.info.reindex(schools["school_id"])
@@ -265,61 +286,89 @@ def county_input(inputs: StaffingInputs, region_id: str) -> County:
         mental_health=info["mental_health"].fillna(False).astype(bool).to_numpy(),
         nurse_posts=info["nurse_posts"].fillna(0).to_numpy(),
     )
-    return County(staff, inputs.section, frame.reset_index(drop=True))
+    return County(staff, inputs.section, frame.reset_index(drop=True), holdings)
 
 
 def staffing_table(region: County, result: Redeployment) -> pd.DataFrame:
-    """One row per school and subject: posts, today, moves, recruits, surplus, gap."""
-    h = region.staff.holdings.copy()
+    """One row per school and subject: posts, today, moves between schools, covering at
+    the school, recruits, surplus, gap. A private school's row has no move and no recruit:
+    its gap is reported."""
+    h = region.holdings.copy()
     moves = result.moves
-    out = moves.groupby(["from_id", "subject_from"])["teachers"].sum()
-    into = moves.groupby(["to_id", "subject"])["teachers"].sum()
+    between = moves[moves["from_id"] != moves["to_id"]]
+    cover = moves[moves["from_id"] == moves["to_id"]]
+    key = pd.MultiIndex.from_frame(h[["school_id", "subject"]])
+
+    def summed(frame: pd.DataFrame, school: str, subject: str) -> np.ndarray:
+        sums = frame.groupby([school, subject])["teachers"].sum()
+        return sums.reindex(key).fillna(0).to_numpy(np.int64)
+
+    h["moved_out"] = summed(between, "from_id", "subject_from")
+    h["moved_in"] = summed(between, "to_id", "subject")
+    h["cover_out"] = summed(cover, "from_id", "subject_from")
+    h["cover_in"] = summed(cover, "to_id", "subject")
     recruited = result.recruit.set_index(["school_id", "subject"])["teachers"]
     surplus = result.surplus.set_index(["school_id", "subject"])["teachers"]
-    key = pd.MultiIndex.from_frame(h[["school_id", "subject"]])
-    h["moved_out"] = out.reindex(key).fillna(0).to_numpy(np.int64)
-    h["moved_in"] = into.reindex(key).fillna(0).to_numpy(np.int64)
     h["recruited"] = recruited.reindex(key).fillna(0).to_numpy(np.int64)
     h["surplus_after"] = surplus.reindex(key).fillna(0).to_numpy(np.int64)
-    holds = h["teachers"] - h["moved_out"] + h["moved_in"] + h["recruited"]
-    h["gap_after"] = np.maximum(h["posts"] - holds, 0)
     schools = region.schools.set_index("school_id")
+    private = (schools["ownership"].reindex(h["school_id"]) != "public").to_numpy()
+    # A private school keeps its teachers; what they do not fill is its own gap, and what
+    # they exceed its own surplus.
+    h.loc[private, "surplus_after"] = np.maximum(h["teachers"] - h["posts"], 0)[private]
+    h["teachers_after"] = (
+        h["teachers"] - h["moved_out"] + h["moved_in"] - h["cover_out"] + h["cover_in"]
+    ) + h["recruited"]
+    h["gap_after"] = np.maximum(h["posts"] - h["teachers_after"], 0)
     h["school_name"] = schools["name"].reindex(h["school_id"]).to_numpy()
     h["region_id"] = region.staff.region_id
     h["level"] = schools["level"].reindex(h["school_id"]).to_numpy()
+    h["ownership"] = schools["ownership"].reindex(h["school_id"]).to_numpy()
     h["open"] = schools["open"].reindex(h["school_id"]).astype(bool).to_numpy()
+    after = schools["students_horizon"].where(schools["open"].astype(bool), 0)
+    h["students_after"] = after.reindex(h["school_id"]).fillna(0).round().to_numpy(np.int64)
     h = h.rename(columns={"posts": "posts_needed", "teachers": "teachers_register"})
     return h[STAFFING_COLUMNS]
 
 
-def change_rows(region: County, result: Redeployment) -> list[dict]:
-    """move_teachers rows (a school's teachers to another, or to another subject), then
-    recruit rows by subject for the county, then surplus rows by school and subject."""
+def change_rows(region: County, result: Redeployment, table: pd.DataFrame) -> list[dict]:
+    """move_teachers rows (a school's teachers to another school), cover_subject rows
+    (teachers teaching another subject at their own school), then recruit rows by subject
+    for the county, surplus rows by school and subject, and each private school's gap."""
     names = region.schools.set_index("school_id")["name"]
     is_open = region.schools.set_index("school_id")["open"].astype(bool)
+    level = region.schools.set_index("school_id")["level"]
     minutes = school_minutes(region.staff)
     receivers = region.staff.receivers
     rows = []
     for m in result.moves.itertuples():
         subject = m.subject if m.subject == m.subject_from else f"{m.subject_from}→{m.subject}"
         if m.from_id == m.to_id:
-            reason = (
-                f"{m.teachers} {m.subject_from} teacher(s) teach {m.subject} at their own school"
-            )
-            trip = (np.nan, np.nan)
-        else:
-            trip_min = float(minutes.at[m.from_id, m.to_id])
-            reason = f"{m.teachers} {m.subject_from} teacher(s) move to {names[m.to_id]} ({trip_min:.0f} min)"
-            if m.subject != m.subject_from:
-                reason += f" to teach {m.subject}"
-            if receivers.get(m.from_id) == m.to_id:
-                reason += f": they follow the students of the merged {m.from_id}"
-            elif not is_open[m.from_id]:
-                reason += ": their school closes"
-            trip = (0.0, trip_min)
-        if m.subject != m.subject_from:
             penalty = region.section.cover[m.subject_from][m.subject]
-            reason += f" (cover penalty {penalty:g})"
+            rows.append(
+                change_row(
+                    Action.COVER_SUBJECT,
+                    m.from_id,
+                    subject=subject,
+                    teachers=float(m.teachers),
+                    reason=f"{m.teachers} {m.subject_from} teacher(s) teach {m.subject} at "
+                    f"their own school (cover penalty {penalty:g}); not a move",
+                )
+            )
+            continue
+        trip_min = float(minutes.at[m.from_id, m.to_id])
+        reason = (
+            f"{m.teachers} {m.subject_from} teacher(s) move to {names[m.to_id]} "
+            f"({level[m.to_id]}, {trip_min:.0f} min; band of a {level[m.from_id]} school)"
+        )
+        if m.subject != m.subject_from:
+            reason += f" to teach {m.subject}"
+        if receivers.get(m.from_id) == m.to_id:
+            reason += f": they follow the students of the merged {m.from_id}"
+        elif not is_open[m.from_id]:
+            reason += ": their school closes"
+        if m.subject != m.subject_from:
+            reason += f" (cover penalty {region.section.cover[m.subject_from][m.subject]:g})"
         rows.append(
             change_row(
                 Action.MOVE_TEACHERS,
@@ -327,20 +376,24 @@ def change_rows(region: County, result: Redeployment) -> list[dict]:
                 target=m.to_id,
                 subject=subject,
                 teachers=float(m.teachers),
-                minutes=trip,
+                minutes=(0.0, trip_min),
                 reason=reason,
             )
         )
     for subject, group in result.recruit.groupby("subject", sort=True):
         n = int(group["teachers"].sum())
         reason = (
-            f"{n} {subject} post(s) no teacher of the county can fill within "
-            f"{region.section.max_move_min:g} min or the rotation share, at {len(group)} school(s)"
+            f"{n} {subject} post(s) of public schools no public teacher of the county can "
+            f"fill within {region.section.max_move_min:g} min, the rotation share or the "
+            f"level bands, at {len(group)} school(s)"
         )
         rows.append(change_row(Action.RECRUIT, subject=subject, teachers=float(n), reason=reason))
     for s in result.surplus.itertuples():
         retrain = sorted(region.section.cover.get(s.subject, {}))
-        reason = f"{s.teachers} {s.subject} teacher(s) beyond the school's posts that no shortage within reach needs"
+        reason = (
+            f"{s.teachers} {s.subject} teacher(s) beyond the school's posts that no shortage "
+            "within reach and band needs"
+        )
         if not is_open[s.school_id]:
             reason += "; their school closes: the county places them"
         if retrain:
@@ -354,7 +407,25 @@ def change_rows(region: County, result: Redeployment) -> list[dict]:
                 reason=reason,
             )
         )
+    rows += _private_rows(table)
     return rows
+
+
+def _private_rows(table: pd.DataFrame) -> list[dict]:
+    """A private school's gap by subject: reported, not filled by the county."""
+    private = table[(table["ownership"] != "public") & (table["gap_after"] > 0)]
+    return [
+        change_row(
+            Action.PRIVATE_GAP,
+            r.school_id,
+            subject=r.subject,
+            teachers=float(r.gap_after),
+            reason=f"private school: {r.posts_needed} {r.subject} post(s) for its students at "
+            f"the horizon, {r.teachers_register} teacher(s) of its own; the county's "
+            "redeployment and recruitment are for public schools",
+        )
+        for r in private.itertuples()
+    ]
 
 
 def county_schools_after(region: County, table: pd.DataFrame) -> pd.DataFrame:
@@ -364,7 +435,15 @@ def county_schools_after(region: County, table: pd.DataFrame) -> pd.DataFrame:
     schools = region.schools.copy()
     by = table.groupby("school_id")
     sums = by[
-        ["posts_needed", "teachers_register", "moved_in", "moved_out", "recruited", "surplus_after"]
+        [
+            "posts_needed",
+            "teachers_register",
+            "moved_in",
+            "moved_out",
+            "recruited",
+            "surplus_after",
+            "teachers_after",
+        ]
     ].sum()
     sums = sums.reindex(schools["school_id"]).fillna(0)
     is_open = schools["open"].astype(bool).to_numpy()
@@ -374,8 +453,7 @@ def county_schools_after(region: County, table: pd.DataFrame) -> pd.DataFrame:
     frame["students_after"] = np.where(is_open, schools["students_horizon"], 0)
     frame["size_unit"] = "teachers"
     frame["size_register"] = sums["teachers_register"].to_numpy()
-    held = sums["teachers_register"] - sums["moved_out"] + sums["moved_in"] + sums["recruited"]
-    frame["size_after"] = held.to_numpy()
+    frame["size_after"] = sums["teachers_after"].to_numpy()
     capacity = schools["capacity"].fillna(0).to_numpy()
     frame["capacity_register"] = capacity
     frame["capacity_after"] = np.where(is_open, capacity, 0)
@@ -403,16 +481,18 @@ def county_schools_after(region: County, table: pd.DataFrame) -> pd.DataFrame:
 def county_counts(region: County, result: Redeployment, table: pd.DataFrame) -> dict[str, float]:
     t = table
     short_before = np.maximum(t["posts_needed"] - t["teachers_register"], 0)
-    holds = t["teachers_register"] - t["moved_out"] + t["moved_in"]
+    holds = t["teachers_after"] - t["recruited"]  # after redeployment, before recruiting
     short_after = np.maximum(t["posts_needed"] - holds, 0)
-    open_ = region.schools[region.schools["open"].astype(bool)]
+    private = (t["ownership"] != "public").to_numpy()
+    # The county answers for its public schools: a private school's needs are its own.
+    open_ = region.schools[
+        region.schools["open"].astype(bool) & (region.schools["ownership"] == "public")
+    ]
     needing = set(open_.loc[open_["mental_health"], "school_id"])
     mh = t[t["subject"] == "mental_health"].set_index("school_id")
     today = set(mh.index[mh["teachers_register"] > 0])
-    redeploy_mh = set(mh.index[(mh["teachers_register"] - mh["moved_out"] + mh["moved_in"]) > 0])
-    final_mh = set(
-        mh.index[(mh["teachers_register"] - mh["moved_out"] + mh["moved_in"] + mh["recruited"]) > 0]
-    )
+    redeploy_mh = set(mh.index[(mh["teachers_after"] - mh["recruited"]) > 0])
+    final_mh = set(mh.index[mh["teachers_after"] > 0])
     moved = result.moves[result.moves["from_id"] != result.moves["to_id"]]["teachers"].sum()
     covered = result.moves[result.moves["from_id"] == result.moves["to_id"]]["teachers"].sum()
     counts: dict[str, float] = {
@@ -420,7 +500,8 @@ def county_counts(region: County, result: Redeployment, table: pd.DataFrame) -> 
         "posts": float(t["posts_needed"].sum()),
         "schools_with_posts": float(t.loc[t["open"], "school_id"].nunique()),
         "gap_before": float(short_before.sum()),
-        "gap_after": float(short_after.sum()),
+        "gap_after": float(short_after[~private].sum()),
+        "private_gap": float(short_after[private].sum()),
         "surplus_before": float(np.maximum(t["teachers_register"] - t["posts_needed"], 0).sum()),
         "surplus_after": float(t["surplus_after"].sum()),
         "moved": float(moved),
@@ -431,7 +512,9 @@ def county_counts(region: County, result: Redeployment, table: pd.DataFrame) -> 
         "mh_covered_after": float(len(needing & final_mh)),
         "nurse_posts": float(region.schools["nurse_posts"].sum()),
         "teachers_after": float(t["teachers_register"].sum() + t["recruited"].sum()),
-        "pe_arts_gap_final": float(t.loc[t["subject"].isin(["pe", "arts"]), "gap_after"].sum()),
+        "pe_arts_gap_final": float(
+            t.loc[t["subject"].isin(["pe", "arts"]) & ~private, "gap_after"].sum()
+        ),
     }
     for subject in ("pe", "arts", "mental_health"):
         mine = (t["subject"] == subject).to_numpy()

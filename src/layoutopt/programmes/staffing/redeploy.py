@@ -1,9 +1,13 @@
 """Redeployment within a county (县管校聘) as a minimum-cost flow on networkx, checked
 against the same network's linear programme on HiGHS.
 
-One network per county. Each school-and-subject with more teachers than posts supplies
-its surplus; each with fewer demands its shortage. A teacher may:
-- move to another school of the county within ``max_move_min`` (straight line × circuity
+One network per county, of its public schools (county redeployment covers public teachers
+in public schools; a private school's gap is reported, not filled). Each school-and-subject
+with more teachers than posts supplies its surplus; each with fewer demands its shortage.
+A teacher may:
+- move to another school of the county of a level ``move_bands`` allows for their own
+  school's level (a teacher's certificate is for a level), within ``max_move_min``
+  (straight line × circuity
   at the town speed of the travel settings: the mode this programme uses), to teach the
   same subject (cost: the trip's minutes) or one the ``cover`` table allows (plus its
   penalty); a closing school's teachers prefer the school that receives its students
@@ -39,8 +43,9 @@ class CountyStaff:
     """One county's teachers and posts.
 
     ``holdings``: school_id, subject, teachers (today), posts (after the plan; 0 where the
-    school closes or needs none); ``schools``: school_id, open, lon, lat, teachers (today's
-    total); ``receivers``: closing school -> the school that receives its students."""
+    school closes or needs none); ``schools``: school_id, level, open, lon, lat, teachers
+    (today's total); ``receivers``: closing school -> the school that receives its
+    students."""
 
     region_id: str
     holdings: pd.DataFrame
@@ -125,6 +130,7 @@ class Shortages:
     """A county's shortages as arrays, with the minutes from every school to theirs."""
 
     school: np.ndarray  # school_id of each shortage
+    level: np.ndarray  # its school's level
     subject: np.ndarray
     minutes: np.ndarray  # (school of the county, shortage) minutes
     row_of: dict[str, int]  # school_id -> its row of ``minutes``
@@ -137,8 +143,10 @@ class Shortages:
         at_school: dict[str, list[int]] = {}
         for k, school_id in enumerate(school):
             at_school.setdefault(school_id, []).append(k)
+        level = county.schools.set_index("school_id")["level"]
         return cls(
             school,
+            level.reindex(school).fillna("").to_numpy(),
             short["subject"].to_numpy(),
             minutes.reindex(columns=school).to_numpy(),
             {s: k for k, s in enumerate(minutes.index)},
@@ -147,13 +155,17 @@ class Shortages:
 
     def options(self, school_id: str, subject: str, county: CountyStaff, section):
         """The ``move_options`` cheapest shortages of other schools within ``max_move_min``
-        that a teacher of ``subject`` may fill: (shortage, whole cost)."""
+        and the level band of ``school_id`` that a teacher of ``subject`` may fill:
+        (shortage, whole cost)."""
         covers = {subject: 0.0, **section.cover.get(subject, {})}
+        level = county.schools.set_index("school_id").at[school_id, "level"]
+        band = np.isin(self.level, section.move_bands.get(level, []))
         penalty = np.array([covers.get(t, np.nan) for t in self.subject])
         trip = self.minutes[self.row_of[school_id]]
         follows = self.school == county.receivers.get(school_id, "")
         cost = trip + penalty - follows * section.follow_bonus_min
         ok = ~np.isnan(penalty) & (self.school != school_id) & (trip <= section.max_move_min)
+        ok &= band
         candidates = np.flatnonzero(ok)
         order = np.lexsort((self.subject[candidates], self.school[candidates], cost[candidates]))
         chosen = candidates[order[: section.move_options]]

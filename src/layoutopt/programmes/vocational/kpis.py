@@ -30,7 +30,6 @@ high_level_schools | 0 | - | - | - | - | 省级高水平中职学校数 | picked
 streams_added | 0 | - | - | streams_added | - | 新增轨数 | streams added: expansions, strengthened centres, new schools
 strengthened_centres | 0 | - | - | strengthened | - | 达标建设的县级职教中心数 | county centres strengthened (below the standard's streams, teachers or students)
 new_schools | 0 | - | - | new_schools | - | 新建学校数 | new public schools in counties without one
-boarding_beds_added | 0 | - | - | beds_added | - | 新增寄宿床位 | beds for moved students whose trip exceeds boarding_travel_min
 vocational_schools_vs_greedy | 0 | greedy_schools_after | - | schools_after | - | 中职学校数（对比贪心方案） | baseline: the greedy plan
 schools_below_standard_vs_greedy | 0 | greedy_below_left | - | below_unexplained | - | 无理由低于标准的学校数（对比贪心方案） | baseline: the greedy plan
 streams_added_vs_greedy | 0 | greedy_streams_added | - | streams_added | - | 新增轨数（对比贪心方案） | baseline: the greedy plan

@@ -1,17 +1,24 @@
-"""What the vocational programme works on: schools, students by county, sites and travel.
+"""What the vocational programme works on: schools and their students, sites and travel.
 
 Students at the horizon are the settlements' cohort that will be aged 15-17, times the
 stage's enrolment rate and the vocational share, scaled to the plan's own province figure
-(``plan_students``, 45万 for Shanxi 2025). They are counted by county of residence: one
-demand point per county, whose trip to a school is the students-weighted mean trip of its
-settlements (a settlement that cannot reach the school within ``travel_cutoff_min`` counts
-at the cut-off; a school that fewer than ``county_reach_share`` of a county's students can
-reach is not offered to it).
+(``plan_students``, 45万 for Shanxi 2025), prefecture by prefecture.
 
-Private schools are not the plan's to close or grow: each keeps its register students
-grown at its prefecture's rate (within its capacity), and the rest are the public
-network's to place. Each county's vocational education centre (职教中心) is named in the
-scenario or, by default, is its largest public vocational school.
+**A school's students at the horizon are its register grown with its catchment**: the
+settlements of its county nearest to it (as the register was built), whose cohort aged
+15-17 changes from the base year to the horizon; then every school of a prefecture is
+scaled alike so that, with the students of counties that have no vocational school, the
+prefecture's projection is met. One demand point per school (``school:<id>``) holds its
+students, so a school that closes sends *its own* students to named receivers. Students
+of a county without any vocational school are one demand point (``county:<id>``).
+A demand point's trip to a school is its settlements' students-weighted mean trip (a
+settlement beyond ``travel_cutoff_min`` counts at the cut-off; a school fewer than
+``county_reach_share`` of them can reach is not offered).
+
+Private schools are not the plan's to close or grow: each keeps its students at the
+horizon within its capacity; those beyond it (``beyond:<id>``) are the public network's
+to place, with the rest. Each county's vocational education centre (职教中心) is named in
+the scenario or, by default, is its largest public vocational school.
 """
 
 from __future__ import annotations
@@ -21,10 +28,14 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from scipy.spatial import cKDTree
 
 from layoutopt.data.dataset import Dataset
+from layoutopt.demand.cohorts import cohort_at_horizon
 from layoutopt.errors import LayoutoptError
+from layoutopt.ledger import Ledger
 from layoutopt.programmes.common import (
+    host_settlements,
     project_stage,
     round_keeping_total,
     site_names,
@@ -42,10 +53,15 @@ class Network:
     stream_size: int  # students per stream: one class per grade
     standard_streams: int  # streams that hold the standard's students
     regions: pd.DataFrame  # region_id, county, prefecture_id, prefecture
-    schools: gpd.GeoDataFrame  # every vocational school, with centre, students_private_after
-    demand: pd.DataFrame  # region_id (the county), prefecture_id, students, public_students
+    # every vocational school, with centre, host, students_horizon (its own students at
+    # the horizon) and students_private_after (a private school's, within its places)
+    schools: gpd.GeoDataFrame
+    # the public network's demand points: demand_id (school:, beyond: or county:),
+    # region_id (home county), prefecture_id, students, own (the school it attends today)
+    demand: pd.DataFrame
+    county_students: pd.DataFrame  # region_id, prefecture_id, students (all, at the horizon)
     sites: gpd.GeoDataFrame  # candidate sites in counties without a public school
-    travel: pd.DataFrame  # place_id, demand_id (a county), minutes
+    travel: pd.DataFrame  # place_id, demand_id, minutes
     general_register: pd.Series  # general high-school students by prefecture, register
     general_students: pd.Series  # the same at the horizon (see source)
     general_source: str  # "plan" (the high-school programme's) or "register"
@@ -65,8 +81,11 @@ def build_network(state: PlanState, scenario: Scenario) -> Network:
     regions = _regions(dataset)
     schools = _schools(state, section, regions)
     students, projection = project_students(dataset.demand, scenario)
-    demand = _county_demand(dataset, regions, schools, students, stream_size)
-    sites = _candidate_sites(dataset, section, schools)
+    group = catchments(dataset, schools)
+    demand, county_students = school_demand(
+        dataset, regions, schools, students, group, scenario, stream_size
+    )
+    sites = _candidate_sites(dataset, state.ledger, section, schools)
     settlement_travel = travel_within_county(
         dataset,
         scenario,
@@ -76,8 +95,18 @@ def build_network(state: PlanState, scenario: Scenario) -> Network:
         cutoff_min=section.travel_cutoff_min,
         by_prefecture=True,
     )
-    travel = county_travel(
-        dataset, students, settlement_travel, section.travel_cutoff_min, section.county_reach_share
+    county_of = pd.Series(
+        dataset.demand["region_id"].astype(str).to_numpy(),
+        index=dataset.demand["demand_id"].astype(str).to_numpy(),
+    )
+    travel = group_travel(
+        students,
+        settlement_travel,
+        demand,
+        group,
+        county_of,
+        section.travel_cutoff_min,
+        section.county_reach_share,
     )
     general, source = _general_students(state, regions)
     register = _general_register(state, regions)
@@ -88,6 +117,7 @@ def build_network(state: PlanState, scenario: Scenario) -> Network:
         regions,
         schools,
         demand,
+        county_students,
         sites,
         travel,
         register,
@@ -144,6 +174,7 @@ def _schools(
     prefecture = regions.set_index("region_id")["prefecture_id"]
     schools["prefecture_id"] = prefecture.reindex(schools["region_id"]).to_numpy()
     schools["centre"] = _centres(schools, section)
+    schools["host"] = host_settlements(schools, state.dataset.demand)
     return schools.sort_values("school_id").reset_index(drop=True)
 
 
@@ -166,97 +197,196 @@ def _centres(schools: pd.DataFrame, section: VocationalSection) -> np.ndarray:
     return schools["school_id"].isin(set(centre.values())).to_numpy()
 
 
-def _county_demand(
+def catchments(dataset: Dataset, schools: pd.DataFrame) -> pd.Series:
+    """Each settlement's catchment: the host settlement of the nearest vocational school
+    of its county, straight line (as the register was built: each settlement's students to
+    the nearest school of its county); "" where its county has none."""
+    demand = dataset.demand
+    ids = demand["demand_id"].astype(str).to_numpy()
+    out = pd.Series("", index=ids, dtype=object)
+    if schools.empty:
+        return out
+    hosts = pd.DataFrame(
+        {"host": schools["host"].to_numpy(), "region_id": schools["region_id"].astype(str)}
+    ).drop_duplicates()
+    position = demand.set_index(demand["demand_id"].astype(str)).geometry
+    county = demand["region_id"].astype(str).to_numpy()
+    for region_id, mine in hosts.groupby("region_id"):
+        rows = np.flatnonzero(county == region_id)
+        points = position.reindex(mine["host"])
+        tree = cKDTree(np.column_stack([points.x.to_numpy(), points.y.to_numpy()]))
+        own = demand.geometry.iloc[rows]
+        _, k = tree.query(np.column_stack([own.x.to_numpy(), own.y.to_numpy()]))
+        out.iloc[rows] = mine["host"].to_numpy()[k]
+    return out
+
+
+def school_demand(
     dataset: Dataset,
     regions: pd.DataFrame,
     schools: pd.DataFrame,
     students: pd.Series,
+    catchment: pd.Series,
+    scenario: Scenario,
     stream_size: int,
-) -> pd.DataFrame:
-    """Students by county at the horizon; private schools keep their register students
-    grown at their prefecture's rate, and the public network places the rest (each county
-    giving the private schools the same share of its students)."""
-    settlements = dataset.demand[["demand_id", "region_id"]].astype(str)
-    by_county = students.reindex(settlements["demand_id"]).groupby(
-        settlements["region_id"].to_numpy()
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The public network's demand points, and every county's students at the horizon.
+
+    Each school's students at the horizon: its register × its catchment's cohort change,
+    then × one factor per prefecture so that the schools and the counties with no school
+    add up to the prefecture's projection (``students``). A private school keeps them
+    within its places; the rest are the public network's."""
+    demand = dataset.demand
+    ids = demand["demand_id"].astype(str).to_numpy()
+    county = pd.Series(demand["region_id"].astype(str).to_numpy(), index=ids)
+    prefecture = regions.set_index("region_id")["prefecture_id"]
+    ages = list(range(scenario.vocational.entry_age, scenario.vocational.entry_age + 3))
+    horizon = cohort_at_horizon(demand, ages, scenario.base_year, scenario.horizon_year)
+    base = demand[[f"age_{a}" for a in ages]].sum(axis=1)
+    by_host = (
+        pd.DataFrame({"h": horizon.to_numpy(float), "b": base.to_numpy(float)}, index=ids)
+        .groupby(catchment.reindex(ids).to_numpy())[["h", "b"]]
+        .sum()
     )
-    demand = regions[["region_id", "prefecture_id"]].copy()
-    demand["students"] = by_county.sum().reindex(demand["region_id"]).fillna(0).to_numpy()
-    horizon = demand.groupby("prefecture_id")["students"].sum()
-    register = schools.groupby("prefecture_id")["students_register"].sum()
-    growth = (horizon / register.reindex(horizon.index)).fillna(0.0)
-    private = (schools["ownership"] != "public").to_numpy()
-    grown = schools["students_register"] * growth.reindex(schools["prefecture_id"]).to_numpy()
+    change = (by_host["h"] / by_host["b"].replace(0, np.nan)).fillna(1.0)
+    grown = schools["students_register"].to_numpy(float) * change.reindex(schools["host"]).fillna(
+        1.0
+    ).to_numpy(float)
+    projected = students.reindex(ids).fillna(0.0)
+    by_county = projected.groupby(county.to_numpy()).sum()
+    counties = regions[["region_id", "prefecture_id"]].copy()
+    counties["students"] = by_county.reindex(counties["region_id"]).fillna(0.0).to_numpy()
+    with_school = set(schools["region_id"].astype(str))
+    unheld = counties[~counties["region_id"].isin(with_school)]
+    target = counties.groupby("prefecture_id")["students"].sum()
+    held = target - unheld.groupby("prefecture_id")["students"].sum().reindex(target.index).fillna(
+        0
+    )
+    pref_of = prefecture.reindex(schools["region_id"].astype(str)).to_numpy()
+    raw = pd.Series(grown).groupby(pref_of).sum()
+    factor = (held / raw.reindex(held.index)).replace([np.inf], np.nan).fillna(0.0)
+    own = grown * factor.reindex(pref_of).fillna(0.0).to_numpy()
+    # Whole students, each prefecture's total kept: schools and school-less counties.
+    parts = pd.concat(
+        [
+            pd.Series(own, index="school:" + schools["school_id"].to_numpy()),
+            pd.Series(unheld["students"].to_numpy(), index="county:" + unheld["region_id"]),
+        ]
+    )
+    part_pref = np.concatenate([pref_of, unheld["prefecture_id"].to_numpy()])
+    whole = pd.concat([round_keeping_total(p) for _, p in parts.groupby(part_pref)])
+    schools["students_horizon"] = whole.reindex("school:" + schools["school_id"]).to_numpy()
     capacity = schools["streams"].to_numpy() * stream_size
+    private = (schools["ownership"] != "public").to_numpy()
     schools["students_private_after"] = np.where(
-        private, np.minimum(np.round(grown), capacity), 0
+        private, np.minimum(schools["students_horizon"], capacity), 0
     ).astype(np.int64)
-    private_total = schools.groupby("prefecture_id")["students_private_after"].sum()
-    share = 1 - (private_total.reindex(horizon.index).fillna(0) / horizon).fillna(0)
-    public = demand["students"] * share.reindex(demand["prefecture_id"]).to_numpy()
-    public.index = demand["region_id"].to_numpy()
-    demand["public_students"] = (
-        pd.concat(
-            [
-                round_keeping_total(part)
-                for _, part in public.groupby(demand["prefecture_id"].to_numpy())
-            ]
-        )
-        .reindex(demand["region_id"])
-        .to_numpy()
+    beyond = schools["students_horizon"] - schools["students_private_after"]
+    rows = pd.DataFrame(
+        {
+            "demand_id": np.where(private, "beyond:", "school:") + schools["school_id"],
+            "region_id": schools["region_id"].astype(str).to_numpy(),
+            "students": np.where(private, beyond, schools["students_horizon"]),
+            "own": np.where(private, "", schools["school_id"]),
+            "catchment": schools["host"].to_numpy(),
+        }
     )
-    return demand.reset_index(drop=True)
+    rows = pd.concat(
+        [
+            rows,
+            pd.DataFrame(
+                {
+                    "demand_id": "county:" + unheld["region_id"],
+                    "region_id": unheld["region_id"].to_numpy(),
+                    "students": whole.reindex("county:" + unheld["region_id"]).to_numpy(),
+                    "own": "",
+                    "catchment": "county:" + unheld["region_id"],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    rows["prefecture_id"] = prefecture.reindex(rows["region_id"]).to_numpy()
+    rows = rows[rows["students"] > 0].astype({"students": np.int64})
+    counties["students"] = _whole_by_county(rows, schools, counties)
+    return rows.sort_values("demand_id").reset_index(drop=True), counties
 
 
-def county_travel(
-    dataset: Dataset,
+def _whole_by_county(rows, schools, counties) -> np.ndarray:
+    """Each county's students at the horizon in whole numbers: its schools' (public and
+    private) and, without a school, its own demand point."""
+    own = schools.groupby(schools["region_id"].astype(str))["students_horizon"].sum()
+    county_rows = rows[rows["demand_id"].str.startswith("county:")]
+    unheld = county_rows.set_index("region_id")["students"]
+    total = own.reindex(counties["region_id"]).fillna(0) + unheld.reindex(
+        counties["region_id"]
+    ).fillna(0)
+    return total.to_numpy(float)
+
+
+def group_travel(
     students: pd.Series,
     travel: pd.DataFrame,
+    demand: pd.DataFrame,
+    catchment: pd.Series,
+    county_of: pd.Series,
     cutoff_min: float,
     reach_share: float,
 ) -> pd.DataFrame:
-    """Minutes from each county (its students' weighted mean trip) to each place."""
-    settlements = dataset.demand[["demand_id", "region_id"]].astype(str)
-    weight = students.reindex(settlements["demand_id"]).fillna(0).to_numpy(float)
-    # Every settlement counts, with some weight: an empty county still has trips.
-    weight = np.maximum(weight, 1e-6)
-    county = pd.Series(settlements["region_id"].to_numpy(), index=settlements["demand_id"])
-    w = pd.Series(weight, index=settlements["demand_id"].to_numpy())
-    trips = travel.assign(
-        county=county.reindex(travel["demand_id"]).to_numpy(),
-        weight=w.reindex(travel["demand_id"]).to_numpy(),
-    )
-    trips["weighted"] = trips["weight"] * trips["minutes"]
-    reach = trips.groupby(["county", "place_id"])[["weight", "weighted"]].sum()
-    total = w.groupby(county.reindex(w.index).to_numpy()).sum()
-    all_weight = total.reindex(reach.index.get_level_values("county")).to_numpy()
-    unreached = all_weight - reach["weight"].to_numpy()
-    minutes = (reach["weighted"].to_numpy() + unreached * cutoff_min) / all_weight
-    table = pd.DataFrame(
+    """Minutes from each demand point to each place: the students-weighted mean trip of
+    its settlements (its school's catchment, or its county), a settlement that cannot reach
+    the place counting at the cut-off; places fewer than ``reach_share`` of its students
+    reach are left out."""
+    settlements = pd.DataFrame(
         {
-            "place_id": reach.index.get_level_values("place_id"),
-            "demand_id": reach.index.get_level_values("county"),
-            "minutes": np.round(minutes, 2),
-            "covered": reach["weight"].to_numpy() / all_weight,
+            "settlement": catchment.index.to_numpy(),
+            "catchment": catchment.to_numpy(),
+            "county": "county:" + county_of.reindex(catchment.index).astype(str).to_numpy(),
         }
     )
-    table = table[table["covered"] >= reach_share]
-    return table.sort_values(["demand_id", "minutes", "place_id"], ignore_index=True)[
+    # Every settlement counts, with some weight: an empty catchment still has trips.
+    settlements["weight"] = np.maximum(
+        students.reindex(settlements["settlement"]).fillna(0).to_numpy(float), 1e-6
+    )
+    by_catchment = demand[~demand["catchment"].str.startswith("county:")].merge(
+        settlements.drop(columns="county"), on="catchment"
+    )
+    by_county = demand[demand["catchment"].str.startswith("county:")].merge(
+        settlements.drop(columns="catchment"), left_on="catchment", right_on="county"
+    )
+    members = pd.concat([by_catchment, by_county], ignore_index=True)[
+        ["demand_id", "settlement", "weight"]
+    ]
+    total = members.groupby("demand_id")["weight"].sum()
+    trips = members.merge(
+        travel[["place_id", "demand_id", "minutes"]].rename(columns={"demand_id": "settlement"}),
+        on="settlement",
+    )
+    trips["weighted"] = trips["weight"] * trips["minutes"]
+    reach = trips.groupby(["demand_id", "place_id"])[["weight", "weighted"]].sum().reset_index()
+    all_weight = total.reindex(reach["demand_id"]).to_numpy()
+    unreached = all_weight - reach["weight"].to_numpy()
+    minutes = (reach["weighted"].to_numpy() + unreached * cutoff_min) / all_weight
+    reach["minutes"] = np.round(minutes, 2)
+    reach = reach[reach["weight"].to_numpy() / all_weight >= reach_share]
+    return reach.sort_values(["demand_id", "minutes", "place_id"], ignore_index=True)[
         ["place_id", "demand_id", "minutes"]
     ]
 
 
 def _candidate_sites(
-    dataset: Dataset, section: VocationalSection, schools: pd.DataFrame
+    dataset: Dataset, ledger: Ledger, section: VocationalSection, schools: pd.DataFrame
 ) -> gpd.GeoDataFrame:
-    """Candidate sites in counties that have no public vocational school today."""
+    """Candidate sites no programme has taken, in counties that have no public vocational
+    school today."""
     columns = ["place_id", "region_id", "kind", "name", "geometry"]
     empty = gpd.GeoDataFrame(columns=columns, geometry="geometry", crs=dataset.schools.crs)
     if dataset.sites is None:
         return empty
     with_public = set(schools.loc[schools["ownership"] == "public", "region_id"])
+    free = set(ledger.available_sites(section.new_school_site_kinds)["site_id"])
     sites = dataset.sites[
-        dataset.sites["kind"].isin(section.new_school_site_kinds)
+        dataset.sites["site_id"].isin(free)
         & ~dataset.sites["region_id"].astype(str).isin(with_public)
     ].copy()
     if sites.empty:
@@ -267,15 +397,14 @@ def _candidate_sites(
 
 
 def _general_students(state: PlanState, regions: pd.DataFrame) -> tuple[pd.Series, str]:
-    """General high-school students by prefecture: the high-school programme's horizon
-    figures where it ran before, else the register's."""
-    schools = state.open_schools(GENERAL_LEVELS)
+    """General high-school students by prefecture: the high-school programme's figures
+    after the plan where it ran before (its senior sections), else the register's."""
+    senior = state.open_sections(["senior"])
     prefecture = regions.set_index("region_id")["prefecture_id"]
-    by = prefecture.reindex(schools["region_id"].astype(str)).to_numpy()
+    by = prefecture.reindex(senior["region_id"].astype(str)).to_numpy()
     if "highschool" in state.order:
-        return schools["students_horizon"].fillna(0).groupby(by).sum(), "plan"
-    register = schools["senior_enrolment"].fillna(schools["enrolment"])
-    return register.groupby(by).sum(), "register"
+        return senior["students_after"].fillna(0).groupby(by).sum(), "plan"
+    return senior["students_register"].groupby(by).sum(), "register"
 
 
 def _general_register(state: PlanState, regions: pd.DataFrame) -> pd.Series:

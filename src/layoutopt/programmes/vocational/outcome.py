@@ -8,8 +8,19 @@ import numpy as np
 import pandas as pd
 
 from layoutopt.data.specialties import codes, joined, named
-from layoutopt.programmes.common import change_row, moved_row
-from layoutopt.programmes.flows import NO_SEAT, moves_with_minutes, solution_flows
+from layoutopt.programmes.common import (
+    change_row,
+    exchange_rows,
+    flow_words,
+    pairs_row,
+)
+from layoutopt.programmes.flows import (
+    NO_SEAT,
+    WholeFlows,
+    moves_with_minutes,
+    region_flows,
+    solution_flows,
+)
 from layoutopt.programmes.vocational.prefecture import (
     CATEGORY,
     PRESENCE,
@@ -28,6 +39,7 @@ class PrefectureOutcome:
     today: pd.DataFrame  # flows today
     after: pd.DataFrame  # flows after the plan
     moved: pd.DataFrame  # demand_id, from_id, to_id, students, minutes_before, minutes_after
+    whole: WholeFlows  # loads and named flows between schools, in whole students
     shortfall: dict[str, float]  # priced rules short, by group name
     changes: list[dict]
 
@@ -52,41 +64,39 @@ def prefecture_outcome(
     places["streams_after"] = np.where(
         places["open"], places["streams_open"] + places["modules"], 0
     )
-    places["students_horizon_today"] = _load(today, places)
-    places["students_after"] = _load(after, places)
+    whole = region_flows(today, after, moved, bed="needs_bed")
+    places["students_horizon_today"] = whole.load("today", places["place_id"])
+    places["students_after"] = whole.load("after", places["place_id"])
     # Beds for moved students whose trip is long, net of the receiver's spare beds.
-    needs = moved[moved["needs_bed"]].groupby("to_id")["students"].sum()
-    needs = needs.reindex(places["place_id"]).fillna(0.0).to_numpy(float)
-    places["beds_added"] = np.round(np.maximum(needs - places["spare_beds"].to_numpy(float), 0))
-    places["taken_over"] = _taken_over(places, moved)
+    needs = whole.pairs.groupby("to_id")["beds_needed"].sum()
+    needs = needs.reindex(places["place_id"]).fillna(0).to_numpy(np.int64)
+    places["beds_needed_in"] = needs
+    spare = places["spare_beds"].to_numpy(float)
+    places["beds_added"] = np.maximum(needs - spare, 0).astype(np.int64)
+    places["taken_over"] = _taken_over(places, whole.pairs)
     shortfall = {k: v for k, v in plan_solution.share_shortfall.items() if v > SHORT}
     outcome = PrefectureOutcome(
-        prefecture.prefecture_id, places, today, after, moved, shortfall, []
+        prefecture.prefecture_id, places, today, after, moved, whole, shortfall, []
     )
     outcome.changes = _changes(prefecture, outcome, section, names, stream_size)
     return outcome
 
 
-def _load(flows: pd.DataFrame, places: pd.DataFrame) -> np.ndarray:
-    load = flows.groupby("place_id")["students"].sum()
-    return np.round(load.reindex(places["place_id"]).fillna(0.0).to_numpy(float))
-
-
-def receivers(places: pd.DataFrame, moved: pd.DataFrame) -> pd.Series:
+def receivers(places: pd.DataFrame, pairs: pd.DataFrame) -> pd.Series:
     """Each closed school's receiver: the open school that takes most of its students."""
     closed = places.loc[(places["kind"] == "school") & ~places["open"], "place_id"]
-    out = moved[moved["from_id"].isin(closed) & (moved["to_id"] != NO_SEAT)]
+    out = pairs[pairs["from_id"].isin(closed) & (pairs["to_id"] != NO_SEAT)]
     by = out.groupby(["from_id", "to_id"])["students"].sum().reset_index()
     by = by.sort_values(["from_id", "students", "to_id"], ascending=[True, False, True])
     return by.drop_duplicates("from_id").set_index("from_id")["to_id"]
 
 
-def _taken_over(places: pd.DataFrame, moved: pd.DataFrame) -> list[str]:
+def _taken_over(places: pd.DataFrame, pairs: pd.DataFrame) -> list[str]:
     """Categories each open school takes over from the schools merged into it (those it
     does not teach already)."""
     own = dict(zip(places["place_id"], places["specialties"].map(codes), strict=True))
     taken: dict[str, set[str]] = {}
-    for closed, receiver in receivers(places, moved).items():
+    for closed, receiver in receivers(places, pairs).items():
         taken.setdefault(receiver, set()).update(set(own[closed]) - set(own[receiver]))
     return [joined(taken.get(p, ())) for p in places["place_id"]]
 
@@ -98,55 +108,87 @@ def _changes(
     names: pd.Series,
     stream_size: int,
 ) -> list[dict]:
-    """A headline row per school that changes, then the prefecture's shortfall rows."""
-    places, moved = outcome.places, outcome.moved
-    rows = _merge_rows(places, moved, section, names)
+    """A headline row per school that changes, a row for every other school that takes in
+    or sends students, then the prefecture's shortfall rows. Each row carries its school's
+    county (``region_id``)."""
+    places, pairs = outcome.places, outcome.whole.pairs
+    rows = _merge_rows(places, pairs, section, names)
     for place in places[places["open"]].itertuples():
-        incoming = moved[moved["to_id"] == place.place_id]
-        row = _open_row(place, incoming, section, stream_size)
+        row = _open_row(place, pairs, section, stream_size, names)
         rows += [row] if row else []
+    rows += exchange_rows(pairs, {r["school_id"] for r in rows}, names, "students")
+    county = places.set_index("place_id")["region_id"]
+    rows = [dict(r, region_id=county[r["school_id"]]) for r in rows]
     return rows + _shortfall_rows(prefecture, outcome, section)
 
 
-def _merge_rows(places, moved, section: VocationalSection, names: pd.Series) -> list[dict]:
+def _merge_rows(places, pairs, section: VocationalSection, names: pd.Series) -> list[dict]:
+    """A row per closed school: its students to the receivers it names, each trip and
+    county line said against the travel limit."""
     rows = []
-    receiver = receivers(places, moved)
+    receiver = receivers(places, pairs)
     own = places.set_index("place_id")["specialties"].map(codes)
+    county = places.set_index("place_id")["region_id"]
     for place in places[(places["kind"] == "school") & ~places["open"]].itertuples():
-        out = moved[moved["from_id"] == place.place_id]
+        out = pairs[pairs["from_id"] == place.place_id]
         target = str(receiver.get(place.place_id, NO_SEAT))
-        students = float(out["students"].sum())
-        to_target = float(out.loc[out["to_id"] == target, "students"].sum())
         standard = section.standard_students
-        if place.students_horizon_today < standard:
-            why = (
-                f"below the standard at the horizon ({place.students_horizon_today:.0f} < "
-                f"{standard:,} students)"
-            )
-        else:
-            why = "closed so that the province keeps about the schools_kept range of schools"
-        if target == NO_SEAT:  # nobody placed here at the horizon: nobody to move
+        why = (
+            f"below the standard at the horizon ({place.students_horizon_today:.0f} of its own "
+            f"students in today's network < {standard:,})"
+        )
+        if target == NO_SEAT:  # nobody reaches another school: nobody to move
+            stranded = int(out["students"].sum())
             reason = (
-                f"{why}: today's network places none of the horizon's students here (its "
-                "counties' students are nearer other schools, counted by county); it closes "
-                "with no receiver and its categories stay with the schools that teach them"
+                f"{why}: {stranded} of its students at the horizon can reach no other school "
+                f"within the {section.max_travel_min:g}-min limit: left without a place (the "
+                "prefecture's shortfall row)"
+                if stranded
+                else f"{why}: no student of the horizon is at it in today's network"
             )
-            rows.append(_moving_row("closed", place.place_id, out, reason))
+            reason += "; it closes with no receiver; its categories stay with the schools "
+            reason += "that teach them"
+            rows.append(pairs_row("closed", place.place_id, out, reason, place="place"))
             continue
-        reason = f"{why}; merges into {names.get(target, target)} ({round(to_target)} students)"
-        if students - to_target >= 0.5:
-            reason += f"; {round(students - to_target)} go to other schools"
+        reason = f"{why}; merges into {names.get(target, target)}; "
+        reason += flow_words(place.place_id, pairs, names, "students")
+        reason += _trip_words(out, county, place.region_id, names, section)
         taken = sorted(set(own[place.place_id]) - set(own.get(target, [])))
         if taken:
             reason += f"; the receiver takes over its categories {named(taken)}"
-        beds = float(out.loc[out["needs_bed"], "students"].sum())
-        if beds >= 0.5:
-            reason += f"; {round(beds)} need a bed (trip over {section.boarding_travel_min:g} min)"
-        rows.append(_moving_row("merge_into", place.place_id, out, reason, target, beds))
+        beds = int(out["beds_needed"].sum())
+        if beds:
+            reason += (
+                f"; {beds} need a bed at their receiver (trip over "
+                f"{section.boarding_travel_min:g} min)"
+            )
+        rows.append(pairs_row("merge_into", place.place_id, out, reason, target=target))
     return rows
 
 
-def _open_row(place, incoming: pd.DataFrame, section: VocationalSection, stream_size: int):
+def _trip_words(out, county, home: str, names, section: VocationalSection) -> str:
+    """The trips of a closed school's students, against the travel limit, and any county
+    line they cross."""
+    words = []
+    for r in out[out["to_id"] != NO_SEAT].itertuples():
+        there = county.get(r.to_id, home)
+        if there != home:
+            words.append(
+                f"{r.students} cross into {names.get(there, there)}: "
+                f"{r.minutes_after:.0f} min against {r.minutes_before:.0f} before, within "
+                f"the {section.max_travel_min:g}-min limit"
+                if r.minutes_after <= section.max_travel_min
+                else f"{r.students} cross into {names.get(there, there)}: "
+                f"{r.minutes_after:.0f} min, no nearer school ({r.minutes_before:.0f} before)"
+            )
+    if not words:
+        worst = out["minutes_after"].max() if len(out) else np.nan
+        if np.isfinite(worst):
+            words.append(f"longest trip {worst:.0f} min (limit {section.max_travel_min:g})")
+    return "; " + "; ".join(words) if words else ""
+
+
+def _open_row(place, pairs, section: VocationalSection, stream_size: int, names):
     """The headline row of an open school, or None when nothing changes."""
     standard = section.standard_students
     beds = float(place.beds_added)
@@ -190,7 +232,11 @@ def _open_row(place, incoming: pd.DataFrame, section: VocationalSection, stream_
         reasons.append(f"takes over categories {named(codes(place.taken_over))}")
     if beds >= 0.5 and action != "add_beds":
         reasons.append(f"adds {round(beds)} boarding bed(s)")
-    return _moving_row(action, place.place_id, incoming, "; ".join(reasons), beds=beds)
+    words = flow_words(place.place_id, pairs, names, "students")
+    if words:
+        reasons.append(words)
+    incoming = pairs[pairs["to_id"] == place.place_id]
+    return pairs_row(action, place.place_id, incoming, "; ".join(reasons), beds=beds, place="place")
 
 
 def _strengthen_text(place, section: VocationalSection, stream_size: int) -> str:
@@ -214,10 +260,6 @@ def _strengthen_text(place, section: VocationalSection, stream_size: int) -> str
             "keeps a public school)"
         )
     return text
-
-
-def _moving_row(action, school_id, moved, reason, target="", beds=0.0) -> dict:
-    return moved_row(action, school_id, moved, reason, target=target, beds=beds, place="place")
 
 
 def _shortfall_rows(
@@ -254,13 +296,22 @@ def _shortfall_rows(
             rows.append(
                 dict(change_row("shortfall", reason=reason), region_id=prefecture.prefecture_id)
             )
-    unseated = float(outcome.after.loc[outcome.after["place_id"] == NO_SEAT, "students"].sum())
+    unseated = float(outcome.whole.after.get(NO_SEAT, 0))
     if unseated >= 0.5:
+        cause = (
+            f"its schools hold too few streams at the {section.max_streams}-stream cap within "
+            f"{section.travel_cutoff_min:g} min (fix: raise vocational.max_streams or add a "
+            "candidate site)"
+        )
+        if _beyond_limit(prefecture, outcome, section):
+            cause = (
+                f"their school closes below the standard and no open school is within the "
+                f"{section.max_travel_min:g}-min travel limit (fix: name the school in "
+                "vocational.exempt, or raise vocational.max_travel_min)"
+            )
         reason = (
             f"rule places: {round(unseated)} students at the horizon have no place in "
-            f"prefecture {prefecture.prefecture_id}: its schools hold too few streams at the "
-            f"{section.max_streams}-stream cap within {section.travel_cutoff_min:g} min "
-            "(fix: raise vocational.max_streams or add a candidate site)"
+            f"prefecture {prefecture.prefecture_id}: {cause}"
         )
         rows.append(
             dict(
@@ -269,6 +320,17 @@ def _shortfall_rows(
             )
         )
     return rows
+
+
+def _beyond_limit(prefecture: PrefectureInput, outcome, section: VocationalSection) -> bool:
+    """Whether the students without a place have an open school within the cut-off but
+    none within the travel limit (their trip today, where longer)."""
+    after = outcome.after
+    points = set(after.loc[after["place_id"] == NO_SEAT, "demand_id"])
+    travel = prefecture.travel[prefecture.travel["demand_id"].isin(points)]
+    is_open = set(outcome.places.loc[outcome.places["open"], "place_id"])
+    reach = travel[travel["place_id"].isin(is_open)]
+    return bool(len(reach)) and bool((reach["minutes"] > section.max_travel_min).all())
 
 
 def categories_after(places: pd.DataFrame, private_categories: frozenset[str]) -> set[str]:

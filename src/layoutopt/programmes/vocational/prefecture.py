@@ -44,9 +44,11 @@ class PrefectureInput:
     """One prefecture as plain tables.
 
     ``places``: place_id, kind (school | site), region_id, streams (register), teachers,
-    spare_beds (register beds less boarders), centre, held (centre, must-keep or exempt),
-    exempt_reason, specialties; ``demand``: demand_id (a county),
-    students; ``travel``: place_id, demand_id, minutes; ``counties``: every county of the
+    spare_beds (register beds less boarders), centre, held (centre, must-keep, exempt or
+    at the standard), exempt_reason, specialties; ``demand``: demand_id (a school's own
+    students, a private school's beyond its places, or a county without a school),
+    students, own (the public school they attend today, or ""), region_id (their county);
+    ``travel``: place_id, demand_id, minutes; ``counties``: every county of the
     prefecture; ``private_categories``: categories its private schools offer.
     """
 
@@ -88,8 +90,14 @@ def _arcs(prefecture: PrefectureInput, places: pd.DataFrame) -> dict[str, np.nda
 def today_problem(
     prefecture: PrefectureInput, section: VocationalSection, stream_size: int
 ) -> LocationProblem:
-    """Every public school open at its register streams; students as near as room allows."""
+    """Every public school open at its register streams; each school's students at it as
+    far as its places allow (another school costs the switch minutes), the rest as near
+    as room allows."""
     places = prefecture.places[prefecture.places["kind"] == "school"].reset_index(drop=True)
+    arcs = _arcs(prefecture, places)
+    own = prefecture.demand["own"].to_numpy()[arcs["arc_demand"]]
+    elsewhere = places["place_id"].to_numpy()[arcs["arc_site"]] != own
+    arcs["arc_cost"] = arcs["arc_travel"] + section.switch_cost_min * elsewhere
     return LocationProblem.build(
         demand_ids=prefecture.demand["demand_id"],
         weight=prefecture.demand["students"].to_numpy(float),
@@ -98,8 +106,21 @@ def today_problem(
         capacity=places["streams"].to_numpy(float) * stream_size,
         unmet_penalty=section.unmet_penalty,
         demand_region=prefecture.prefecture_id,
-        **_arcs(prefecture, places),
+        **arcs,
     )
+
+
+def travel_limits(prefecture: PrefectureInput, section: VocationalSection) -> pd.Series:
+    """Each demand point's longest allowed trip: ``max_travel_min``, or its trip to the
+    school it attends today (else to the nearest school) where that is already longer."""
+    travel = prefecture.travel
+    own = prefecture.demand.set_index("demand_id")["own"]
+    to_own = travel[travel["place_id"].to_numpy() == own.reindex(travel["demand_id"]).to_numpy()]
+    today = to_own.groupby("demand_id")["minutes"].min()
+    schools = set(prefecture.places.loc[prefecture.places["kind"] == "school", "place_id"])
+    nearest = travel[travel["place_id"].isin(schools)].groupby("demand_id")["minutes"].min()
+    trip = today.reindex(own.index).fillna(nearest.reindex(own.index)).fillna(0.0)
+    return np.maximum(trip, section.max_travel_min).rename("max_travel")
 
 
 def plan_problem(
@@ -128,6 +149,9 @@ def plan_problem(
     arcs["arc_cost"] = arcs["arc_travel"] + section.switch_cost_min * switching
     groups, penalty = _rules(prefecture, places, section)
     return LocationProblem.build(
+        max_travel=travel_limits(prefecture, section)
+        .reindex(prefecture.demand["demand_id"])
+        .to_numpy(float),
         demand_ids=prefecture.demand["demand_id"],
         weight=prefecture.demand["students"].to_numpy(float),
         site_ids=places["place_id"],

@@ -12,9 +12,9 @@ import pandas as pd
 from layoutopt.data.specialties import codes, joined
 from layoutopt.engine import LocationProblem, LocationSolution
 from layoutopt.programmes import base
-from layoutopt.programmes.common import change_row
-from layoutopt.programmes.flows import travel_sum, unseated
-from layoutopt.programmes.streams import stream_schools_after
+from layoutopt.programmes.common import change_row, section_flows
+from layoutopt.programmes.flows import NO_SEAT, travel_sum
+from layoutopt.programmes.streams import stream_schools_after, stream_sections
 from layoutopt.programmes.vocational import highlevel
 from layoutopt.programmes.vocational import prefecture as problems
 from layoutopt.programmes.vocational.greedy import GreedyOutcome, greedy_prefecture
@@ -138,12 +138,27 @@ class Vocational(base.Programme):
         )
         schools = prefecture_schools_after(region, outcome)
         changes = outcome.changes + _private_rows(region, schools)
+        prefecture_id = region.problem.prefecture_id
+        places = outcome.places.set_index("place_id")
+        sites = region.sites.set_index("place_id")
         return base.RegionOutcome(
-            region_id=region.problem.prefecture_id,
+            region_id=prefecture_id,
             changes=changes,
             schools=schools,
             counts=prefecture_counts(region, outcome, greedy, schools),
             detail={"greedy": greedy.merges},
+            sections=stream_sections(schools, places, "vocational", sites),
+            flows=section_flows(outcome.whole.pairs, "vocational", prefecture_id),
+            accounts=[
+                {
+                    "region_id": prefecture_id,
+                    "section": "vocational",
+                    "students_horizon": region.students,
+                    "unplaced_horizon_today": float(outcome.whole.today.get(NO_SEAT, 0)),
+                    "unplaced_after": float(outcome.whole.after.get(NO_SEAT, 0)),
+                    "far_without_bed_after": 0.0,
+                }
+            ],
         )
 
     def indicators(
@@ -202,13 +217,36 @@ def prefecture_input(network: Network, prefecture_id: str) -> Prefecture:
     sites = network.sites[network.sites["region_id"].isin(counties)]
     demand = network.demand[network.demand["prefecture_id"] == prefecture_id]
     section = network.section
+    standard = section.standard_students
+    # A school at the standard (on the register or with its own students at the horizon)
+    # is not closed: the standard is what closing is for.
+    at_standard = (public["students_register"] >= standard) | (
+        public["students_horizon"] >= standard
+    )
     exempt = public["school_id"].isin(section.exempt)
-    held = public["centre"] | public["must_keep"].astype(bool) | exempt
+    alone = _isolated(public["school_id"], network.travel, section.max_travel_min)
+    held = public["centre"] | public["must_keep"].astype(bool) | exempt | at_standard | alone
     reason = [
         f"exempt in the scenario: {section.exempt[s]}"
         if s in section.exempt
-        else "marked must_keep"
-        for s in public["school_id"]
+        else (
+            f"at the {standard:,}-student standard ({r:.0f} on the register, {h:.0f} of its "
+            "own at the horizon)"
+            if max(r, h) >= standard
+            else (
+                f"its students can reach no other school within the "
+                f"{section.max_travel_min:g}-min travel limit"
+                if lone
+                else "marked must_keep"
+            )
+        )
+        for s, r, h, lone in zip(
+            public["school_id"],
+            public["students_register"],
+            public["students_horizon"],
+            alone,
+            strict=True,
+        )
     ]
     places = pd.concat(
         [
@@ -245,19 +283,19 @@ def prefecture_input(network: Network, prefecture_id: str) -> Prefecture:
     )
     travel = network.travel[
         network.travel["place_id"].isin(places["place_id"])
-        & network.travel["demand_id"].isin(counties)
+        & network.travel["demand_id"].isin(demand["demand_id"])
     ]
     problem = PrefectureInput(
         prefecture_id=prefecture_id,
         places=places,
-        demand=demand[["region_id", "public_students"]]
-        .rename(columns={"region_id": "demand_id", "public_students": "students"})
-        .reset_index(drop=True),
+        demand=demand[["demand_id", "students", "own", "region_id"]].reset_index(drop=True),
         travel=travel.reset_index(drop=True),
         counties=counties,
         private_categories=frozenset(c for cell in private["specialties"] for c in codes(cell)),
     )
     names = pd.concat([schools.set_index("school_id")["name"], sites.set_index("place_id")["name"]])
+    names = pd.concat([names, network.regions.set_index("region_id")["county"]])
+    students = network.county_students
     return Prefecture(
         problem,
         section,
@@ -265,11 +303,24 @@ def prefecture_input(network: Network, prefecture_id: str) -> Prefecture:
         network.standard_streams,
         schools.reset_index(drop=True),
         sites.reset_index(drop=True),
-        float(demand["students"].sum()),
+        float(students.loc[students["prefecture_id"] == prefecture_id, "students"].sum()),
         float(network.general_register.get(prefecture_id, 0.0)),
         float(network.general_students.get(prefecture_id, 0.0)),
         names,
     )
+
+
+def _isolated(schools: pd.Series, travel: pd.DataFrame, limit: float) -> np.ndarray:
+    """Whether each school's own students (its demand point) reach no other place within
+    the travel limit, or their trip to it today where that is longer: closing it would
+    leave them without a place."""
+    point = "school:" + schools.astype(str)
+    mine = travel[travel["demand_id"].isin(set(point))]
+    own = mine["place_id"].to_numpy() == mine["demand_id"].str.removeprefix("school:").to_numpy()
+    today = mine[own].set_index("demand_id")["minutes"]
+    allowed = np.maximum(today.reindex(mine["demand_id"]).fillna(0).to_numpy(), limit)
+    reach = mine[~own & (mine["minutes"].to_numpy() <= allowed)]
+    return ~point.isin(set(reach["demand_id"])).to_numpy()
 
 
 def prefecture_schools_after(region: Prefecture, outcome: PrefectureOutcome) -> pd.DataFrame:
@@ -363,8 +414,8 @@ def prefecture_counts(
         "categories_register": len(offered),
         "categories_after": len(offered & after),
         "categories_lost": len(offered - after),
-        "unseated_horizon_today": unseated(outcome.today),
-        "unseated_after": unseated(outcome.after),
+        "unseated_horizon_today": float(outcome.whole.today.get(NO_SEAT, 0)),
+        "unseated_after": float(outcome.whole.after.get(NO_SEAT, 0)),
         "students_placed_after": float(schools.loc[is_open, "students_after"].sum()),
         "vocational_register": float(schools["students_register"].sum()),
         "general_register": region.general_register,
