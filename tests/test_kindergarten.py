@@ -228,3 +228,47 @@ def test_a_rate_that_falls_below_its_register_value_comes_back_as_a_named_shortf
     assert [c["reason"].split(":")[0] for c in outcome.changes if c["action"] == "shortfall"] == [
         "enrolment_rate"
     ]
+
+
+def test_children_are_not_reshuffled_between_kindergartens_that_stay():
+    # X (100 children) reaches A (public, 80 places, full size: 12 classes) at 1 km and a
+    # site N at 0.1 km; Y (60)
+    # reaches A at 1.5 km and B (public, 60 places) at 3 km. Today A holds 80 of X's, B
+    # Y's 60, 20 of X's have no place. N opens with a class for those 20. Without a switch
+    # weight the plan fills N's class with 10 more of A's (0.9 km less each) and A's room
+    # with 10 of B's (1.5 km less): a chain of moves between kindergartens that stay. Each
+    # saves less than the switch weight (1,000 yuan-equivalent, 2 km at 500 a km): with it
+    # they stay, and the only flow is the 20 to N.
+    county = KgCountyInput(
+        region_id="990101",
+        class_size=30,
+        kgs=pd.DataFrame(
+            [("A", "public", 80, 12, 80), ("B", "public", 60, 12, 60)],
+            columns=["school_id", "kind", "capacity", "classes", "enrolment"],
+        ),
+        sites=pd.DataFrame(
+            [("N", "new_kindergarten", 6)], columns=["place_id", "action", "max_classes"]
+        ),
+        demand=pd.DataFrame([("X", 100.0), ("Y", 60.0)], columns=["demand_id", "children"]),
+        reach=pd.DataFrame(
+            [
+                ("A", "X", 1.0, 3.0),
+                ("N", "X", 0.1, 1.0),
+                ("A", "Y", 1.5, 4.0),
+                ("B", "Y", 3.0, 8.0),
+            ],
+            columns=["place_id", "demand_id", "distance_km", "minutes"],
+        ),
+    )
+    policy = {**NO_TARGETS, "new_min_classes": 1, "outside_growth_cost_factor": 1.0}
+
+    def flows(switch: float) -> dict:
+        section = KindergartenSection(**policy, switch_cost_per_child=switch)
+        outcome = county_outcome(plan_county(county, section, EXACT), section, pd.Series(dtype=str))
+        pairs = outcome.whole.pairs
+        return {
+            (a, b): n for a, b, n in pairs[["from_id", "to_id", "students"]].itertuples(index=False)
+        }
+
+    assert flows(1000.0) == {("", "N"): 20}
+    assert flows(0.0) == {("", "N"): 20, ("A", "N"): 10, ("B", "A"): 10}

@@ -398,6 +398,14 @@ class KindergartenSection(ProgrammeSection):
     merge_saving: float = Field(
         200_000.0, ge=0, description="Saving from merging a small kindergarten, yuan."
     )
+    switch_cost_per_child: float = Field(
+        1_000.0,
+        ge=0,
+        description="Objective weight of a child placed at another kindergarten than the one "
+        "it attends in today's network at the horizon, yuan-equivalents (a weight, not a "
+        "cost; about 2 km of a child's distance): keeps the plan from reshuffling children "
+        "between kindergartens that stay.",
+    )
     travel_cost_per_child_km: float = Field(
         500.0,
         ge=0,

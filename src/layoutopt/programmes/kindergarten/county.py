@@ -212,11 +212,14 @@ def plan_problem(
     arcs = _arcs(county, table, section)
     # Nor does a private kindergarten gain a settlement's children over today's network:
     # no public kindergarten's children are sent to it.
-    arcs["arc_max_share"] = np.where(
-        keep[arcs["arc_site"]] > 0, _today_shares(county, table, today, arcs), 1.0
-    )
+    shares_today = _today_shares(county, table, today, arcs)
+    arcs["arc_max_share"] = np.where(keep[arcs["arc_site"]] > 0, shares_today, 1.0)
     # Private kindergartens are filled first, up to their register: parents chose them.
     arcs["arc_cost"] = arcs["arc_cost"] - keep[arcs["arc_site"]] * section.private_keep_weight
+    # A child placed at another kindergarten than today's pays the switch: the plan does not
+    # reshuffle children between kindergartens that stay.
+    if today is not None:
+        arcs["arc_cost"] = arcs["arc_cost"] + section.switch_cost_per_child * (shares_today <= 0)
     shares, served = county_rules(county, table, section)
     return LocationProblem.build(
         demand_ids=county.demand["demand_id"],
