@@ -27,7 +27,7 @@ mental_health_covered_by_redeployment | 0 | mh_covered_today | - | mh_covered_re
 teachers_moved | 0 | - | - | moved | - | 交流调配教师数 | public teachers who move to another public school of their county, within their level band
 teachers_covering_another_subject | 0 | - | - | covered | - | 转岗任教教师数 | teachers who teach another subject at their own school
 teachers_to_recruit | 0 | - | - | gap_after | - | 需补充招聘教师数 | posts left after redeployment (recruit rows)
-surplus_teachers | 0 | surplus_before | - | surplus_after | - | 富余教师数 | teachers beyond their school's posts, before and after redeployment
+surplus_teachers | 0 | surplus_before | - | surplus_after | - | 富余教师数 | teachers of public schools beyond their school's posts, before and after redeployment
 surplus_redeployed_share | 3 | - | - | - | - | 富余教师调配比例 | share of surplus teachers redeployed (moved or covering another subject)
 kindergarten_nurse_posts | 0 | - | - | nurse_posts | - | 幼儿园保育员编制 | nurse posts of kindergartens (1 per class), besides the teachers
 teachers_after_plan | 0 | teachers_register | - | - | - | 规划后专任教师数 | today's teachers plus the recruits (province: against plan_teachers, which counts all levels including higher education)

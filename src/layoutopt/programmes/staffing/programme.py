@@ -502,8 +502,11 @@ def county_counts(region: County, result: Redeployment, table: pd.DataFrame) -> 
         "gap_before": float(short_before.sum()),
         "gap_after": float(short_after[~private].sum()),
         "private_gap": float(short_after[private].sum()),
-        "surplus_before": float(np.maximum(t["teachers_register"] - t["posts_needed"], 0).sum()),
-        "surplus_after": float(t["surplus_after"].sum()),
+        # Surplus of public schools: what the county's redeployment works with.
+        "surplus_before": float(
+            np.maximum(t["teachers_register"] - t["posts_needed"], 0)[~private].sum()
+        ),
+        "surplus_after": float(t.loc[~private, "surplus_after"].sum()),
         "moved": float(moved),
         "covered": float(covered),
         "mh_needing": float(len(needing)),
