@@ -13,7 +13,7 @@ from shapely.geometry import Point
 
 from layoutopt.data.dataset import Dataset
 from layoutopt.ledger import Ledger, LedgerError, register_sections
-from layoutopt.programmes.flows import NO_SEAT, PAIR_COLUMNS, whole_flows
+from layoutopt.programmes.flows import NO_SEAT, PAIR_COLUMNS, Tallies, whole_flows
 
 SIZES = {"kindergarten": 30, "primary": 45, "junior": 50, "senior_high": 50, "vocational": 50}
 
@@ -143,6 +143,32 @@ def test_whole_flows_on_paper():
     assert flows.at[("A", "C"), "beds_needed"] == 2  # half of 3, rounded to even
 
 
+def test_tallies_keep_a_share_that_rounding_each_place_would_break():
+    # Public A holds 55.33 of the 100.6 children placed after the plan: 55%. Rounded
+    # place by place (A 55, B 45 or 46, the total 100 or 101) the share may read 55 / 101.
+    # As tallies leaning to the share (public up, placed down): 55 / 100.
+    today = pd.Series({"A": 50.0, "B": 50.6})
+    after = pd.Series({"A": 55.33, "B": 45.27})
+    pairs = pd.DataFrame([("B", "A", "", 5.33, 5, 6, 0)], columns=PAIR_COLUMNS)
+    tallies = Tallies({"A": ("public", "placed"), "B": ("placed",)}, {"public": 1, "placed": -1})
+    whole = whole_flows(today, after, pairs, tallies)
+    assert whole.after.to_dict() == {"A": 55, "B": 45}
+    assert whole.today.to_dict() == {"A": 50, "B": 50}
+    assert whole.pairs["students"].tolist() == [5]
+    assert whole.after["A"] / whole.after.sum() >= 0.55
+
+
+def test_tallies_that_cross_are_refused():
+    crossing = Tallies({"A": ("x", "y"), "B": ("x", "z")}, {})
+    with pytest.raises(ValueError, match="tally 'x' inside both 'y' and 'z'"):
+        whole_flows(
+            pd.Series({"A": 1.0, "B": 1.0}),
+            pd.Series({"A": 1.0, "B": 1.0}),
+            pd.DataFrame(columns=PAIR_COLUMNS),
+            crossing,
+        )
+
+
 @st.composite
 def regions(draw):
     """Loads today and flows between four places (and no seat) in fractions of a student."""
@@ -161,10 +187,14 @@ def regions(draw):
 
 
 @settings(max_examples=80, deadline=None)
-@given(regions())
-def test_whole_flows_keep_every_balance_and_round_each_figure_down_or_up(case):
+@given(regions(), st.sampled_from([-1, 0, 1]), st.sampled_from([-1, 0, 1]))
+def test_whole_flows_keep_every_balance_and_round_each_figure_down_or_up(case, up, down):
     today, after, pairs = case
-    whole = whole_flows(today, after, pairs)
+    # Nested tallies: A and B inside "inner", which with C is inside "outer".
+    chains = {"A": ("inner", "outer"), "B": ("inner", "outer"), "C": ("outer",)}
+    whole = whole_flows(today, after, pairs, Tallies(chains, {"inner": up, "outer": down}))
+    for tally, members in (("inner", ["A", "B"]), ("outer", ["A", "B", "C"])):
+        assert abs(whole.after[members].sum() - after[members].sum()) < 1, tally
     out = whole.pairs.groupby("from_id")["students"].sum()
     into = whole.pairs.groupby("to_id")["students"].sum()
     for place in today.index:

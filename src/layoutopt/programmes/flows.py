@@ -160,8 +160,30 @@ class WholeFlows:
         return self.pairs[self.pairs[f"{end}_id"] == place]
 
 
+@dataclass(frozen=True)
+class Tallies:
+    """Sums of loads after the plan that must each round as a whole, and their side.
+
+    ``of``: a place's tallies, innermost first (the public places of a county:
+    ``("public", "inclusive", "placed")``); two places that share a tally share every tally
+    around it, so the tallies nest. ``lean``: a tally that should rather round up (+1) or
+    down (-1) where it may go either way (a target's side)."""
+
+    of: dict[str, tuple[str, ...]]
+    lean: dict[str, int]
+
+    def parents(self) -> dict[str, str]:
+        """Each tally's enclosing tally ("" for the outermost); refuses tallies that cross."""
+        parent: dict[str, str] = {}
+        for chain in self.of.values():
+            for inner, outer in zip(chain, (*chain[1:], ""), strict=True):
+                if parent.setdefault(inner, outer) != outer:
+                    raise ValueError(f"tally {inner!r} inside both {parent[inner]!r} and {outer!r}")
+        return parent
+
+
 def whole_flows(
-    today: pd.Series, after: pd.Series, pairs: pd.DataFrame, lean: dict[str, int] | None = None
+    today: pd.Series, after: pd.Series, pairs: pd.DataFrame, tallies: Tallies | None = None
 ) -> WholeFlows:
     """Round a region's loads and flows to whole students keeping every balance.
 
@@ -171,19 +193,30 @@ def whole_flows(
     place for today's load, place → sink for the load after, sink → source for the
     total), so whole values exist with each one its own value rounded down or up and
     every balance kept; a minimum-cost flow finds them, each figure rounded to its
-    nearest whole where the balances allow. ``lean``: places whose load after the plan
-    should rather round up (+1) or down (-1) where it may go either way (a target's side:
-    public places up, children without a place down)."""
-    lean = lean or {}
+    nearest whole where the balances allow. ``tallies``: sums of loads after the plan
+    that round as a whole too (a place's load goes to the sink through its tallies), so
+    that a county's share of public places, a ratio of two tallies, is not broken by
+    rounding each place on its own; a tally's ``lean`` outweighs the nearest whole."""
+    tallies = tallies or Tallies({}, {})
     ends = set(pairs["from_id"]) | set(pairs["to_id"])
     places = sorted(set(today.index) | set(after.index) | ends)
+    parent = tallies.parents()
     graph = nx.MultiDiGraph()
-    graph.add_nodes_from([("place", p) for p in places] + ["source", "sink"], demand=0)
+    nodes = [("place", p) for p in places] + [("tally", t) for t in sorted(parent)]
+    graph.add_nodes_from([*nodes, "source", "sink"], demand=0)
     edges: list[tuple] = []
+    into: dict[str, float] = dict.fromkeys(parent, 0.0)  # each tally's value
     for place in places:
+        load = float(after.get(place, 0.0))
+        chain = tallies.of.get(place, ())
         edges.append(("source", ("place", place), float(today.get(place, 0.0)), "today"))
-        edges.append((("place", place), "sink", float(after.get(place, 0.0)), "after"))
-    side = {(("place", p), "sink"): direction for p, direction in lean.items()}
+        edges.append((("place", place), ("tally", chain[0]) if chain else "sink", load, "after"))
+        for tally in chain:
+            into[tally] += load
+    for tally in sorted(parent):
+        outer = ("tally", parent[tally]) if parent[tally] else "sink"
+        edges.append((("tally", tally), outer, into[tally], "tally"))
+    side = {("tally", t): direction for t, direction in tallies.lean.items()}
     for k, row in enumerate(pairs.itertuples(index=False)):
         edges.append((("place", row.from_id), ("place", row.to_id), float(row.students), k))
     edges.append(("sink", "source", float(today.sum()), "total"))
@@ -193,8 +226,8 @@ def whole_flows(
         graph.nodes[u]["demand"] += int(low)
         graph.nodes[v]["demand"] -= int(low)
         nearest = 1 if value - low < 0.5 else -1  # a unit above the floor: cheap if > .5
-        # A lean outweighs the nearest (a unit above the floor: 10 less if it leans up).
-        weight = nearest - LEAN * side.get((u, v), 0)
+        # A tally's lean outweighs the nearest (a unit above the floor: 10 less if up).
+        weight = nearest - (LEAN * side.get(u, 0) if key == "tally" else 0)
         graph.add_edge(u, v, key=key, capacity=int(high - low), weight=weight, low=int(low))
     try:
         _, flow = nx.network_simplex(graph)
@@ -205,9 +238,10 @@ def whole_flows(
         for v, keyed in targets.items():
             for key, amount in keyed.items():
                 whole[(u, v, key)] = graph.edges[u, v, key]["low"] + int(amount)
+    after_arc = {u[1]: n for (u, _, key), n in whole.items() if key == "after"}
     loads = {
         name: pd.Series(
-            {p: whole[(("place", p), "sink", "after")] for p in places}
+            {p: after_arc[p] for p in places}
             if name == "after"
             else {p: whole[("source", ("place", p), "today")] for p in places},
             dtype=np.int64,
@@ -232,7 +266,7 @@ def region_flows(
     after: pd.DataFrame,
     moved: pd.DataFrame,
     bed: str | None = None,
-    lean: dict[str, int] | None = None,
+    tallies: Tallies | None = None,
 ) -> WholeFlows:
     """A region's flows in whole students, from two flow tables (``solution_flows``) and
     their settlement-level ``moves``."""
@@ -240,5 +274,5 @@ def region_flows(
         today.groupby("place_id")["students"].sum(),
         after.groupby("place_id")["students"].sum(),
         pair_flows(moved, bed=bed),
-        lean,
+        tallies,
     )

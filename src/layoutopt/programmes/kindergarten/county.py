@@ -273,6 +273,19 @@ def county_rules(
     return shares, served
 
 
+def rule_bounds(county: KgCountyInput, section: KindergartenSection) -> dict[str, float]:
+    """Each rule's highest bound in the county: its target, or its register value where
+    that is higher and may not fall (public and inclusive shares of the children placed,
+    the enrolment rate)."""
+    floors = {} if section.allow_decrease else county.floors
+    targets = {
+        "public": section.public_share,
+        "inclusive": section.inclusive_share,
+        "enrolment": section.enrolment_rate,
+    }
+    return {rule: min(1.0, max(t, floors.get(rule, 0.0))) for rule, t in targets.items()}
+
+
 PRIVATE_ROLES = (INCLUSIVE_PRIVATE, OTHER_PRIVATE, "recognise_inclusive")
 
 

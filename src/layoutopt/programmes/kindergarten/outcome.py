@@ -9,12 +9,13 @@ import pandas as pd
 from layoutopt.programmes.common import change_row, exchange_rows, flow_words, pairs_row
 from layoutopt.programmes.flows import (
     NO_SEAT,
+    Tallies,
     WholeFlows,
     moves_with_minutes,
     region_flows,
     solution_flows,
 )
-from layoutopt.programmes.kindergarten.county import FLOOR, KgCountyPlan
+from layoutopt.programmes.kindergarten.county import FLOOR, PROJECTS, KgCountyPlan, rule_bounds
 from layoutopt.programmes.kindergarten.network import INCLUSIVE_PRIVATE, OTHER_PRIVATE, PUBLIC
 from layoutopt.scenario import KindergartenSection
 
@@ -40,7 +41,8 @@ def county_outcome(
     today = _by_building(solution_flows(plan.today), base_of)
     after = _by_building(solution_flows(plan.plan), base_of)
     moved = moves_with_minutes(today, after, plan.county.reach)
-    whole = region_flows(today, after, moved, lean=_target_side(options, plan))
+    loads = after.groupby("place_id")["students"].sum()
+    whole = region_flows(today, after, moved, tallies=_tallies(options, plan, section, loads))
     buildings = _buildings(plan, options, whole, section)
     # A kindergarten closed with no child to move does not merge: it closes.
     leaving = whole.pairs.groupby("from_id")["students"].sum()
@@ -55,27 +57,38 @@ def county_outcome(
     )
 
 
-def _target_side(options: pd.DataFrame, plan: KgCountyPlan) -> dict[str, int]:
-    """Where whole children may round either way, the side of the county's targets:
-    public and inclusive places up, other private places and children without a place
-    down (so that rounding alone never takes a rate below the plan's)."""
+def _tallies(
+    options: pd.DataFrame, plan: KgCountyPlan, section: KindergartenSection, after: pd.Series
+) -> Tallies:
+    """The county's rules as tallies of whole children: public places, inclusive places
+    (public and inclusive private), children placed and children without a place each
+    round as a whole. A rule the plan holds within a child leans its tallies to its side
+    (a share: its places up and the children placed down; the enrolment rate: children
+    without a place down), so that rounding to whole children never breaks it."""
     kind = options.groupby("base_id")["role"].first()
     chosen = (options["role"] == "recognise_inclusive") & options["open"].astype(bool)
     recognised = set(options.loc[chosen, "base_id"])
-    lean = {NO_SEAT: -1}
+    of = {NO_SEAT: ("unplaced",)}
     for base, role in kind.items():
-        inclusive = (
-            role in (PUBLIC, INCLUSIVE_PRIVATE)
-            or base in recognised
-            or role
-            in (
-                "expand",
-                "new_kindergarten",
-                "convert_building",
-            )
-        )
-        lean[str(base)] = 1 if inclusive else -1
-    return lean
+        if role in (PUBLIC, *PROJECTS):
+            of[str(base)] = ("public", "inclusive", "placed")
+        elif role == INCLUSIVE_PRIVATE or base in recognised:
+            of[str(base)] = ("inclusive", "placed")
+        else:
+            of[str(base)] = ("placed",)
+    part = after.groupby(lambda p: of.get(p, ("placed",))[0]).sum()  # by innermost tally
+    public = float(part.get("public", 0.0))
+    inclusive = public + float(part.get("inclusive", 0.0))
+    placed = inclusive + float(part.get("placed", 0.0))
+    total = placed + float(part.get("unplaced", 0.0))
+    bound = rule_bounds(plan.county, section)
+    lean: dict[str, int] = {}
+    for rule, places in (("public", public), ("inclusive", inclusive)):
+        if places - bound[rule] * placed < 1:
+            lean.update({rule: 1, "placed": -1})
+    if "placed" not in lean and placed - bound["enrolment"] * total < 1:
+        lean["unplaced"] = -1
+    return Tallies(of, lean)
 
 
 def _by_building(flows: pd.DataFrame, base_of: pd.Series) -> pd.DataFrame:
