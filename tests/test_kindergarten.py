@@ -13,6 +13,8 @@ yuan); s fits in P; O keeps the 20 children left; nothing else is worth its cost
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -25,7 +27,7 @@ from layoutopt.programmes.kindergarten.county import (
     plan_problem,
     today_problem,
 )
-from layoutopt.programmes.kindergarten.outcome import county_outcome
+from layoutopt.programmes.kindergarten.outcome import _tallies, county_outcome
 from layoutopt.scenario import KindergartenSection
 
 EXACT = SolverOptions(mip_gap=0.0, time_limit_s=60)
@@ -272,3 +274,21 @@ def test_children_are_not_reshuffled_between_kindergartens_that_stay():
 
     assert flows(1000.0) == {("", "N"): 20}
     assert flows(0.0) == {("", "N"): 20, ("A", "N"): 10, ("B", "A"): 10}
+
+
+def test_rounding_leans_to_the_side_of_a_rule_held_within_a_child():
+    # Public P 55.3 of 100.6 placed: the 55% share holds within a child, so its tallies
+    # lean (public up, placed down); private O's 0.4 children without a place do not.
+    # With P at 70, no share is close and only the enrolment rate (96.5%) is.
+    options = pd.DataFrame(
+        {"base_id": ["P", "O"], "role": ["public", "other_private"], "open": [True, True]}
+    )
+    plan = SimpleNamespace(county=SimpleNamespace(floors={}))
+    section = KindergartenSection(public_share=0.55, inclusive_share=0.5, enrolment_rate=0.965)
+    tight = _tallies(options, plan, section, pd.Series({"P": 55.33, "O": 45.27, "": 0.4}))
+    assert tight.of == {"": ("unplaced",), "P": ("public", "inclusive", "placed"), "O": ("placed",)}
+    assert tight.lean == {"public": 1, "placed": -1}
+    rate = _tallies(options, plan, section, pd.Series({"P": 70.0, "O": 26.6, "": 3.4}))
+    assert rate.lean == {"unplaced": -1}
+    slack = _tallies(options, plan, section, pd.Series({"P": 70.0, "O": 29.6, "": 0.4}))
+    assert slack.lean == {}
