@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import geopandas as gpd
 import networkx as nx
 import numpy as np
@@ -13,7 +15,7 @@ from shapely.geometry import Point
 
 from layoutopt.data.build.roads import gabriel_edges
 from layoutopt.geo.distance import great_circle_m
-from layoutopt.geo.travel import RoadGraph, TravelQuery, travel_times
+from layoutopt.geo.travel import RoadGraph, TravelQuery, cut_off_settlements, travel_times
 
 # A tiny graph on the equator. Minutes: A-B 1.2, B-C 2.4, A-D 3.0, D-C 1.0.
 NODES = {"A": (110.00, 0.0), "B": (110.01, 0.0), "C": (110.02, 0.0), "D": (110.01, 0.01)}
@@ -227,7 +229,7 @@ def test_straight_line_keeps_the_k_nearest(seed, k):
         np.testing.assert_allclose(np.sort(got), expected, atol=0.1)
 
 
-def test_a_place_off_the_road_network_goes_by_straight_line_and_is_named(tiny_copy, tmp_path):
+def test_a_place_off_the_road_network_goes_by_straight_line():
     # Hand case: a fifth node E, 0.05° north of A with no edge, is a separate piece of the
     # graph. A village at E reaches A by straight line: 5.56 km x 1.3 at 35 km/h = 12.4
     # min (walking there at 5 km/h would take 86.7 min), not "unreachable".
@@ -239,22 +241,56 @@ def test_a_place_off_the_road_network_goes_by_straight_line_and_is_named(tiny_co
     table = travel_times(sites_at(["A"]), village, query, origin_id="site_id", roads=roads)
     km = great_circle_m(110.0, 0.0, 110.0, 0.05) / 1000
     assert minutes(table, "SA", "E") == pytest.approx(km * 1.3 / 35 * 60, abs=0.01)  # 2 decimals
-    # On a data set, the settlements cut off are named where the planner looks.
+
+
+def test_settlements_apart_from_the_main_network_are_told_apart():
+    # Hand case: E has no edge at all; F-G is a road of its own, apart from A-B-C-D.
+    coords = {**NODES, "E": (110.0, 0.05), "F": (110.1, 0.0), "G": (110.1, 0.01)}
+    nodes = points(list(coords), list(coords.values()), "node_id")
+    edges = pd.DataFrame(
+        [*EDGES, ("F", "G", 1100, 30)], columns=["from_node", "to_node", "length_m", "speed_kmh"]
+    )
+    roads = RoadGraph.from_tables(nodes, edges)
+    village = points(list(coords), list(coords.values()), "demand_id", kind=["village"] * 7)
+    cut = cut_off_settlements(village, roads, TravelQuery(method="road"))
+    assert cut == {"no_edge": ["E"], "separate": ["F", "G"]}
+
+
+def plant_settlements_without_edges(data: Path, n: int) -> list[str]:
+    """Removes every edge of n settlements' road nodes (the tiny province has a node at
+    each settlement); returns their ids."""
     import pyogrio
-    from typer.testing import CliRunner
 
-    from conftest import write_scenario
-    from layoutopt.cli import app
-
-    path = tiny_copy / "roads.gpkg"
+    path = data / "roads.gpkg"
     nodes, edges = gpd.read_file(path, layer="nodes"), gpd.read_file(path, layer="edges")
-    cut = sorted(nodes["node_id"])[:3]
+    cut = sorted(nodes["node_id"])[::40][:n]
     kept = edges[~edges["from_node"].isin(cut) & ~edges["to_node"].isin(cut)]
+    assert len(kept) < len(edges)
     path.unlink()
     nodes.to_file(path, layer="nodes", driver="GPKG")
     pyogrio.write_dataframe(kept, path, layer="edges", driver="GPKG")
-    scenario = write_scenario(tmp_path / "s.toml", tiny_copy)
+    return cut
+
+
+def test_settlements_at_a_node_without_edges_are_named_by_validate_and_the_plan(
+    tiny_copy, tmp_path
+):
+    from typer.testing import CliRunner
+
+    from conftest import run_plan, write_scenario
+    from layoutopt.cli import app
+    from layoutopt.scenario import load_scenario
+
+    cut = plant_settlements_without_edges(tiny_copy, 20)
+    assert len(cut) == 20
+    said = f"roads: 20 settlement(s) ({', '.join(cut[:10])} and 10 more) are at a road node"
+    scenario = write_scenario(
+        tmp_path / "s.toml", tiny_copy, f'[travel]\ncache_dir = "{(tmp_path / "c").as_posix()}"\n'
+    )
     result = CliRunner().invoke(app, ["validate", str(scenario)])
     assert result.exit_code == 0, result.output
-    assert "3 settlement(s) are off the main road network" in result.output
-    assert all(node in result.output for node in cut)
+    assert said in " ".join(result.output.split())  # the terminal wraps long lines
+    manifest = run_plan(load_scenario(scenario), tmp_path / "out", only=["highschool"])
+    noted = [note for note in manifest["notes"] if note.startswith("roads:")]
+    assert len(noted) == 1 and noted[0].startswith(said), noted
+    assert "(fix: add the edges that reach these nodes" in noted[0]

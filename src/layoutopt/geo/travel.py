@@ -245,30 +245,49 @@ def _straight_minutes(origins, demand, settings: TravelQuery):
 
 def cut_off_settlements(
     demand: gpd.GeoDataFrame, roads: RoadGraph, settings: TravelQuery
-) -> list[str]:
-    """Settlements whose nearest road node is off the main piece of the road graph: their
-    trips to places on the main piece are straight line × circuity at the travel speeds."""
+) -> dict[str, list[str]]:
+    """Settlements off the main piece of the road graph, in two lists: ``no_edge``, those
+    whose nearest road node has no edge at all (most likely edges missing from the data),
+    and ``separate``, those on a separate piece of joined roads. Their trips to places on
+    the main piece are straight line × circuity at the travel speeds."""
     component = roads.components()
     main = np.bincount(component).argmax()
     node, _ = _snap(demand, roads, settings)
-    return sorted(demand["demand_id"].astype(str).to_numpy()[component[node] != main])
+    ids = demand["demand_id"].astype(str).to_numpy()
+    # The matrix holds each road both ways, so a node's row lists all its edges.
+    no_edge = roads.minutes.getnnz(axis=1)[node] == 0
+    off = component[node] != main
+    return {"no_edge": sorted(ids[no_edge]), "separate": sorted(ids[off & ~no_edge])}
 
 
 def road_notes(dataset: Dataset, travel: TravelSettings) -> list[str]:
-    """A note naming the settlements cut off from the main road network, if any."""
+    """Notes naming the settlements whose nearest road node has no edge, and those on a
+    separate piece of the road network, if any."""
     if not dataset.has_roads or travel.method == "straight_line":
         return []
     assert dataset.road_nodes is not None and dataset.road_edges is not None
     roads = RoadGraph.from_tables(dataset.road_nodes, dataset.road_edges)
     cut = cut_off_settlements(dataset.demand, roads, TravelQuery(**travel.model_dump()))
-    if not cut:
-        return []
-    shown = ", ".join(cut[:SHOWN]) + (f" and {len(cut) - SHOWN} more" if len(cut) > SHOWN else "")
-    return [
-        f"roads: {len(cut)} settlement(s) are off the main road network ({shown}): their trips "
-        "are straight line × travel.circuity at travel.speed_kmh (fix: join them with edges in "
-        "roads.gpkg if they are reachable by road)"
-    ]
+    trips = "their trips are straight line × travel.circuity at travel.speed_kmh"
+    notes = []
+    if cut["no_edge"]:
+        notes.append(
+            f"roads: {_named(cut['no_edge'])} are at a road node with no edge: {trips} (fix: "
+            "add the edges that reach these nodes to roads.gpkg, layer edges)"
+        )
+    if cut["separate"]:
+        notes.append(
+            f"roads: {_named(cut['separate'])} are on a piece of road network apart from the "
+            f"main one: {trips} (fix: join them with edges in roads.gpkg if they are "
+            "reachable by road)"
+        )
+    return notes
+
+
+def _named(ids: list[str]) -> str:
+    """'N settlement(s) (the first SHOWN ids and M more)'."""
+    shown = ", ".join(ids[:SHOWN]) + (f" and {len(ids) - SHOWN} more" if len(ids) > SHOWN else "")
+    return f"{len(ids)} settlement(s) ({shown})"
 
 
 SHOWN = 10  # settlements named in a note

@@ -1,5 +1,9 @@
 """Regions on Dask distributed: a ``LocalCluster`` on this machine, or a running cluster.
 
+A ``LocalCluster``'s worker processes end with the plan even when it is killed outright:
+distributed's own process wrapper ends a child whose parent's pipe closes
+(``tests/test_interrupts.py`` checks it).
+
 Dask is an optional extra (``pip install -e ".[dask]"``). A region is a pure task: the
 scheduler runs it again elsewhere when the worker running it dies (up to
 ``distributed.scheduler.allowed-failures`` times), and the runner reads results in region

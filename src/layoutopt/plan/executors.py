@@ -8,8 +8,13 @@ the runner assembles regions in their own order, not in the order they finish.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from typing import Any
@@ -52,7 +57,44 @@ def region_executor(
         raise LayoutoptError(f"executor '{kind}' is not known (fix: 'processes' or 'dask')")
     if workers == 1:
         return SerialExecutor()
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    return ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=end_with_parent,
+        initargs=(os.getpid(),),
+    )
+
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+PARENT_CHECK_S = 1.0
+
+
+def end_with_parent(parent: int) -> None:
+    """Make this pool worker end when the plan that started it is gone. A plan killed
+    outright (SIGKILL: the out-of-memory killer, a scheduler's hard stop) runs no handler,
+    so its workers would go on solving for nobody. On Linux the kernel sends the worker
+    SIGKILL when its parent dies, even in the middle of a solve; elsewhere, and as a
+    second guard, a thread checks the parent's pid every second. The multiprocessing
+    resource tracker ends by itself once the plan and its workers have closed its pipe."""
+    _kill_me_when_parent_dies()
+    if os.getppid() != parent:  # the plan died before the guard was in place
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+def _kill_me_when_parent_dies() -> None:
+    """Linux's parent-death signal (prctl PR_SET_PDEATHSIG): SIGKILL from the kernel."""
+    # The signal is tied to the thread that started the worker: a pool starts its workers
+    # in the thread that submits, the plan's own, which lives as long as the plan.
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_S)
+    os._exit(1)
 
 
 def executor_choice(
