@@ -23,7 +23,7 @@ LAYERS = [
     ("layoutopt.data.build",),
     ("layoutopt.demand",),
     ("layoutopt.engine",),
-    ("layoutopt.results", "layoutopt.ledger", "layoutopt.state"),
+    ("layoutopt.results", "layoutopt.ledger", "layoutopt.decisions", "layoutopt.state"),
     ("layoutopt.programmes",),
     ("layoutopt.plan",),
     ("layoutopt.report",),

@@ -280,6 +280,13 @@ def plan(
             "default: solver.scheduler, else a LocalCluster of --workers)."
         ),
     ] = None,
+    decisions: Annotated[
+        Path | None,
+        typer.Option(
+            help="A review meeting's decisions.csv, each a rule of its programme's model "
+            "(default: the scenario's `decisions`, else none)."
+        ),
+    ] = None,
     debug: Annotated[bool, typer.Option(help="Show tracebacks of internal errors.")] = False,
 ) -> None:
     """Run a scenario: check the data, run the programmes, write tables, maps and manifest."""
@@ -290,6 +297,8 @@ def plan(
 
     def run() -> None:
         sc = load_scenario(scenario)
+        if decisions is not None:
+            sc = sc.model_copy(update={"decisions": decisions.resolve()})
         names = _programme_names(only)
         target = out or Path("out") / sc.name
         maps_dir = target / "maps" if out else Path("maps") / sc.name

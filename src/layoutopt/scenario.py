@@ -874,6 +874,12 @@ class Scenario(Section):
     base_year: int = Field(2020, description="Year of the data set's counts (census 2020).")
     horizon_year: int = Field(2025, description="Year the plan is for.")
     files: DataFiles = DataFiles()
+    decisions: Path | None = Field(
+        None,
+        description="A review meeting's decisions (decisions.csv: keep, close, merge_into, "
+        "build, ...), each a rule of its programme's model; relative to the scenario file. "
+        "`plan --decisions FILE` gives one on the command line.",
+    )
     solver: SolverSettings = SolverSettings()
     travel: TravelSettings = TravelSettings()
     validation: ValidationSettings = ValidationSettings()
@@ -919,7 +925,11 @@ def scenario_from_dict(raw: dict[str, Any], *, source: Path | None = None) -> Sc
     if source is not None and not cache.is_absolute():
         cache = (source.parent / cache).resolve()
     travel = scenario.travel.model_copy(update={"cache_dir": cache.as_posix()})
-    return scenario.model_copy(update={"data": data, "source": source, "travel": travel})
+    decisions = scenario.decisions
+    if source is not None and decisions is not None and not decisions.is_absolute():
+        decisions = (source.parent / decisions).resolve()
+    update = {"data": data, "source": source, "travel": travel, "decisions": decisions}
+    return scenario.model_copy(update=update)
 
 
 def check_scenario_consistency(scenario: Scenario) -> list[str]:

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from layoutopt.data.dataset import Dataset
+from layoutopt.decisions import Decisions
 from layoutopt.ledger import Ledger, LedgerError
 from layoutopt.results import ProgrammeResult
 from layoutopt.scenario import Scenario
@@ -32,13 +33,18 @@ class PlanState:
     ledger: Ledger
     order: tuple[str, ...] = ()
     changes: tuple[pd.DataFrame, ...] = field(default=(), repr=False)
+    decisions: Decisions = field(default_factory=Decisions, repr=False)
 
     @classmethod
-    def start(cls, dataset: Dataset, scenario: Scenario | None = None) -> PlanState:
+    def start(
+        cls, dataset: Dataset, scenario: Scenario | None = None, decisions: Decisions | None = None
+    ) -> PlanState:
+        decisions = decisions or Decisions()
         if scenario is None:
-            return cls(dataset, Ledger.start(dataset))
+            return cls(dataset, Ledger.start(dataset), decisions=decisions)
         grades = scenario.highschool.grades
-        return cls(dataset, Ledger.start(dataset, scenario.norms.class_size, grades))
+        ledger = Ledger.start(dataset, scenario.norms.class_size, grades)
+        return cls(dataset, ledger, decisions=decisions)
 
     @cached_property
     def schools(self) -> gpd.GeoDataFrame:
@@ -65,7 +71,8 @@ class PlanState:
         if result.teachers is not None:
             ledger = ledger.staff(result.teachers)
         changes = (*self.changes, result.changes)
-        return PlanState(self.dataset, ledger, (*self.order, result.programme), changes)
+        order = (*self.order, result.programme)
+        return PlanState(self.dataset, ledger, order, changes, self.decisions)
 
 
 def record_sections(ledger: Ledger, result: ProgrammeResult) -> Ledger:

@@ -12,6 +12,7 @@ import geopandas as gpd
 import pandas as pd
 
 from layoutopt.data.dataset import load_dataset
+from layoutopt.decisions import read_decisions
 from layoutopt.geo.travel import road_notes
 from layoutopt.plan.executors import (
     default_workers,
@@ -66,7 +67,10 @@ def make_plan(
         dataset.notes.extend(road_notes(dataset, scenario.travel))
         for note in dataset.notes:
             progress.say(f"note: {note}")
-        state = PlanState.start(dataset, scenario)
+        names = [p.name for p in programmes]
+        # Every decision is checked before any solve; one that is refused stops the run.
+        decisions = read_decisions(scenario.decisions, dataset, scenario, names)
+        state = PlanState.start(dataset, scenario, decisions)
         runner = RegionalRunner(pool, scenario, progress)
         seconds = {}
         for programme in programmes:

@@ -17,6 +17,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from layoutopt.decisions import words
 from layoutopt.engine import LocationSolution, SolverOptions
 from layoutopt.engine.report import SolveReport, SolveStatus
 from layoutopt.errors import LayoutoptError
@@ -190,6 +191,7 @@ class RegionalRunner:
         # A row names its own county where the region is wider (a prefecture programme).
         rows = [{"region_id": o.region_id, **c} for o in outcomes for c in o.changes]
         rows += finish.changes
+        rows = decided_rows(rows, state.decisions.of(programme.name))
         names = pd.concat(
             [state.schools.set_index("school_id")["name"], schools.set_index("school_id")["name"]]
         )
@@ -224,6 +226,25 @@ class RegionalRunner:
             if programme.section_columns is None
             else programme.section_columns,
         )
+
+
+def decided_rows(rows: list[dict], decided: pd.DataFrame) -> list[dict]:
+    """Every row of a school or site the review decided on says so, first in its reason; a
+    decision that leaves no row of its own (a school kept that the plan keeps anyway, a
+    site not built on) gets one, so each decision is seen in the change list."""
+    if decided.empty:
+        return rows
+    said = {school_id: words(row) for school_id, row in decided.iterrows()}
+    out = [
+        dict(r, reason=f"{said[r['school_id']]}; {r['reason']}") if r["school_id"] in said else r
+        for r in rows
+    ]
+    listed = {r["school_id"] for r in rows}
+    for school_id, row in decided.iterrows():
+        if school_id not in listed:
+            made = change_row(CommonAction.AS_DECIDED, str(school_id), reason=said[school_id])
+            out.append({"region_id": row["region_id"], **made})
+    return out
 
 
 def _frames(frames: list[pd.DataFrame | None], columns: list[str]) -> pd.DataFrame | None:

@@ -57,6 +57,7 @@ class CommonAction(StrEnum):
 
     KEEP = "keep"
     CLOSED = "closed"
+    AS_DECIDED = "as_decided"
     SHORTFALL = "shortfall"
     UNFINISHED = "unfinished_solve"
     RECEIVE = "receive_students"
@@ -94,6 +95,14 @@ COMMON_ACTIONS = (
         "sends students",
         "stays open with no other change; some of its students at the horizon go to the "
         "schools its row names (flows.csv)",
+    ),
+    ActionSpec(
+        CommonAction.AS_DECIDED,
+        "#636363",
+        "按评审决定",
+        "as decided at review",
+        "a school or site the review meeting decided on (decisions.csv) and the plan changes "
+        "in no other way: kept, left unchanged or not built on, as its row says",
     ),
     ActionSpec(CommonAction.KEEP, "#969696", "不变", "unchanged", "no change proposed"),
     ActionSpec(CommonAction.CLOSED, "#252525", "关闭", "closed", "closed by the plan"),

@@ -23,6 +23,7 @@ def build_manifest(plan: Plan) -> dict[str, Any]:
             name: {"file": str(src.path), "layer": src.layer, "sha256": sha256_file(src.path)}
             for name, src in sorted(dataset.sources.items())
         },
+        "decisions": plan.state.decisions.record(),
         "versions": software_versions(),
         "programmes_run": plan.programmes,
         "plan_state_order": list(plan.state.order),

@@ -9,7 +9,7 @@ left open (a weight large enough to come first), then travel, then streams and n
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -19,6 +19,9 @@ from layoutopt.engine.problem import CANDIDATE, CLOSABLE, MUST_KEEP
 from layoutopt.programmes.common import arc_arrays
 from layoutopt.scenario import HighSchoolSection
 
+NO_DECISIONS = pd.DataFrame({"decision": [], "target_id": []}, dtype=str)
+CLOSING = ("close", "merge_into")
+
 
 @dataclass(frozen=True)
 class CountyInput:
@@ -26,7 +29,9 @@ class CountyInput:
 
     ``schools``: school_id, streams, must_keep (and optionally level); ``sites``: place_id,
     max_streams;
-    ``demand``: demand_id, students; ``travel``: place_id, demand_id, minutes.
+    ``demand``: demand_id, students; ``travel``: place_id, demand_id, minutes;
+    ``decided``: the review's decisions on the county's schools and sites (decision,
+    target_id), by school_id.
     """
 
     region_id: str
@@ -34,6 +39,7 @@ class CountyInput:
     sites: pd.DataFrame
     demand: pd.DataFrame
     travel: pd.DataFrame
+    decided: pd.DataFrame = field(default_factory=lambda: NO_DECISIONS)
 
 
 @dataclass
@@ -53,22 +59,36 @@ def county_plan(
 
 
 def site_table(county: CountyInput, section: HighSchoolSection) -> pd.DataFrame:
-    """Existing public schools then candidate sites, with the policy that applies to each."""
+    """Existing public schools then candidate sites, with the policy that applies to each
+    and the review's decision on it (``decided``, blank for none)."""
     schools = county.schools
+    decided = county.decided["decision"]
+    said = decided.reindex(schools["school_id"]).fillna("").to_numpy()
+    receivers = county.decided.loc[decided == "merge_into", "target_id"]
     small = schools["streams"] <= section.small_max_streams
-    held = schools["must_keep"].astype(bool) | schools["school_id"].isin(section.exempt)
+    held = (
+        schools["must_keep"].astype(bool)
+        | schools["school_id"].isin(section.exempt)
+        | np.isin(said, ("keep", "no_change"))
+        | schools["school_id"].isin(receivers)
+    )
+    # Schools above the cap may not grow; the rest may grow up to it; a school decided
+    # "no change" stays at its streams.
+    limit = np.maximum(schools["streams"].to_numpy(int), section.max_streams)
     existing = pd.DataFrame(
         {
             "place_id": schools["school_id"].to_numpy(),
             "kind": "school",
             "streams": schools["streams"].to_numpy(int),
             "small": small.to_numpy(),
-            "closable": (small & ~held).to_numpy(),
-            # Schools above the cap may not grow; the rest may grow up to it.
-            "limit": np.maximum(schools["streams"].to_numpy(int), section.max_streams),
+            "closable": ((small & ~held) | np.isin(said, CLOSING)).to_numpy(),
+            "limit": np.where(said == "no_change", schools["streams"].to_numpy(int), limit),
+            "decided": said,
         }
     )
     sites = county.sites if section.allow_new_schools else county.sites.iloc[:0]
+    built = decided.reindex(sites["place_id"]).fillna("").to_numpy()
+    sites, built = sites[built != "do_not_build"], built[built != "do_not_build"]
     candidates = pd.DataFrame(
         {
             "place_id": sites["place_id"].to_numpy(),
@@ -77,10 +97,12 @@ def site_table(county: CountyInput, section: HighSchoolSection) -> pd.DataFrame:
             "small": False,
             "closable": False,
             "limit": sites["max_streams"].to_numpy(int),
+            "decided": built,
         }
     )
     table = pd.concat([existing, candidates], ignore_index=True)
-    return table.astype({"small": bool, "closable": bool, "streams": int, "limit": int})
+    types = {"small": bool, "closable": bool, "streams": int, "limit": int, "decided": str}
+    return table.astype(types)
 
 
 def travel_limits(county: CountyInput, section: HighSchoolSection) -> pd.Series:
@@ -110,13 +132,60 @@ def public_school_possible(
     candidate site has a new school's minimum of students within their travel limits."""
     if (sites["kind"] == "school").any():
         return True
+    return bool(can_draw(county, sites, arcs, max_travel, min_load).any())
+
+
+def can_draw(
+    county: CountyInput,
+    sites: pd.DataFrame,
+    arcs: dict[str, np.ndarray],
+    max_travel: pd.Series,
+    min_load: np.ndarray,
+) -> np.ndarray:
+    """Per place, whether the students within their travel limits of it reach its minimum
+    load (a new school's minimum streams)."""
     weight = county.demand["students"].to_numpy(float)
     limit = max_travel.to_numpy(float)[arcs["arc_demand"]]
     near = arcs["arc_travel"] <= limit
     drawn = np.bincount(
         arcs["arc_site"][near], weights=weight[arcs["arc_demand"][near]], minlength=len(sites)
     )
-    return bool((drawn >= min_load).any()) if len(sites) else False
+    return drawn >= min_load
+
+
+def decided_groups(sites: pd.DataFrame, buildable: np.ndarray) -> dict:
+    """The review's decisions as the model's rules: the schools it closes stay closed,
+    the sites it builds on open (where their students can fill a new school; where not,
+    the outcome's shortfall row says so)."""
+    decided = sites["decided"].to_numpy()
+    closed = np.flatnonzero(np.isin(decided, CLOSING))
+    built = np.flatnonzero((decided == "build") & buildable)
+    groups = {}
+    if len(closed):
+        groups["decided_closed"] = (closed, (0, 0))
+    if len(built):
+        groups["decided_built"] = (built, (len(built), None))
+    return groups
+
+
+def merged_arcs(county: CountyInput, sites: pd.DataFrame, arcs: dict, attended) -> np.ndarray:
+    """Which arcs stay under the review's merges: the students of a school decided to
+    merge into another go there (or stay at another school they attend today), nowhere
+    else."""
+    merges = county.decided.loc[county.decided["decision"] == "merge_into", "target_id"]
+    keep = np.ones(len(arcs["arc_demand"]), dtype=bool)
+    if merges.empty:
+        return keep
+    demand_ids = county.demand["demand_id"].to_numpy()[arcs["arc_demand"]]
+    place_ids = sites["place_id"].to_numpy()[arcs["arc_site"]]
+    arc_pairs = pd.MultiIndex.from_arrays([demand_ids, place_ids])
+    today = pd.MultiIndex.from_frame(attended[["demand_id", "site_id"]])
+    for source, target in merges.items():
+        theirs = attended.loc[attended["site_id"] == source, "demand_id"]
+        bound = np.isin(demand_ids, theirs)
+        allowed = arc_pairs.isin(today) | (place_ids == target)
+        keep &= ~bound | allowed
+    return keep
 
 
 def _arcs(county: CountyInput, sites: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -158,6 +227,8 @@ def plan_problem(
     # A new school opens with at least its minimum streams: its load must need them.
     min_load = new_school_min_load(sites, section, stream_size)
     arcs = _arcs(county, sites)
+    kept = merged_arcs(county, sites, arcs, attended)
+    arcs = {name: values[kept] for name, values in arcs.items()}
     # Going to a school other than today's costs the switch minutes on top of the trip.
     today = set(zip(attended["demand_id"], attended["site_id"], strict=True))
     demand_ids = county.demand["demand_id"].to_numpy()
@@ -184,5 +255,6 @@ def plan_problem(
         open_count=(1, None)
         if public_school_possible(county, sites, arcs, max_travel, min_load)
         else (None, None),
+        group_open=decided_groups(sites, can_draw(county, sites, arcs, max_travel, min_load)),
         **arcs,
     )

@@ -43,6 +43,7 @@ class Network:
     sites: gpd.GeoDataFrame  # candidate sites for a new school (place_id, max_streams)
     travel: pd.DataFrame  # place_id, demand_id, minutes (within the county)
     projection: dict[str, float] = field(default_factory=dict)
+    decided: pd.DataFrame = field(default_factory=pd.DataFrame)  # the review's decisions
 
 
 def county_networks(network: Network) -> Iterator[tuple[str, Network]]:
@@ -81,7 +82,10 @@ def build_network(state: PlanState, scenario: Scenario) -> Network:
         cutoff_min=section.travel_cutoff_min,
     )
     region_ids = sorted(dataset.regions["region_id"].astype(str))
-    return Network(section, region_ids, stream_size, schools, demand, sites, travel, projection)
+    decided = state.decisions.of("highschool")
+    return Network(
+        section, region_ids, stream_size, schools, demand, sites, travel, projection, decided
+    )
 
 
 def project_students(demand: pd.DataFrame, scenario: Scenario) -> tuple[pd.Series, dict]:

@@ -90,6 +90,7 @@ def _changes(
     rows += exchange_rows(pairs, {r["school_id"] for r in rows}, names, "students")
     shortfall = _shortfall_row(plan, places, whole, section, stream_size)
     rows += [shortfall] if shortfall else []
+    rows += _builds_not_held(plan, places, section)
     return rows + ([_no_public_school_row(plan, section)] if not places["open"].any() else [])
 
 
@@ -104,9 +105,9 @@ def _merge_rows(places, pairs, section, names, levels, rows) -> None:
         target = str(by_target.index[0]) if len(by_target) else NO_SEAT
         # A complete secondary school keeps its junior section: only the senior one merges.
         what = "senior section closes" if levels.get(place.place_id) in SPLIT else "closes"
+        size = f" (small: ≤ {section.small_max_streams})" if place.small else ""
         reason = (
-            f"{place.streams} streams (small: ≤ {section.small_max_streams}); {what} and merges "
-            f"into {names.get(target, target)}"
+            f"{place.streams} streams{size}; {what} and merges into {names.get(target, target)}"
         )
         reason += "; " + flow_words(place.place_id, pairs, names, "students")
         if what != "closes":
@@ -157,6 +158,8 @@ def _exemption(plan: CountyPlan, place, places, section: HighSchoolSection) -> s
     """Why a small school stays open, in the order a planning officer would ask."""
     if place.place_id in section.exempt:
         return f"exempt in the scenario: {section.exempt[place.place_id]}"
+    if place.decided or place.place_id in set(plan.county.decided["target_id"]):
+        return "by the review's decision"
     schools = plan.county.schools.set_index("school_id")
     if bool(schools.at[place.place_id, "must_keep"]):
         return "marked must_keep in the schools table"
@@ -213,6 +216,33 @@ def _far_notes(moved: pd.DataFrame, section: HighSchoolSection) -> str:
         f"{section.max_travel_min:g} min (up to {far['minutes_after'].max():.0f}): no "
         "school is nearer their homes, today's nearest being as far"
     )
+
+
+def _builds_not_held(plan: CountyPlan, places: pd.DataFrame, section: HighSchoolSection):
+    """A shortfall row for each site the review decided to build on where the plan could
+    not open a new school within its rules."""
+    decided = plan.county.decided
+    built = decided.index[decided["decision"] == "build"]
+    open_sites = set(places.loc[places["open"], "place_id"])
+    candidates = set(places["place_id"])
+    rows = []
+    for site_id in sorted(set(built) - open_sites):
+        if site_id not in candidates:
+            cause = (
+                "the site is not a candidate for a new high school here: new schools are "
+                "not allowed, an earlier programme took it, or it holds fewer than "
+                f"{section.new_school_min_streams} streams (fix: another site, or take the "
+                "decision out)"
+            )
+        else:
+            cause = (
+                "too few students live within their travel limits of the site for a new "
+                f"school of {section.new_school_min_streams} streams (fix: another site, or "
+                "lower highschool.new_school_min_streams)"
+            )
+        reason = f"rule decided_build: a new school at {site_id} cannot open: {cause}"
+        rows.append(change_row("shortfall", str(site_id), reason=reason))
+    return rows
 
 
 def _no_public_school_row(plan: CountyPlan, section: HighSchoolSection) -> dict:

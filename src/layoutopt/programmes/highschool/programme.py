@@ -145,6 +145,9 @@ def county_input(network: Network, region_id: str) -> County:
         sites=sites[["place_id", "max_streams"]].reset_index(drop=True),
         demand=demand.rename(columns={"public_students": "students"}).reset_index(drop=True),
         travel=travel[["place_id", "demand_id", "minutes"]].reset_index(drop=True),
+        decided=network.decided.loc[
+            network.decided["region_id"] == region_id, ["decision", "target_id"]
+        ],
     )
     names = pd.concat([schools.set_index("school_id")["name"], sites.set_index("place_id")["name"]])
     return County(

@@ -1,0 +1,217 @@
+"""A review meeting's decisions (decisions.csv): refused with every problem named by line,
+or taken into the high-school model as its rules, each shown on the tiny province
+against the plan the model makes without them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import TINY, read_output, run_plan, write_scenario
+from layoutopt.decisions import COLUMNS
+from layoutopt.errors import InputError
+from layoutopt.scenario import load_scenario
+
+DATE = "2026-12-03"
+
+
+def decisions_file(folder: Path, rows: list[tuple[str, ...]]) -> Path:
+    """rows: (programme, school_id, decision, target_id[, reason])."""
+    full = [(*(*r, "county request")[:5], "县教育局", DATE) for r in rows]
+    path = folder / "decisions.csv"
+    pd.DataFrame(full, columns=COLUMNS).to_csv(path, index=False, encoding="utf-8")
+    return path
+
+
+def scenario_with(folder: Path, data: Path, decisions: Path | None) -> object:
+    text = TINY.format(cache=(folder / "cache").as_posix(), projects="[0, 1000]")
+    if decisions is not None:
+        text = f'decisions = "{decisions.as_posix()}"\n' + text
+    return load_scenario(write_scenario(folder / "tiny.toml", data, text))
+
+
+def plan_with(folder: Path, data: Path, rows: list[tuple[str, ...]]) -> tuple[Path, dict]:
+    folder.mkdir(parents=True, exist_ok=True)
+    decisions = decisions_file(folder, rows) if rows else None
+    out = folder / "out"
+    manifest = run_plan(scenario_with(folder, data, decisions), out, only=["highschool"])
+    return out, manifest
+
+
+@pytest.fixture(scope="module")
+def undecided(tiny_dataset_dir, tmp_path_factory) -> Path:
+    return plan_with(tmp_path_factory.mktemp("undecided"), tiny_dataset_dir, [])[0]
+
+
+# The tiny province's high schools (seed 7) and what the model plans without decisions:
+# 乙县 merges its two 2-stream schools CS001 and SH002 into SH003; 甲区 keeps SH004
+# (9 streams) and grows SH001; 丙市 grows SH001 (10 streams) by one stream; 丁县 builds
+# nothing.
+DECIDED = [
+    ("highschool", "990121-SH002", "keep", ""),
+    ("highschool", "990121-CS001", "merge_into", "990121-SH001"),
+    ("highschool", "990102-SH004", "close", ""),
+    ("highschool", "990201-SH001", "no_change", ""),
+    ("highschool", "990222-S009", "build", ""),
+    ("highschool", "990102-S003", "do_not_build", ""),
+]
+
+
+@pytest.fixture(scope="module")
+def decided(tiny_dataset_dir, tmp_path_factory) -> tuple[Path, dict]:
+    return plan_with(tmp_path_factory.mktemp("decided"), tiny_dataset_dir, DECIDED)
+
+
+def rows_of(run: Path, school_id: str) -> pd.DataFrame:
+    changes = read_output(run, "changes.csv")
+    return changes[changes["school_id"] == school_id]
+
+
+def after(run: Path, school_id: str) -> pd.Series:
+    schools = read_output(run, "schools_after.csv").set_index("school_id")
+    return schools.loc[school_id]
+
+
+def test_without_decisions_the_model_plans_what_the_decisions_overturn(undecided):
+    assert set(rows_of(undecided, "990121-SH002")["action"]) == {"merge_into"}
+    assert set(rows_of(undecided, "990121-CS001")["target_id"]) == {"990121-SH003"}
+    assert after(undecided, "990102-SH004")["open"] in (True, "True")
+    assert "expand" in set(rows_of(undecided, "990201-SH001")["action"])
+    assert rows_of(undecided, "990222-S009").empty
+
+
+def test_a_kept_school_stays_open_and_its_row_says_who_decided(decided):
+    run, _ = decided
+    rows = rows_of(run, "990121-SH002")
+    assert "merge_into" not in set(rows["action"])
+    assert after(run, "990121-SH002")["open"] in (True, "True")
+    said = f"decided at review {DATE} by 县教育局: kept (county request)"
+    assert all(r.startswith(said) for r in rows["reason"]), rows["reason"].tolist()
+
+
+def test_a_merge_goes_to_the_decided_receiver(decided):
+    run, _ = decided
+    rows = rows_of(run, "990121-CS001")
+    merge = rows[rows["action"] == "merge_into"]
+    assert merge["target_id"].tolist() == ["990121-SH001"]
+    flows = read_output(run, "flows.csv")
+    out = flows[flows["from_id"] == "990121-CS001"]
+    assert len(out) and set(out["to_id"]) == {"990121-SH001"}, out
+
+
+def test_a_school_decided_closed_closes_though_it_is_not_small(decided):
+    run, _ = decided
+    assert after(run, "990102-SH004")["size_register"] == 9  # streams: not small
+    assert after(run, "990102-SH004")["open"] in (False, "False")
+    rows = rows_of(run, "990102-SH004")
+    assert rows["action"].tolist() == ["merge_into"]
+    assert "decided at review" in rows["reason"].iloc[0]
+
+
+def test_no_change_holds_a_school_at_its_streams(decided):
+    run, _ = decided
+    school = after(run, "990201-SH001")
+    assert int(school["size_after"]) == int(school["size_register"]) == 10
+    assert "expand" not in set(rows_of(run, "990201-SH001")["action"])
+
+
+def test_a_decided_build_opens_a_new_school_and_a_site_not_built_on_says_so(decided):
+    run, _ = decided
+    built = rows_of(run, "990222-S009")
+    assert built["action"].tolist() == ["new_school"], built
+    assert built["reason"].iloc[0].startswith(f"decided at review {DATE}")
+    refused = rows_of(run, "990102-S003")
+    assert refused["action"].tolist() == ["as_decided"]
+    assert "not built on" in refused["reason"].iloc[0]
+
+
+def test_the_manifest_records_the_file_and_its_hash(decided):
+    run, manifest = decided
+    record = manifest["decisions"]
+    assert record["decisions"] == str(len(DECIDED))
+    assert Path(record["file"]).name == "decisions.csv"
+    import hashlib
+
+    assert record["sha256"] == hashlib.sha256(Path(record["file"]).read_bytes()).hexdigest()
+    assert json.loads((run / "manifest.json").read_text(encoding="utf-8"))["decisions"] == record
+
+
+def test_the_audit_passes_on_the_decided_plan(decided):
+    from layoutopt.report.audit import audit
+
+    assert audit(decided[0]) == []
+
+
+def test_a_build_the_plan_cannot_hold_is_a_shortfall_row(tiny_dataset_dir, tmp_path):
+    # 990222-S010 is a town centre of 12 classes: 4 streams of 3 grades, below a new
+    # school's 6, so no new high school can open there.
+    run, _ = plan_with(tmp_path, tiny_dataset_dir, [("highschool", "990222-S010", "build", "")])
+    rows = rows_of(run, "990222-S010")
+    assert rows["action"].tolist() == ["shortfall"], rows
+    assert "rule decided_build: a new school at 990222-S010 cannot open" in rows["reason"].iloc[0]
+
+
+def test_every_problem_of_a_decisions_file_is_named_by_its_line(tiny_dataset_dir, tmp_path):
+    rows = [
+        ("highschool", "990121-SH002", "keep", ""),  # line 2
+        ("highschool", "990121-SH002", "close", ""),  # 3: decided twice
+        ("highschool", "990102-SH002", "merge_into", "990102-SH003"),  # 4: into a closing
+        ("highschool", "990102-SH003", "close", ""),  # 5
+        ("highschool", "990201-SH002", "merge_into", "990222-SH001"),  # 6: across counties
+        ("highschool", "990102-S008", "build", ""),  # 7: a vacant-school site
+        ("highschool", "990102-XX999", "keep", ""),  # 8: unknown id
+        ("highschool", "990201-SH003", "close", ""),  # 9: a private school
+        ("kindergarten", "990102-KG001", "keep", ""),  # 10: not taken in yet
+        ("highschool", "990222-SH001", "merge_into", ""),  # 11: no target
+        ("highschool", "990102-CS001", "shut", ""),  # 12: no such decision
+    ]
+    path = decisions_file(tmp_path, rows)
+    text = path.read_text(encoding="utf-8").replace("2026-12-03", "2026-13-03", 1)  # line 2
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        run_plan(scenario_with(tmp_path, tiny_dataset_dir, path), tmp_path / "out")
+    message = str(caught.value)
+    expected = {
+        2: "is not a day YYYY-MM-DD",
+        3: "990121-SH002 (highschool) is decided twice: 'close' here and 'keep' at line 2",
+        4: "merges into 990102-SH003, which closes by another decision",
+        6: "merges into 990222-SH001 in county 990222: a merge stays within its county",
+        7: "site 990102-S008 is a vacant_school site, where highschool does not build",
+        8: "school_id 990102-XX999 is neither a school nor a candidate site",
+        9: "990201-SH003 is a private school",
+        10: "programme 'kindergarten': decisions are not yet taken into",
+        11: "merge_into without a target_id",
+        12: "decision 'shut' is not known",
+    }
+    for line, text in expected.items():
+        said = [x for x in message.splitlines() if f"decisions.csv line {line}: " in x]
+        assert any(text in x for x in said), (line, message)
+    assert message.startswith("11 problem(s)"), message
+    assert not (tmp_path / "out").exists()  # nothing written
+
+
+def test_closing_every_public_school_of_a_county_is_refused(tiny_dataset_dir, tmp_path):
+    rows = [
+        ("highschool", "990222-SH001", "close", ""),
+        ("highschool", "990222-SH003", "close", ""),
+    ]
+    path = decisions_file(tmp_path, rows)
+    with pytest.raises(InputError, match="line 3: the decisions close every public school"):
+        run_plan(scenario_with(tmp_path, tiny_dataset_dir, path), tmp_path / "out")
+
+
+def test_the_command_line_refuses_a_bad_file_without_a_traceback(tiny_dataset_dir, tmp_path):
+    from typer.testing import CliRunner
+
+    from layoutopt.cli import app
+
+    path = decisions_file(tmp_path, [("highschool", "nowhere", "keep", "")])
+    scenario = scenario_with(tmp_path, tiny_dataset_dir, None).source
+    args = ["plan", str(scenario), "--decisions", str(path), "--out", str(tmp_path / "out")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code != 0
+    assert "line 2: school_id nowhere is neither a school" in " ".join(result.output.split())
+    assert "Traceback" not in result.output
