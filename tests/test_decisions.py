@@ -164,7 +164,7 @@ def test_every_problem_of_a_decisions_file_is_named_by_its_line(tiny_dataset_dir
         ("highschool", "990102-S008", "build", ""),  # 7: a vacant-school site
         ("highschool", "990102-XX999", "keep", ""),  # 8: unknown id
         ("highschool", "990201-SH003", "close", ""),  # 9: a private school
-        ("kindergarten", "990102-KG001", "keep", ""),  # 10: not taken in yet
+        ("vocational", "990102-VS001", "keep", ""),  # 10: not taken in yet
         ("highschool", "990222-SH001", "merge_into", ""),  # 11: no target
         ("highschool", "990102-CS001", "shut", ""),  # 12: no such decision
     ]
@@ -182,7 +182,7 @@ def test_every_problem_of_a_decisions_file_is_named_by_its_line(tiny_dataset_dir
         7: "site 990102-S008 is a vacant_school site, where highschool does not build",
         8: "school_id 990102-XX999 is neither a school nor a candidate site",
         9: "990201-SH003 is a private school",
-        10: "programme 'kindergarten': decisions are not yet taken into",
+        10: "programme 'vocational': decisions are not yet taken into",
         11: "merge_into without a target_id",
         12: "decision 'shut' is not known",
     }
@@ -215,3 +215,83 @@ def test_the_command_line_refuses_a_bad_file_without_a_traceback(tiny_dataset_di
     assert result.exit_code != 0
     assert "line 2: school_id nowhere is neither a school" in " ".join(result.output.split())
     assert "Traceback" not in result.output
+
+
+# Kindergartens (seed 7). Without decisions the model merges 990121-KG023 into KG015 and
+# KG035 into KG039, expands 990201-KG006 and KG025, builds on 990102-S003 and leaves
+# 990222-S001 and 990102-KG075 as they are.
+KG_DECIDED = [
+    ("kindergarten", "990121-KG023", "keep", ""),
+    ("kindergarten", "990121-KG035", "merge_into", "990121-KG034"),
+    ("kindergarten", "990201-KG006", "close", ""),
+    ("kindergarten", "990201-KG025", "no_change", ""),
+    ("kindergarten", "990102-KG075", "expand", ""),
+    ("kindergarten", "990222-S001", "build", ""),
+    ("kindergarten", "990102-S003", "do_not_build", ""),
+]
+
+
+def plan_kindergartens(folder: Path, data: Path, rows) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    decisions = decisions_file(folder, rows) if rows else None
+    run_plan(scenario_with(folder, data, decisions), folder / "out", only=["kindergarten"])
+    return folder / "out"
+
+
+@pytest.fixture(scope="module")
+def kg_runs(tiny_dataset_dir, tmp_path_factory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("kg")
+    return (
+        plan_kindergartens(folder / "undecided", tiny_dataset_dir, []),
+        plan_kindergartens(folder / "decided", tiny_dataset_dir, KG_DECIDED),
+    )
+
+
+def actions(run: Path, school_id: str) -> set[str]:
+    return set(rows_of(run, school_id)["action"])
+
+
+def test_kindergarten_decisions_overturn_what_the_model_plans(kg_runs):
+    undecided, decided = kg_runs
+    assert "merge_into" in actions(undecided, "990121-KG023")
+    assert "merge_into" not in actions(decided, "990121-KG023")
+    assert after(decided, "990121-KG023")["open"] in (True, "True")
+    assert "expand" in actions(undecided, "990201-KG006")
+    assert after(decided, "990201-KG006")["open"] in (False, "False")
+    assert "expand" in actions(undecided, "990201-KG025")
+    assert "expand" not in actions(decided, "990201-KG025")
+    school = after(decided, "990201-KG025")
+    assert int(school["size_after"]) == int(school["size_register"])
+    assert "expand" not in actions(undecided, "990102-KG075")
+    assert "expand" in actions(decided, "990102-KG075")
+    assert "new_kindergarten" in actions(undecided, "990102-S003")
+    assert actions(decided, "990102-S003") == {"as_decided"}
+    assert not actions(undecided, "990222-S001") & {"new_kindergarten", "convert_building"}
+    assert "new_kindergarten" in actions(decided, "990222-S001")
+    for _, school_id, *_ in KG_DECIDED:
+        reasons = rows_of(decided, school_id)["reason"]
+        assert len(reasons) and all(r.startswith("decided at review") for r in reasons)
+
+
+def test_a_kindergarten_merge_goes_to_the_decided_receiver(kg_runs):
+    flows = read_output(kg_runs[1], "flows.csv")
+    out = flows[flows["from_id"] == "990121-KG035"]
+    assert len(out) and set(out["to_id"]) == {"990121-KG034"}, out
+    rows = rows_of(kg_runs[1], "990121-KG035")
+    assert rows.loc[rows["action"] == "merge_into", "target_id"].tolist() == ["990121-KG034"]
+
+
+def test_the_audit_passes_on_the_decided_kindergartens(kg_runs):
+    from layoutopt.report.audit import audit
+
+    assert audit(kg_runs[1]) == []
+
+
+def test_a_site_built_on_by_two_programmes_is_refused(tiny_dataset_dir, tmp_path):
+    rows = [
+        ("highschool", "990222-S009", "build", ""),
+        ("kindergarten", "990222-S009", "build", ""),
+    ]
+    path = decisions_file(tmp_path, rows)
+    with pytest.raises(InputError, match="line 3: site 990222-S009 is built on by kindergarten"):
+        run_plan(scenario_with(tmp_path, tiny_dataset_dir, path), tmp_path / "out")

@@ -37,11 +37,14 @@ COLUMNS = ["programme", "school_id", "decision", "target_id", "reason", "decided
 KINDS = ("keep", "close", "merge_into", "build", "do_not_build", "expand", "no_change")
 ON_SITES = ("build", "do_not_build")  # the rest are about schools
 CLOSING = ("close", "merge_into")
+# A county's decisions as a programme's model reads them (decision, target_id by school_id).
+NO_DECISIONS = pd.DataFrame({"decision": [], "target_id": []}, dtype=str)
 
 # The decisions each programme takes into its model. A decision for a programme or of a
 # kind not listed is refused before any solve, never dropped in silence.
 HONOURED: dict[str, tuple[str, ...]] = {
     "highschool": ("keep", "close", "merge_into", "build", "do_not_build", "no_change"),
+    "kindergarten": KINDS,
 }
 NOT_YET = "not yet taken into that programme's model (issue 31)"
 
@@ -49,7 +52,13 @@ NOT_YET = "not yet taken into that programme's model (issue 31)"
 Scope = Callable[[Scenario], tuple[list[str], list[str]]]
 SCOPES: dict[str, Scope] = {
     "highschool": lambda s: (s.highschool.levels, s.highschool.new_school_site_kinds),
+    "kindergarten": lambda s: (
+        ["kindergarten"],
+        [*s.kindergarten.new_site_kinds, *s.kindergarten.convert_site_kinds],
+    ),
 }
+# Programmes whose every county keeps a public school of theirs (a rule of the model).
+COUNTY_KEEPS_ONE = ("highschool",)
 
 
 @dataclass(frozen=True)
@@ -220,6 +229,17 @@ def _conflicts(table: pd.DataFrame) -> list[tuple[int, str]]:
                     f"here and '{first['decision']}' at line {first['line']} (fix: keep one)",
                 )
             )
+    builds = table[table["decision"] == "build"]
+    for row in builds[builds["school_id"].duplicated(keep="first")].itertuples():
+        first = builds[builds["school_id"] == row.school_id].iloc[0]
+        problems.append(
+            (
+                row.line,
+                f"site {row.school_id} is built on by {row.programme} here and by "
+                f"{first['programme']} at line {first['line']}: a site takes one school "
+                "(fix: keep one)",
+            )
+        )
     closing = table[table["decision"].isin(CLOSING)]
     closes = set(zip(closing["programme"], closing["school_id"], strict=True))
     for row in table[table["decision"] == "merge_into"].itertuples():
@@ -300,7 +320,7 @@ def _county_problems(
                     "within its county (fix: a school of the same county)",
                 )
             )
-    for programme in sorted(set(table["programme"]) & set(SCOPES)):
+    for programme in sorted(set(table["programme"]) & set(COUNTY_KEEPS_ONE)):
         levels, _ = SCOPES[programme](scenario)
         mine = table[table["programme"] == programme]
         public = places[

@@ -14,13 +14,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from layoutopt.decisions import CLOSING, NO_DECISIONS
 from layoutopt.engine import LocationProblem, LocationSolution
 from layoutopt.engine.problem import CANDIDATE, CLOSABLE, MUST_KEEP
 from layoutopt.programmes.common import arc_arrays
 from layoutopt.scenario import HighSchoolSection
-
-NO_DECISIONS = pd.DataFrame({"decision": [], "target_id": []}, dtype=str)
-CLOSING = ("close", "merge_into")
 
 
 @dataclass(frozen=True)

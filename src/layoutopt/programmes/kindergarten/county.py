@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from layoutopt.decisions import CLOSING, NO_DECISIONS
 from layoutopt.engine import LocationProblem, LocationSolution
 from layoutopt.engine.problem import CANDIDATE, CLOSABLE, MUST_KEEP, LoadShare, ServedShare
 from layoutopt.programmes.kindergarten.network import INCLUSIVE_PRIVATE, OTHER_PRIVATE, PUBLIC
@@ -36,7 +37,8 @@ class KgCountyInput:
     (and optionally demand_id); ``demand``: demand_id, children; ``reach``: place_id,
     demand_id, distance_km; ``class_size``: children per class; ``floors``: the county's
     register shares ("public", "inclusive", "enrolment") that the plan may not fall below
-    unless the scenario allows it."""
+    unless the scenario allows it; ``decided``: the review's decisions on its kindergartens
+    and sites (decision, target_id), by school_id."""
 
     region_id: str
     class_size: int
@@ -46,6 +48,7 @@ class KgCountyInput:
     reach: pd.DataFrame
     growth_places: frozenset[str] = frozenset()
     floors: dict[str, float] = field(default_factory=dict)
+    decided: pd.DataFrame = field(default_factory=lambda: NO_DECISIONS)
 
 
 @dataclass
@@ -59,24 +62,37 @@ class KgCountyPlan:
 def option_table(county: KgCountyInput, section: KindergartenSection) -> pd.DataFrame:
     """Every choice the plan has, one engine site each, with the groups it counts in."""
     kgs = county.kgs.assign(enrolment=county.kgs.get("enrolment", county.kgs["capacity"]))
+    decided = county.decided["decision"]
+    receivers = set(county.decided.loc[decided == "merge_into", "target_id"])
     rows: list[dict] = []
     for kg in kgs.itertuples():
         public = kg.kind == PUBLIC
+        said = decided.get(kg.school_id, "")
         small = public and kg.classes <= section.merge_max_classes
+        closable = (small or kg.kind == OTHER_PRIVATE) and said not in (
+            "keep",
+            "no_change",
+            "expand",
+        )
+        closable = (closable and kg.school_id not in receivers) or said in CLOSING
         rows.append(
             _option(
                 kg.school_id,
                 kg.school_id,
                 kg.kind,
-                CLOSABLE if small or kg.kind == OTHER_PRIVATE else MUST_KEEP,
+                CLOSABLE if closable else MUST_KEEP,
                 capacity=kg.capacity,
                 register=kg.enrolment,
                 saving=section.merge_saving if small else 0.0,
                 public=public,
                 inclusive=kg.kind != OTHER_PRIVATE,
+                decided=said if said != "expand" else "",
             )
         )
-        if public and not small and kg.classes < section.max_classes:
+        # A kindergarten the review closes or leaves unchanged has no expansion to choose;
+        # one it expands does, even if small (the merge rule does not apply to it).
+        growable = (not small or said == "expand") and said not in (*CLOSING, "no_change")
+        if public and growable and kg.classes < section.max_classes:
             rows.append(
                 _option(
                     f"{kg.school_id}+expand",
@@ -90,6 +106,7 @@ def option_table(county: KgCountyInput, section: KindergartenSection) -> pd.Data
                     min_classes=1,
                     public=True,
                     inclusive=True,
+                    decided="expand" if said == "expand" else "",
                 )
             )
         if kg.kind == OTHER_PRIVATE:
@@ -108,6 +125,9 @@ def option_table(county: KgCountyInput, section: KindergartenSection) -> pd.Data
             )
     for site in county.sites.itertuples():
         new = site.action == "new_kindergarten"
+        said = decided.get(site.place_id, "")
+        if said == "do_not_build":
+            continue
         rows.append(
             _option(
                 site.place_id,
@@ -119,6 +139,7 @@ def option_table(county: KgCountyInput, section: KindergartenSection) -> pd.Data
                 min_classes=section.new_min_classes if new else 1,
                 public=True,
                 inclusive=True,
+                decided=said,
             )
         )
     return pd.DataFrame(rows)
@@ -138,6 +159,7 @@ def _option(
     min_classes=0,
     public,
     inclusive,
+    decided="",
 ) -> dict:
     return {
         "site_id": site_id,
@@ -153,6 +175,7 @@ def _option(
         "public": public,
         "inclusive": inclusive,
         "project": role in PROJECTS,
+        "decided": decided,
     }
 
 
@@ -210,6 +233,8 @@ def plan_problem(
     }
     capacity, keep = _private_places(table, section, _today_loads(table, today))
     arcs = _arcs(county, table, section)
+    kept = _merged_arcs(county, table, arcs, today)
+    arcs = {name: values[kept] for name, values in arcs.items()}
     # Nor does a private kindergarten gain a settlement's children over today's network:
     # no public kindergarten's children are sent to it.
     shares_today = _today_shares(county, table, today, arcs)
@@ -236,7 +261,7 @@ def plan_problem(
         max_modules=table["modules"].to_numpy(int),
         unmet_penalty=section.unenrolled_cost,
         demand_region=county.region_id,
-        group_open=pairs,
+        group_open={**pairs, **_decided_groups(county, table, arcs)},
         open_implies=_no_merge_beside_a_build(county, table),
         load_shares=shares,
         served_shares=served,
@@ -323,6 +348,53 @@ def _today_loads(table: pd.DataFrame, today: LocationSolution | None) -> np.ndar
         return np.full(len(table), np.inf)
     load = today.assignment.groupby("site_id")["weight"].sum()
     return load.reindex(table["base_id"]).fillna(0.0).to_numpy(float)
+
+
+def _decided_groups(county: KgCountyInput, table: pd.DataFrame, arcs: dict) -> dict:
+    """The review's decisions as rules: what it closes stays closed; the sites it builds
+    on and the kindergartens it expands open, where the children within reach can fill
+    them (where not, the outcome's shortfall row says so)."""
+    decided = table["decided"].to_numpy()
+    groups = {}
+    closed = np.flatnonzero(np.isin(decided, CLOSING))
+    if len(closed):
+        groups["decided_closed"] = (closed, (0, 0))
+    able = _can_fill(county, table, arcs)
+    opened = np.flatnonzero(np.isin(decided, ("build", "expand")) & able)
+    if len(opened):
+        groups["decided_opened"] = (opened, (len(opened), None))
+    return groups
+
+
+def _can_fill(county: KgCountyInput, table: pd.DataFrame, arcs: dict) -> np.ndarray:
+    """Per option, whether the children within its reach reach its least load."""
+    weight = county.demand["children"].to_numpy(float)
+    reach = np.bincount(arcs["arc_site"], weights=weight[arcs["arc_demand"]], minlength=len(table))
+    least = np.maximum(table["min_classes"] - 1, 0) * county.class_size + (table["min_classes"] > 0)
+    return reach >= least.to_numpy()
+
+
+def _merged_arcs(
+    county: KgCountyInput, table: pd.DataFrame, arcs: dict, today: LocationSolution | None
+) -> np.ndarray:
+    """Which arcs stay under the review's merges: the children a kindergarten decided to
+    merge into another holds today go there (or stay at another kindergarten they attend
+    today), nowhere else."""
+    merges = county.decided.loc[county.decided["decision"] == "merge_into", "target_id"]
+    keep = np.ones(len(arcs["arc_demand"]), dtype=bool)
+    if merges.empty or today is None:
+        return keep
+    attended = today.assignment[["demand_id", "site_id"]]
+    demand_ids = county.demand["demand_id"].to_numpy()[arcs["arc_demand"]]
+    site_ids = table["site_id"].to_numpy()[arcs["arc_site"]]
+    base_ids = table["base_id"].to_numpy()[arcs["arc_site"]]
+    today_pairs = pd.MultiIndex.from_frame(attended)
+    arc_pairs = pd.MultiIndex.from_arrays([demand_ids, site_ids])
+    for source, target in merges.items():
+        theirs = attended.loc[attended["site_id"] == source, "demand_id"]
+        bound = np.isin(demand_ids, theirs)
+        keep &= ~bound | arc_pairs.isin(today_pairs) | (base_ids == target)
+    return keep
 
 
 def _no_merge_beside_a_build(county: KgCountyInput, table: pd.DataFrame) -> np.ndarray:

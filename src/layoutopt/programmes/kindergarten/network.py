@@ -39,6 +39,7 @@ class KgNetwork:
     sites: gpd.GeoDataFrame  # place_id, region_id, action (new|convert), max_classes, name
     reach: pd.DataFrame  # place_id, demand_id, distance_km (within the radius)
     baseline: dict[str, dict[str, float]] = field(default_factory=dict)  # base-year figures
+    decided: pd.DataFrame = field(default_factory=pd.DataFrame)  # the review's decisions
 
 
 def build_network(state: PlanState, scenario: Scenario) -> KgNetwork:
@@ -62,6 +63,7 @@ def build_network(state: PlanState, scenario: Scenario) -> KgNetwork:
         sites,
         reach,
         _baseline(dataset, kgs, section.ages),
+        state.decisions.of("kindergarten"),
     )
 
 

@@ -195,6 +195,41 @@ def _changes(plan, buildings, whole: WholeFlows, section, names, unreachable) ->
         rows.append(pairs_row(b.action, b.place_id, incoming, reason, place="place"))
     rows += exchange_rows(pairs, {r["school_id"] for r in rows}, names, "children")
     rows += _shortfall_rows(plan, section, unreachable, buildings)
+    return rows + _decisions_not_held(plan, buildings, section)
+
+
+def _decisions_not_held(plan: KgCountyPlan, buildings: pd.DataFrame, section) -> list[dict]:
+    """A shortfall row for each site the review decided to build on, or kindergarten to
+    expand, where the plan could not within its rules."""
+    decided = plan.county.decided["decision"]
+    action = buildings.set_index("place_id")["action"] if len(buildings) else pd.Series()
+    rows = []
+    for place_id, what in decided[decided.isin(("build", "expand"))].sort_index().items():
+        if what == "build" and action.get(place_id) in ("new_kindergarten", "convert_building"):
+            continue
+        if what == "expand" and action.get(place_id) == "expand":
+            continue
+        if what == "build" and place_id not in set(plan.county.sites["place_id"]):
+            cause = (
+                "the site is not a kindergarten candidate here: an earlier programme took it "
+                "(fix: another site, or take the decision out)"
+            )
+        elif what == "build":
+            cause = (
+                f"too few children live within reach of the site for a new kindergarten of "
+                f"{section.new_min_classes} classes (fix: another site, or lower "
+                "kindergarten.new_min_classes)"
+            )
+        else:
+            cause = (
+                f"it cannot grow: it is at the {section.max_classes}-class cap, or no child "
+                "within its reach needs a place (fix: take the decision out)"
+            )
+        rows.append(
+            change_row(
+                "shortfall", str(place_id), reason=f"rule decided_{what}: {place_id}: {cause}"
+            )
+        )
     return rows
 
 

@@ -195,6 +195,9 @@ def county_input(
         reach=reach.reset_index(drop=True),
         growth_places=frozenset(places[hosts.reindex(places).isin(growth).to_numpy()]),
         floors=register_shares(network.baseline.get(region_id, {})),
+        decided=network.decided.loc[
+            network.decided["region_id"] == region_id, ["decision", "target_id"]
+        ],
     )
     names = pd.concat([kgs.set_index("school_id")["name"], sites.set_index("place_id")["name"]])
     return KgCounty(
