@@ -295,3 +295,38 @@ def test_a_site_built_on_by_two_programmes_is_refused(tiny_dataset_dir, tmp_path
     path = decisions_file(tmp_path, rows)
     with pytest.raises(InputError, match="line 3: site 990222-S009 is built on by kindergarten"):
         run_plan(scenario_with(tmp_path, tiny_dataset_dir, path), tmp_path / "out")
+
+
+def test_compare_says_which_decisions_and_scenario_keys_differ(undecided, decided, tmp_path):
+    from typer.testing import CliRunner
+
+    from layoutopt.cli import app
+
+    args = ["compare", str(undecided), str(decided[0]), "--out", str(tmp_path)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert f"Review decisions that differ ({len(DECIDED)})" in result.output
+    assert "…" not in result.output  # long names fold, never cut
+    decisions = read_output(tmp_path, "compare_decisions.csv")
+    assert set(decisions["decision_a"]) == {"(no decision)"}
+    merged = decisions.set_index("school_id").loc["990121-CS001", "decision_b"]
+    assert merged == "merge_into 990121-SH001"
+    keys = read_output(tmp_path, "compare_scenario.csv")
+    assert "decisions" in set(keys["key"])
+    schools = read_output(tmp_path, "compare_schools.csv").set_index("school_id")
+    kept = schools.loc["990121-SH002"]
+    assert kept["action_a"] == "merge_into" and kept["action_b"] != "merge_into"
+    moved = rows_of(undecided, "990121-SH002")["students_moved"].astype(float).sum()
+    assert int(kept["students_moved_a"]) == round(moved) > 0
+
+
+def test_compare_warns_when_the_runs_planned_different_programmes(decided, kg_runs):
+    from typer.testing import CliRunner
+
+    from layoutopt.cli import app
+
+    result = CliRunner().invoke(app, ["compare", str(decided[0]), str(kg_runs[1])])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert "warning: the runs planned different programmes" in said
+    assert "Schools whose action changed (0;" in said

@@ -126,9 +126,9 @@ def test_compare_lists_schools_whose_action_changed_and_kpis_side_by_side():
     assert list(
         zip(schools["school_id"], schools["action_a"], schools["action_b"], strict=True)
     ) == [
-        ("B", "merge_into", "(no change)"),
+        ("B", "merge_into", "(no action in this run)"),
         ("C", "add_beds", "add_beds;expand"),
-        ("D", "(no change)", "x"),
+        ("D", "(no action in this run)", "x"),
     ]
     assert schools.loc[schools["school_id"] == "D", "school_name"].item() == "学校D"
     side = kpis_side_by_side(

@@ -95,7 +95,8 @@ def _rich_table(frame: pd.DataFrame, title: str) -> Table:
     table = Table(title=title, title_justify="left")
     for column in frame.columns:
         numeric = pd.api.types.is_numeric_dtype(frame[column])
-        table.add_column(str(column), justify="right" if numeric else "left")
+        # Long names fold onto the next line rather than being cut ("far_pupils_w…").
+        table.add_column(str(column), justify="right" if numeric else "left", overflow="fold")
     for row in frame.itertuples(index=False):
         table.add_row(*(_cell(v) for v in row))
     return table
@@ -453,9 +454,21 @@ def compare(
     from layoutopt.report.tables import csv_text
 
     def run() -> None:
-        schools, kpis = compare_runs(run_a, run_b)
+        found = compare_runs(run_a, run_b)
+        schools, kpis = found.schools, found.kpis
+        for warning in found.warnings:
+            console.print(f"[yellow]warning:[/yellow] {warning}")
+        console.print(
+            _rich_table(found.scenario, f"Scenario keys that differ ({len(found.scenario)})")
+        )
+        console.print(
+            _rich_table(found.decisions, f"Review decisions that differ ({len(found.decisions)})")
+        )
         more = f"; the first {SHOWN} shown" if len(schools) > SHOWN else ""
-        title = f"Schools whose action changed ({len(schools)}{more})"
+        title = (
+            f"Schools whose action changed ({len(schools)}{more}; schools whose actions are "
+            "the same in both runs are not listed)"
+        )
         console.print(_rich_table(schools.head(SHOWN), title))
         changed = kpis[kpis["changed"] == "yes"].drop(columns="changed")
         console.print(
@@ -466,9 +479,15 @@ def compare(
             )
         )
         if out:
-            atomic_write_text(out / "compare_schools.csv", csv_text(schools), bom=True)
-            atomic_write_text(out / "compare_kpis.csv", csv_text(kpis), bom=True)
-            console.print(f"written {out / 'compare_schools.csv'}, {out / 'compare_kpis.csv'}")
+            tables = {
+                "compare_schools.csv": schools,
+                "compare_kpis.csv": kpis,
+                "compare_scenario.csv": found.scenario,
+                "compare_decisions.csv": found.decisions,
+            }
+            for name, table in tables.items():
+                atomic_write_text(out / name, csv_text(table), bom=True)
+            console.print(f"written {', '.join(str(out / name) for name in tables)}")
 
     _guarded(run, debug=debug)
 

@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from layoutopt.data.io import atomic_write_text, replace_folder, write_layer
+from layoutopt.decisions import COLUMNS as DECISION_COLUMNS
 from layoutopt.report.audit import audit, summarise
 from layoutopt.report.background import FILE as BACKGROUND_FILE
 from layoutopt.report.background import background_js
@@ -78,6 +79,7 @@ def write_run(
     extra = ledger_tables(plan) | {name: table for r in results for name, table in r.tables.items()}
     manifest["outputs"] = {
         "tables": ["changes.csv", "kpis.csv", *sorted(extra), "plan.xlsx", "manifest.json"]
+        + (["decisions.csv"] if plan.state.decisions.file is not None else [])
         + (["schools_after.csv", "schools_after.gpkg"] if maps else []),
         "maps": [str(maps_dir / name) for name in sorted(maps)],
     }
@@ -98,6 +100,12 @@ def write_run(
         atomic_write_text(folder / "kpis.csv", csv_text(kpis), bom=True)
         for name, table in sorted(extra.items()):
             atomic_write_text(folder / name, csv_text(table), bom=True)
+        decided = plan.state.decisions.table
+        if plan.state.decisions.file is not None:
+            # The decisions the plan took, beside it: `compare` reads them.
+            atomic_write_text(
+                folder / "decisions.csv", csv_text(decided[DECISION_COLUMNS]), bom=True
+            )
         (folder / "plan.xlsx").write_bytes(plan_workbook(plan, kpis, manifest, extra))
         schools = plan.schools_after
         if schools is not None:
