@@ -158,6 +158,8 @@ def _places(dataset: Dataset) -> pd.DataFrame:
         },
         index=dataset.schools["school_id"].astype(str).to_numpy(),
     )
+    if dataset.sites is None:  # a data set without candidate sites
+        return schools
     sites = pd.DataFrame(
         {
             "region_id": dataset.sites["region_id"].astype(str).to_numpy(),
@@ -167,7 +169,8 @@ def _places(dataset: Dataset) -> pd.DataFrame:
         },
         index=dataset.sites["site_id"].astype(str).to_numpy(),
     )
-    return pd.concat([schools, sites])
+    places = pd.concat([schools, sites])
+    return places[~places.index.duplicated()]  # a school's id wins over a site's
 
 
 def _row_problems(table: pd.DataFrame, programmes: list[str]) -> list[tuple[int, str]]:
@@ -286,14 +289,17 @@ def _out_of_scope(place_id, places, decision, role, levels, site_kinds) -> str:
     if wants_site and place["level"] not in site_kinds:
         return (
             f"site {place_id} is a {place['level']} site, where {{programme}} does not build "
-            f"(its site kinds: {', '.join(site_kinds)})"
+            f"(fix: a site of kind {', '.join(site_kinds)})"
         )
     if not wants_site and place["kind"] != "school":
-        return f"'{decision}' is for schools; {place_id} is a candidate site"
+        return (
+            f"'{decision}' is for schools; {place_id} is a candidate site (fix: a school_id, "
+            "or build / do_not_build for a site)"
+        )
     if not wants_site and place["level"] not in levels:
         return (
             f"{role} {place_id} is a {place['level']} school, not one that {{programme}} plans "
-            f"(its levels: {', '.join(levels)})"
+            f"(fix: a school of level {', '.join(levels)}, or the programme that plans it)"
         )
     if not wants_site and not place["public"]:
         return (
