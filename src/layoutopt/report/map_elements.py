@@ -101,6 +101,9 @@ class SchoolCluster(JSCSSMixin, folium.map.Layer):
                 if (after && r.reason >= 0) {
                     box.appendChild(text('p', data.reasons[r.reason]));
                 }
+                if (after && typeof layoutopt_decide !== 'undefined') {
+                    box.appendChild(layoutopt_decide.form(r));
+                }
                 return box;
             }
             data.rows.forEach(function(values) {

@@ -24,8 +24,10 @@ import pandas as pd
 from branca.element import Element, MacroElement
 from folium.plugins import DualMap
 
+from layoutopt.decisions import COLUMNS, HONOURED
 from layoutopt.programmes.base import COMMON_ACTIONS
 from layoutopt.report.background import FILE as BACKGROUND_FILE
+from layoutopt.report.map_decisions import DecisionPanel
 from layoutopt.report.map_elements import (
     JINJA,
     OfflineBackground,
@@ -103,8 +105,15 @@ class Legend(MacroElement):
         self.line_label = line_label
 
 
-def review_map(result: ProgrammeResult, regions: gpd.GeoDataFrame, heading: str) -> str:
-    """A self-contained HTML page reviewing one programme's plan."""
+def review_map(
+    result: ProgrammeResult,
+    regions: gpd.GeoDataFrame,
+    heading: str,
+    decided: pd.DataFrame | None = None,
+) -> str:
+    """A self-contained HTML page reviewing one programme's plan. ``decided``: the review
+    decisions the plan took (its panel starts from them); where the programme takes
+    decisions, each school's popup offers them."""
     schools = result.schools_after
     if schools is None or schools.empty:
         raise ValueError(f"programme {result.programme} has no schools to map")
@@ -117,7 +126,8 @@ def review_map(result: ProgrammeResult, regions: gpd.GeoDataFrame, heading: str)
     centre = [(bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2]
     dual = DualMap(location=centre, tiles=None, zoom_start=7, control_scale=False)
     colours = action_colours(result)
-    SchoolData(_payload(result, colours)).add_to(dual.m1)
+    payload = _payload(result, colours) | _decision_payload(result, heading, decided)
+    SchoolData(payload).add_to(dual.m1)
     dual.get_root().header.add_child(Element(f'<script src="{BACKGROUND_FILE}"></script>'))
     layers = list(result.region_layers.items())
     titles = {"today": "现状 today: the register's schools", "after": "规划后 after the plan"}
@@ -145,6 +155,8 @@ def review_map(result: ProgrammeResult, regions: gpd.GeoDataFrame, heading: str)
         name = html.escape(label.removesuffix(SHOWN).strip())
         Overlay("circles", rows, name=name, colour=colour, show=shown, weight=2).add_to(dual.m2)
     SchoolSearch(clusters["after"]).add_to(dual.m2)
+    if payload["decide"]:
+        DecisionPanel().add_to(dual.m2)
     for pane in (dual.m1, dual.m2):
         folium.LayerControl(collapsed=True).add_to(pane)
     counts = schools["action"].value_counts()
@@ -210,6 +222,18 @@ def _payload(result: ProgrammeResult, colours: dict[str, tuple[str, str]]) -> di
         "keep": actions.index("keep"),
         "reasons": texts,
         "rows": rows,
+    }
+
+
+def _decision_payload(result: ProgrammeResult, heading: str, decided: pd.DataFrame | None) -> dict:
+    """What the popups' decision form needs: whether the programme takes decisions, and
+    the run's own (school_id, decision, target, reason, decided by, date)."""
+    rows = [] if decided is None else decided[COLUMNS[1:]].to_numpy().tolist()
+    return {
+        "programme": result.programme,
+        "plan": heading,
+        "decide": result.programme in HONOURED,
+        "decided": rows,
     }
 
 

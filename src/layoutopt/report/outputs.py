@@ -91,7 +91,8 @@ def write_run(
         for name, result in maps.items():
             say(f"drawing map {name}")
             title = f"{heading} · {result.title}"
-            atomic_write_text(folder / name, review_map(result, regions, title))
+            decided = plan.state.decisions.of(result.programme)
+            atomic_write_text(folder / name, review_map(result, regions, title, decided))
 
     def fill_tables(folder: Path) -> None:
         changes = combined(results, "changes", CHANGE_COLUMNS)
