@@ -26,7 +26,11 @@ OPEN_POPUP = """id => {
             if (m.options.search && m.options.search.endsWith(' · ' + id) && html &&
                 html.className.includes('layoutopt-after')) found = m;
         });
-        if (found) { layer.zoomToShowLayer(found, () => found.openPopup()); return true; }
+        // Resolved once the map has zoomed there and the popup is open.
+        if (found) return new Promise(done => layer.zoomToShowLayer(found, () => {
+            found.openPopup();
+            done(true);
+        }));
     }
     return false;
 }"""
@@ -121,5 +125,25 @@ def test_decisions_marked_on_the_map_are_downloaded_and_planned(tiny_dataset_dir
         popup = page.locator(".leaflet-popup-content")
         assert "decided at review" in popup.inner_text()
         assert popup.locator(".layoutopt-decision").input_value() == "keep"
+        assert not errors, errors
+        chromium.close()
+
+
+def test_a_private_school_offers_no_decision(tiny_dataset_dir, tmp_path):
+    first = plan_tiny(tmp_path, tiny_dataset_dir)
+    with playwright.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=browser(), args=["--no-sandbox"])
+        page, errors = offline_page(chromium.new_context(), first / "maps" / "highschool.html")
+        assert page.evaluate(OPEN_POPUP, "990201-SH003")  # 民办: private
+        popup = page.locator(".leaflet-popup-content").filter(has_text="(990201-SH003)")
+        assert "not the plan's to decide" in popup.inner_text()
+        assert popup.locator(".layoutopt-decision").count() == 0
+        # Nor is a private school offered as a receiver: 丙市's public ones only.
+        assert page.evaluate(OPEN_POPUP, "990201-SH002")
+        popup = page.locator(".leaflet-popup-content").filter(has_text="(990201-SH002)")
+        offered = popup.locator(".layoutopt-target option").evaluate_all(
+            "options => options.map(o => o.value)"
+        )
+        assert offered and "990201-SH003" not in offered, offered
         assert not errors, errors
         chromium.close()

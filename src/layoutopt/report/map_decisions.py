@@ -1,5 +1,6 @@
 """Decisions marked on a review map: a form in each school's popup (accept the proposal,
-keep, close, merge into a nearby school; for a new school, do not build), kept in the
+keep, close, merge into a nearby public school; for a new school, do not build; none
+for a private school), kept in the
 browser (localStorage, per programme), listed in a panel that downloads them as
 ``decisions.csv`` for the next ``layoutopt plan --decisions``. Works offline from the HTML
 file alone. A map drawn from a run with decisions starts from those decisions.
@@ -52,13 +53,15 @@ class DecisionPanel(MacroElement):
                 node.textContent = value;
                 return node;
             }
+            // A school's kind reads "level / ownership"; only public schools are the plan's.
+            function isPublic(r) { return data.kinds[r.kind].slice(-8) === '/ public'; }
             function nearby(r) {
                 return data.rows.map(function(values) {
                     var o = {};
                     data.keys.forEach(function(k, i) { o[k] = values[i]; });
                     return o;
                 }).filter(function(o) {
-                    return o.county === r.county && o.open && o.id !== r.id;
+                    return o.county === r.county && o.open && o.id !== r.id && isPublic(o);
                 }).map(function(o) {
                     var dx = (o.lon - r.lon) * Math.cos(r.lat * Math.PI / 180), dy = o.lat - r.lat;
                     return [dx * dx + dy * dy, o];
@@ -69,6 +72,10 @@ class DecisionPanel(MacroElement):
                 var box = document.createElement('div');
                 box.className = 'layoutopt-decide';
                 box.appendChild(text('b', '评审决定 review decision'));
+                if (!isPublic(r)) {
+                    box.appendChild(text('p', "民办 private: not the plan's to decide"));
+                    return box;
+                }
                 var isNew = r.size_register === 0 && r.register === 0;
                 var choice = document.createElement('select');
                 choice.className = 'layoutopt-decision';
