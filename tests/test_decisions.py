@@ -175,7 +175,7 @@ def test_every_problem_of_a_decisions_file_is_named_by_its_line(tiny_dataset_dir
         ("highschool", "990102-S008", "build", ""),  # 7: a vacant-school site
         ("highschool", "990102-XX999", "keep", ""),  # 8: unknown id
         ("highschool", "990201-SH003", "close", ""),  # 9: a private school
-        ("vocational", "990102-VS001", "keep", ""),  # 10: not taken in yet
+        ("boarding", "990102-PS001", "keep", ""),  # 10: not taken in yet
         ("highschool", "990222-SH001", "merge_into", ""),  # 11: no target
         ("highschool", "990102-CS001", "shut", ""),  # 12: no such decision
     ]
@@ -193,7 +193,7 @@ def test_every_problem_of_a_decisions_file_is_named_by_its_line(tiny_dataset_dir
         7: "site 990102-S008 is a vacant_school site, where highschool does not build",
         8: "school_id 990102-XX999 is neither a school nor a candidate site",
         9: "990201-SH003 is a private school",
-        10: "programme 'vocational': decisions are not yet taken into",
+        10: "programme 'boarding': decisions are not yet taken into",
         11: "merge_into without a target_id",
         12: "decision 'shut' is not known",
     }
@@ -241,12 +241,24 @@ KG_DECIDED = [
 ]
 
 
+def without_and_with(folder: Path, data: Path, rows: list, programme: str) -> tuple[Path, Path]:
+    """One programme planned without the decisions, then with them."""
+    return (
+        plan_with(folder / "undecided", data, [], programme)[0],
+        plan_with(folder / "decided", data, rows, programme)[0],
+    )
+
+
+def assert_every_decision_said(run: Path, rows: list) -> None:
+    for _, school_id, *_ in rows:
+        reasons = rows_of(run, school_id)["reason"]
+        assert len(reasons) and all(r.startswith("decided at review") for r in reasons)
+
+
 @pytest.fixture(scope="module")
 def kg_runs(tiny_dataset_dir, tmp_path_factory) -> tuple[Path, Path]:
-    folder = tmp_path_factory.mktemp("kg")
-    return (
-        plan_with(folder / "undecided", tiny_dataset_dir, [], "kindergarten")[0],
-        plan_with(folder / "decided", tiny_dataset_dir, KG_DECIDED, "kindergarten")[0],
+    return without_and_with(
+        tmp_path_factory.mktemp("kg"), tiny_dataset_dir, KG_DECIDED, "kindergarten"
     )
 
 
@@ -271,9 +283,7 @@ def test_kindergarten_decisions_overturn_what_the_model_plans(kg_runs):
     assert actions(decided, "990102-S003") == {"as_decided"}
     assert not actions(undecided, "990222-S001") & {"new_kindergarten", "convert_building"}
     assert "new_kindergarten" in actions(decided, "990222-S001")
-    for _, school_id, *_ in KG_DECIDED:
-        reasons = rows_of(decided, school_id)["reason"]
-        assert len(reasons) and all(r.startswith("decided at review") for r in reasons)
+    assert_every_decision_said(decided, KG_DECIDED)
 
 
 def test_a_kindergarten_merge_goes_to_the_decided_receiver(kg_runs):
@@ -332,3 +342,48 @@ def test_compare_warns_when_the_runs_planned_different_programmes(decided, kg_ru
     said = " ".join(result.output.split())
     assert "warning: the runs planned different programmes" in said
     assert "Schools whose action changed (0;" in said
+
+
+# Vocational schools (seed 7). Without decisions the model merges 990102-VS002 into VS004
+# and 990201-VS004 into VS003, grows 990121-VS003 and keeps 990201-VS001; every county
+# has a public vocational school, so no new one may be built.
+VOC_DECIDED = [
+    ("vocational", "990102-VS002", "keep", ""),
+    ("vocational", "990201-VS004", "merge_into", "990201-VS002"),
+    ("vocational", "990201-VS001", "close", ""),
+    ("vocational", "990121-VS003", "no_change", ""),
+    ("vocational", "990222-S009", "build", ""),
+    ("vocational", "990102-S003", "do_not_build", ""),
+]
+
+
+@pytest.fixture(scope="module")
+def voc_runs(tiny_dataset_dir, tmp_path_factory) -> tuple[Path, Path]:
+    return without_and_with(
+        tmp_path_factory.mktemp("voc"), tiny_dataset_dir, VOC_DECIDED, "vocational"
+    )
+
+
+def test_vocational_decisions_overturn_what_the_model_plans(voc_runs):
+    undecided, decided = voc_runs
+    assert "merge_into" in actions(undecided, "990102-VS002")
+    assert "merge_into" not in actions(decided, "990102-VS002")
+    assert after(decided, "990102-VS002")["open"] in (True, "True")
+    assert after(undecided, "990201-VS001")["open"] in (True, "True")
+    assert after(decided, "990201-VS001")["open"] in (False, "False")
+    assert "expand" in actions(undecided, "990121-VS003")
+    assert "expand" not in actions(decided, "990121-VS003")
+    flows = read_output(decided, "flows.csv")
+    out = flows[flows["from_id"] == "990201-VS004"]
+    assert len(out) and set(out["to_id"]) == {"990201-VS002"}, out
+    built = rows_of(decided, "990222-S009")
+    assert built["action"].tolist() == ["shortfall"]
+    assert "rule decided_build" in built["reason"].iloc[0]
+    assert actions(decided, "990102-S003") == {"as_decided"}
+    assert_every_decision_said(decided, VOC_DECIDED)
+
+
+def test_the_audit_passes_on_the_decided_vocational_schools(voc_runs):
+    from layoutopt.report.audit import audit
+
+    assert audit(voc_runs[1]) == []

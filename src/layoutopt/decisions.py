@@ -45,6 +45,7 @@ NO_DECISIONS = pd.DataFrame({"decision": [], "target_id": []}, dtype=str)
 HONOURED: dict[str, tuple[str, ...]] = {
     "highschool": ("keep", "close", "merge_into", "build", "do_not_build", "no_change"),
     "kindergarten": KINDS,
+    "vocational": ("keep", "close", "merge_into", "build", "do_not_build", "no_change"),
 }
 NOT_YET = "not yet taken into that programme's model (issue 31)"
 
@@ -56,6 +57,7 @@ SCOPES: dict[str, Scope] = {
         ["kindergarten"],
         [*s.kindergarten.new_site_kinds, *s.kindergarten.convert_site_kinds],
     ),
+    "vocational": lambda s: (s.vocational.levels, s.vocational.new_school_site_kinds),
 }
 # Programmes whose every county keeps a public school of theirs (a rule of the model).
 COUNTY_KEEPS_ONE = ("highschool",)

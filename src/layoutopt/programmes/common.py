@@ -199,6 +199,31 @@ def arc_arrays(
     }
 
 
+def arcs_under_merges(
+    merges: dict[str, str],
+    attended: pd.DataFrame,
+    demand_ids: np.ndarray,
+    place_ids: np.ndarray,
+    receiver_ids: np.ndarray | None = None,
+) -> np.ndarray:
+    """Which arcs (their demand and place ids) stay under the review's merges (source ->
+    receiver): the students a merged school holds today (``attended``: demand_id, site_id)
+    go to its receiver, or stay at another place they attend today, nowhere else.
+    ``receiver_ids``: the building each arc's place belongs to, where a building has
+    several options (a kindergarten and its expansion); by default the place itself."""
+    keep = np.ones(len(demand_ids), dtype=bool)
+    if not merges:
+        return keep
+    receiver_ids = place_ids if receiver_ids is None else receiver_ids
+    arc_pairs = pd.MultiIndex.from_arrays([demand_ids, place_ids])
+    today = pd.MultiIndex.from_frame(attended[["demand_id", "site_id"]])
+    for source, receiver in merges.items():
+        theirs = attended.loc[attended["site_id"] == source, "demand_id"]
+        bound = np.isin(demand_ids, theirs)
+        keep &= ~bound | arc_pairs.isin(today) | (receiver_ids == receiver)
+    return keep
+
+
 def pairs_row(
     action: str,
     school_id: str,

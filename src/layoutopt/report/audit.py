@@ -81,6 +81,16 @@ class Run:
     staffing: pd.DataFrame | None
     programmes: list[str] = field(default_factory=list)
 
+    def decided(self, programme: str, decisions: tuple[str, ...]) -> set[str]:
+        """The ids the run's review decisions (its decisions.csv) gave one of ``decisions``
+        in ``programme``."""
+        path = self.folder / "decisions.csv"
+        if not path.is_file():
+            return set()
+        table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        mine = table[(table["programme"] == programme) & table["decision"].isin(decisions)]
+        return set(mine["school_id"])
+
     @property
     def scenario(self) -> dict[str, Any]:
         return self.manifest.get("scenario", {})
@@ -645,7 +655,11 @@ def _vocational_standard(run: Run) -> list[Violation]:
     standard = run.scenario.get("vocational", {}).get("standard_students", 1200)
     s = run.sections
     closed = s[(s["planned_by"] == "vocational") & ~s["open"].astype(bool)]
-    at = closed[closed["students_register"] >= standard]
+    # A school the review meeting closed is the meeting's call, not the plan's.
+    at = closed[
+        (closed["students_register"] >= standard)
+        & ~closed["school_id"].isin(run.decided("vocational", ("close", "merge_into")))
+    ]
     for r in at.itertuples():
         out.append(
             _v(

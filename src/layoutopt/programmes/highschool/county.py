@@ -17,7 +17,7 @@ import pandas as pd
 from layoutopt.decisions import CLOSING, NO_DECISIONS
 from layoutopt.engine import LocationProblem, LocationSolution
 from layoutopt.engine.problem import CANDIDATE, CLOSABLE, MUST_KEEP
-from layoutopt.programmes.common import arc_arrays
+from layoutopt.programmes.common import arc_arrays, arcs_under_merges
 from layoutopt.scenario import HighSchoolSection
 
 
@@ -167,23 +167,14 @@ def decided_groups(sites: pd.DataFrame, buildable: np.ndarray) -> dict:
 
 
 def merged_arcs(county: CountyInput, sites: pd.DataFrame, arcs: dict, attended) -> np.ndarray:
-    """Which arcs stay under the review's merges: the students of a school decided to
-    merge into another go there (or stay at another school they attend today), nowhere
-    else."""
+    """Which arcs stay under the review's merges (``arcs_under_merges``)."""
     merges = county.decided.loc[county.decided["decision"] == "merge_into", "target_id"]
-    keep = np.ones(len(arcs["arc_demand"]), dtype=bool)
-    if merges.empty:
-        return keep
-    demand_ids = county.demand["demand_id"].to_numpy()[arcs["arc_demand"]]
-    place_ids = sites["place_id"].to_numpy()[arcs["arc_site"]]
-    arc_pairs = pd.MultiIndex.from_arrays([demand_ids, place_ids])
-    today = pd.MultiIndex.from_frame(attended[["demand_id", "site_id"]])
-    for source, target in merges.items():
-        theirs = attended.loc[attended["site_id"] == source, "demand_id"]
-        bound = np.isin(demand_ids, theirs)
-        allowed = arc_pairs.isin(today) | (place_ids == target)
-        keep &= ~bound | allowed
-    return keep
+    return arcs_under_merges(
+        dict(merges.items()),
+        attended,
+        county.demand["demand_id"].to_numpy()[arcs["arc_demand"]],
+        sites["place_id"].to_numpy()[arcs["arc_site"]],
+    )
 
 
 def _arcs(county: CountyInput, sites: pd.DataFrame) -> dict[str, np.ndarray]:

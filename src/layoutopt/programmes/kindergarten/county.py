@@ -24,6 +24,7 @@ import pandas as pd
 from layoutopt.decisions import CLOSING, NO_DECISIONS
 from layoutopt.engine import LocationProblem, LocationSolution
 from layoutopt.engine.problem import CANDIDATE, CLOSABLE, MUST_KEEP, LoadShare, ServedShare
+from layoutopt.programmes.common import arcs_under_merges
 from layoutopt.programmes.kindergarten.network import INCLUSIVE_PRIVATE, OTHER_PRIVATE, PUBLIC
 from layoutopt.scenario import KindergartenSection
 
@@ -377,24 +378,18 @@ def _can_fill(county: KgCountyInput, table: pd.DataFrame, arcs: dict) -> np.ndar
 def _merged_arcs(
     county: KgCountyInput, table: pd.DataFrame, arcs: dict, today: LocationSolution | None
 ) -> np.ndarray:
-    """Which arcs stay under the review's merges: the children a kindergarten decided to
-    merge into another holds today go there (or stay at another kindergarten they attend
-    today), nowhere else."""
+    """Which arcs stay under the review's merges (``arcs_under_merges``); an arc to a
+    kindergarten's expansion is an arc to the kindergarten."""
     merges = county.decided.loc[county.decided["decision"] == "merge_into", "target_id"]
-    keep = np.ones(len(arcs["arc_demand"]), dtype=bool)
-    if merges.empty or today is None:
-        return keep
-    attended = today.assignment[["demand_id", "site_id"]]
-    demand_ids = county.demand["demand_id"].to_numpy()[arcs["arc_demand"]]
-    site_ids = table["site_id"].to_numpy()[arcs["arc_site"]]
-    base_ids = table["base_id"].to_numpy()[arcs["arc_site"]]
-    today_pairs = pd.MultiIndex.from_frame(attended)
-    arc_pairs = pd.MultiIndex.from_arrays([demand_ids, site_ids])
-    for source, target in merges.items():
-        theirs = attended.loc[attended["site_id"] == source, "demand_id"]
-        bound = np.isin(demand_ids, theirs)
-        keep &= ~bound | arc_pairs.isin(today_pairs) | (base_ids == target)
-    return keep
+    if today is None:
+        return np.ones(len(arcs["arc_demand"]), dtype=bool)
+    return arcs_under_merges(
+        dict(merges.items()),
+        today.assignment,
+        county.demand["demand_id"].to_numpy()[arcs["arc_demand"]],
+        table["site_id"].to_numpy()[arcs["arc_site"]],
+        table["base_id"].to_numpy()[arcs["arc_site"]],
+    )
 
 
 def _no_merge_beside_a_build(county: KgCountyInput, table: pd.DataFrame) -> np.ndarray:

@@ -67,6 +67,7 @@ class Network:
     general_source: str  # "plan" (the high-school programme's) or "register"
     projection: dict[str, float] = field(default_factory=dict)
     high_level: pd.DataFrame | None = None  # the province-wide pick, once finish made it
+    decided: pd.DataFrame = field(default_factory=pd.DataFrame)  # the review's decisions
 
     @property
     def prefecture_ids(self) -> list[str]:
@@ -124,6 +125,7 @@ def build_network(state: PlanState, scenario: Scenario) -> Network:
         general,
         source,
         projection,
+        decided=state.decisions.of("vocational"),
     )
 
 

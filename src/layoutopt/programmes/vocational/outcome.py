@@ -122,6 +122,27 @@ def _changes(
     return rows + _shortfall_rows(prefecture, outcome, section)
 
 
+def decided_builds_not_held(prefecture: PrefectureInput, decided: pd.DataFrame) -> list[dict]:
+    """A shortfall row for each site the review decided to build on that is not a
+    candidate of the prefecture (its county has a public vocational school, or an earlier
+    programme took the site): the model opens every candidate it is told to."""
+    built = decided.index[decided["decision"] == "build"]
+    candidates = set(prefecture.places.loc[prefecture.places["kind"] == "site", "place_id"])
+    return [
+        {
+            "region_id": decided.at[site_id, "region_id"],
+            **change_row(
+                "shortfall",
+                str(site_id),
+                reason=f"rule decided_build: a new school at {site_id} cannot open: new "
+                "vocational schools go only to counties without a public one, and on sites no "
+                "earlier programme took (fix: another site, or take the decision out)",
+            ),
+        }
+        for site_id in sorted(set(built) - candidates)
+    ]
+
+
 def _merge_rows(places, pairs, section: VocationalSection, names: pd.Series) -> list[dict]:
     """A row per closed school: its students to the receivers it names, each trip and
     county line said against the travel limit."""

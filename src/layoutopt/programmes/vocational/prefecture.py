@@ -23,15 +23,16 @@ rules' shortfalls.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from layoutopt.data.specialties import codes
+from layoutopt.decisions import CLOSING, NO_DECISIONS
 from layoutopt.engine import LocationProblem, LocationSolution
 from layoutopt.engine.problem import CANDIDATE, CLOSABLE, MUST_KEEP
-from layoutopt.programmes.common import arc_arrays
+from layoutopt.programmes.common import arc_arrays, arcs_under_merges
 from layoutopt.scenario import VocationalSection
 
 PRESENCE = "presence"  # group name prefix: presence:<region_id>
@@ -58,6 +59,8 @@ class PrefectureInput:
     travel: pd.DataFrame
     counties: tuple[str, ...]
     private_categories: frozenset[str]
+    # The review's decisions in the prefecture (decision, target_id, region_id by school_id).
+    decided: pd.DataFrame = field(default_factory=lambda: NO_DECISIONS)
 
 
 def site_table(
@@ -75,8 +78,11 @@ def site_table(
         strengthen | ~school, standard_streams, places["streams"]
     ).astype(int)
     places["strengthen"] = strengthen
-    # A school above the cap may not grow; the rest may grow up to it.
-    places["limit"] = np.maximum(places["streams_open"], section.max_streams).astype(int)
+    # A school above the cap may not grow; the rest may grow up to it; a school the
+    # review leaves unchanged stays at the streams it opens with.
+    limit = np.maximum(places["streams_open"], section.max_streams)
+    unchanged = places.get("decided", pd.Series("", index=places.index)) == "no_change"
+    places["limit"] = np.where(unchanged, places["streams_open"], limit).astype(int)
     places["min_load"] = np.where(
         places["status"] == CLOSABLE, float(section.standard_students), 0.0
     )
@@ -137,6 +143,8 @@ def plan_problem(
     is_site = (places["kind"] == "site").to_numpy()
     fixed = np.where(decided, price or 0.0, 0.0) + np.where(is_site, section.new_school_cost, 0.0)
     arcs = _arcs(prefecture, places)
+    kept = _merged_arcs(prefecture, places, arcs, today)
+    arcs = {name: values[kept] for name, values in arcs.items()}
     attended = set(zip(today.assignment["demand_id"], today.assignment["site_id"], strict=True))
     pairs = zip(
         prefecture.demand["demand_id"].to_numpy()[arcs["arc_demand"]],
@@ -164,9 +172,37 @@ def plan_problem(
         max_modules=(places["limit"] - places["streams_open"]).clip(lower=0).to_numpy(int),
         unmet_penalty=section.unmet_penalty,
         demand_region=prefecture.prefecture_id,
-        group_open=groups,
+        group_open={**groups, **_decided_groups(places)},
         group_penalty=penalty,
         **arcs,
+    )
+
+
+def _decided_groups(places: pd.DataFrame) -> dict:
+    """The review's decisions as rules: the schools it closes stay closed, the sites it
+    builds on open."""
+    decided = places.get("decided", pd.Series("", index=places.index)).to_numpy()
+    groups = {}
+    closed = np.flatnonzero(np.isin(decided, CLOSING))
+    if len(closed):
+        groups["decided_closed"] = (closed, (0, 0))
+    built = np.flatnonzero(decided == "build")
+    if len(built):
+        groups["decided_built"] = (built, (len(built), None))
+    return groups
+
+
+def _merged_arcs(
+    prefecture: PrefectureInput, places: pd.DataFrame, arcs: dict, today: LocationSolution
+) -> np.ndarray:
+    """Which arcs stay under the review's merges (``arcs_under_merges``)."""
+    target = places.get("merge_target", pd.Series("", index=places.index))
+    merges = {s: t for s, t in zip(places["place_id"], target, strict=True) if t}
+    return arcs_under_merges(
+        merges,
+        today.assignment,
+        prefecture.demand["demand_id"].to_numpy()[arcs["arc_demand"]],
+        places["place_id"].to_numpy()[arcs["arc_site"]],
     )
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from layoutopt.data.specialties import codes, joined
+from layoutopt.decisions import CLOSING
 from layoutopt.engine import LocationProblem, LocationSolution
 from layoutopt.programmes import base
 from layoutopt.programmes.common import change_row, section_flows
@@ -23,6 +24,7 @@ from layoutopt.programmes.vocational.network import Network, build_network
 from layoutopt.programmes.vocational.outcome import (
     PrefectureOutcome,
     categories_after,
+    decided_builds_not_held,
     prefecture_outcome,
 )
 from layoutopt.programmes.vocational.prefecture import PrefectureInput, categories_offered
@@ -138,6 +140,7 @@ class Vocational(base.Programme):
         )
         schools = prefecture_schools_after(region, outcome)
         changes = outcome.changes + _private_rows(region, schools)
+        changes += decided_builds_not_held(region.problem, region.problem.decided)
         prefecture_id = region.problem.prefecture_id
         places = outcome.places.set_index("place_id")
         sites = region.sites.set_index("place_id")
@@ -225,9 +228,18 @@ def prefecture_input(network: Network, prefecture_id: str) -> Prefecture:
     )
     exempt = public["school_id"].isin(section.exempt)
     alone = _isolated(public["school_id"], network.travel, section.max_travel_min)
+    decided = network.decided[network.decided["region_id"].isin(counties)]
+    said = decided["decision"].reindex(public["school_id"]).fillna("")
+    merges = decided.loc[decided["decision"] == "merge_into", "target_id"]
+    by_review = said.isin(["keep", "no_change"]).to_numpy() | public["school_id"].isin(merges)
     held = public["centre"] | public["must_keep"].astype(bool) | exempt | at_standard | alone
+    held = (held | by_review) & ~said.isin(CLOSING).to_numpy()
+    built = decided["decision"].reindex(sites["place_id"]).fillna("").to_numpy()
+    sites, built = sites[built != "do_not_build"], built[built != "do_not_build"]
     reason = [
-        f"exempt in the scenario: {section.exempt[s]}"
+        "by the review's decision"
+        if s in set(merges) or said[s] in ("keep", "no_change")
+        else f"exempt in the scenario: {section.exempt[s]}"
         if s in section.exempt
         else (
             f"at the {standard:,}-student standard ({r:.0f} on the register, {h:.0f} of its "
@@ -262,6 +274,8 @@ def prefecture_input(network: Network, prefecture_id: str) -> Prefecture:
                     "held": held.astype(bool),
                     "exempt_reason": reason,
                     "specialties": public["specialties"],
+                    "decided": said.to_numpy(),
+                    "merge_target": merges.reindex(public["school_id"]).fillna("").to_numpy(),
                 }
             ),
             pd.DataFrame(
@@ -276,6 +290,8 @@ def prefecture_input(network: Network, prefecture_id: str) -> Prefecture:
                     "held": False,
                     "exempt_reason": "",
                     "specialties": "",
+                    "decided": built,
+                    "merge_target": "",
                 }
             ),
         ],
@@ -292,6 +308,7 @@ def prefecture_input(network: Network, prefecture_id: str) -> Prefecture:
         travel=travel.reset_index(drop=True),
         counties=counties,
         private_categories=frozenset(c for cell in private["specialties"] for c in codes(cell)),
+        decided=decided[["decision", "target_id", "region_id"]],
     )
     names = pd.concat([schools.set_index("school_id")["name"], sites.set_index("place_id")["name"]])
     names = pd.concat([names, network.regions.set_index("region_id")["county"]])
