@@ -387,3 +387,12 @@ def test_the_audit_passes_on_the_decided_vocational_schools(voc_runs):
     from layoutopt.report.audit import audit
 
     assert audit(voc_runs[1]) == []
+
+
+def test_two_vocational_builds_in_one_county_are_refused(tiny_dataset_dir, tmp_path):
+    rows = [
+        ("vocational", "990222-S009", "build", ""),
+        ("vocational", "990222-S011", "build", ""),
+    ]
+    said = refusal(tmp_path, tiny_dataset_dir, rows)
+    assert "line 3: vocational builds at most one new school a county" in said

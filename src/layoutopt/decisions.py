@@ -61,6 +61,8 @@ SCOPES: dict[str, Scope] = {
 }
 # Programmes whose every county keeps a public school of theirs (a rule of the model).
 COUNTY_KEEPS_ONE = ("highschool",)
+# Programmes that build at most one new school a county (a rule of the model).
+ONE_NEW_A_COUNTY = ("vocational",)
 
 
 @dataclass(frozen=True)
@@ -326,6 +328,16 @@ def _county_problems(
                     f"{row.school_id} (county {region[row.school_id]}) merges into "
                     f"{row.target_id} in county {region[row.target_id]}: a merge stays "
                     "within its county (fix: a school of the same county)",
+                )
+            )
+    builds = table[(table["decision"] == "build") & table["programme"].isin(ONE_NEW_A_COUNTY)]
+    for (programme, region_id), rows in builds.groupby(["programme", "region_id"]):
+        for row in rows.iloc[1:].itertuples():
+            problems.append(
+                (
+                    row.line,
+                    f"{programme} builds at most one new school a county; county {region_id} "
+                    f"already has the build at line {rows['line'].iloc[0]} (fix: keep one)",
                 )
             )
     for programme in sorted(set(table["programme"]) & set(COUNTY_KEEPS_ONE)):
