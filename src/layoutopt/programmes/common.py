@@ -10,6 +10,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from layoutopt.data.dataset import Dataset
+from layoutopt.decisions import CLOSING
 from layoutopt.demand.cohorts import cohort_at_horizon
 from layoutopt.errors import LayoutoptError
 from layoutopt.geo.travel import RoadGraph, TravelQuery, travel_times
@@ -197,6 +198,23 @@ def arc_arrays(
         "arc_cost": minutes,
         "arc_travel": minutes,
     }
+
+
+def decision_groups(
+    decided: np.ndarray, opens: tuple[str, ...] = ("build",), able: np.ndarray | None = None
+) -> dict[str, tuple[np.ndarray, tuple[int | None, int | None]]]:
+    """The review's decisions on a model's places (``decided``, one word or "" each) as
+    open-count rules: what it closes stays closed; what it ``opens`` (a build, an
+    expansion) opens, where ``able`` says the place can be filled (where not, the
+    programme's outcome writes the shortfall row)."""
+    closed = np.flatnonzero(np.isin(decided, CLOSING))
+    opened = np.isin(decided, opens) & (True if able is None else able)
+    groups: dict[str, tuple[np.ndarray, tuple[int | None, int | None]]] = {}
+    if len(closed):
+        groups["decided_closed"] = (closed, (0, 0))
+    if opened.any():
+        groups["decided_opened"] = (np.flatnonzero(opened), (int(opened.sum()), None))
+    return groups
 
 
 def arcs_under_merges(

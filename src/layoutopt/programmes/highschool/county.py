@@ -17,7 +17,7 @@ import pandas as pd
 from layoutopt.decisions import CLOSING, NO_DECISIONS
 from layoutopt.engine import LocationProblem, LocationSolution
 from layoutopt.engine.problem import CANDIDATE, CLOSABLE, MUST_KEEP
-from layoutopt.programmes.common import arc_arrays, arcs_under_merges
+from layoutopt.programmes.common import arc_arrays, arcs_under_merges, decision_groups
 from layoutopt.scenario import HighSchoolSection
 
 
@@ -151,21 +151,6 @@ def can_draw(
     return drawn >= min_load
 
 
-def decided_groups(sites: pd.DataFrame, buildable: np.ndarray) -> dict:
-    """The review's decisions as the model's rules: the schools it closes stay closed,
-    the sites it builds on open (where their students can fill a new school; where not,
-    the outcome's shortfall row says so)."""
-    decided = sites["decided"].to_numpy()
-    closed = np.flatnonzero(np.isin(decided, CLOSING))
-    built = np.flatnonzero((decided == "build") & buildable)
-    groups = {}
-    if len(closed):
-        groups["decided_closed"] = (closed, (0, 0))
-    if len(built):
-        groups["decided_built"] = (built, (len(built), None))
-    return groups
-
-
 def merged_arcs(county: CountyInput, sites: pd.DataFrame, arcs: dict, attended) -> np.ndarray:
     """Which arcs stay under the review's merges (``arcs_under_merges``)."""
     merges = county.decided.loc[county.decided["decision"] == "merge_into", "target_id"]
@@ -244,6 +229,8 @@ def plan_problem(
         open_count=(1, None)
         if public_school_possible(county, sites, arcs, max_travel, min_load)
         else (None, None),
-        group_open=decided_groups(sites, can_draw(county, sites, arcs, max_travel, min_load)),
+        group_open=decision_groups(
+            sites["decided"].to_numpy(), able=can_draw(county, sites, arcs, max_travel, min_load)
+        ),
         **arcs,
     )

@@ -24,7 +24,7 @@ import pandas as pd
 from layoutopt.decisions import CLOSING, NO_DECISIONS
 from layoutopt.engine import LocationProblem, LocationSolution
 from layoutopt.engine.problem import CANDIDATE, CLOSABLE, MUST_KEEP, LoadShare, ServedShare
-from layoutopt.programmes.common import arcs_under_merges
+from layoutopt.programmes.common import arcs_under_merges, decision_groups
 from layoutopt.programmes.kindergarten.network import INCLUSIVE_PRIVATE, OTHER_PRIVATE, PUBLIC
 from layoutopt.scenario import KindergartenSection
 
@@ -262,7 +262,12 @@ def plan_problem(
         max_modules=table["modules"].to_numpy(int),
         unmet_penalty=section.unenrolled_cost,
         demand_region=county.region_id,
-        group_open={**pairs, **_decided_groups(county, table, arcs)},
+        group_open={
+            **pairs,
+            **decision_groups(
+                table["decided"].to_numpy(), ("build", "expand"), _can_fill(county, table, arcs)
+            ),
+        },
         open_implies=_no_merge_beside_a_build(county, table),
         load_shares=shares,
         served_shares=served,
@@ -349,22 +354,6 @@ def _today_loads(table: pd.DataFrame, today: LocationSolution | None) -> np.ndar
         return np.full(len(table), np.inf)
     load = today.assignment.groupby("site_id")["weight"].sum()
     return load.reindex(table["base_id"]).fillna(0.0).to_numpy(float)
-
-
-def _decided_groups(county: KgCountyInput, table: pd.DataFrame, arcs: dict) -> dict:
-    """The review's decisions as rules: what it closes stays closed; the sites it builds
-    on and the kindergartens it expands open, where the children within reach can fill
-    them (where not, the outcome's shortfall row says so)."""
-    decided = table["decided"].to_numpy()
-    groups = {}
-    closed = np.flatnonzero(np.isin(decided, CLOSING))
-    if len(closed):
-        groups["decided_closed"] = (closed, (0, 0))
-    able = _can_fill(county, table, arcs)
-    opened = np.flatnonzero(np.isin(decided, ("build", "expand")) & able)
-    if len(opened):
-        groups["decided_opened"] = (opened, (len(opened), None))
-    return groups
 
 
 def _can_fill(county: KgCountyInput, table: pd.DataFrame, arcs: dict) -> np.ndarray:

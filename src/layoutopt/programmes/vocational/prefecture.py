@@ -29,10 +29,10 @@ import numpy as np
 import pandas as pd
 
 from layoutopt.data.specialties import codes
-from layoutopt.decisions import CLOSING, NO_DECISIONS
+from layoutopt.decisions import NO_DECISIONS
 from layoutopt.engine import LocationProblem, LocationSolution
 from layoutopt.engine.problem import CANDIDATE, CLOSABLE, MUST_KEEP
-from layoutopt.programmes.common import arc_arrays, arcs_under_merges
+from layoutopt.programmes.common import arc_arrays, arcs_under_merges, decision_groups
 from layoutopt.scenario import VocationalSection
 
 PRESENCE = "presence"  # group name prefix: presence:<region_id>
@@ -172,24 +172,13 @@ def plan_problem(
         max_modules=(places["limit"] - places["streams_open"]).clip(lower=0).to_numpy(int),
         unmet_penalty=section.unmet_penalty,
         demand_region=prefecture.prefecture_id,
-        group_open={**groups, **_decided_groups(places)},
+        group_open={
+            **groups,
+            **decision_groups(places.get("decided", pd.Series("", index=places.index)).to_numpy()),
+        },
         group_penalty=penalty,
         **arcs,
     )
-
-
-def _decided_groups(places: pd.DataFrame) -> dict:
-    """The review's decisions as rules: the schools it closes stay closed, the sites it
-    builds on open."""
-    decided = places.get("decided", pd.Series("", index=places.index)).to_numpy()
-    groups = {}
-    closed = np.flatnonzero(np.isin(decided, CLOSING))
-    if len(closed):
-        groups["decided_closed"] = (closed, (0, 0))
-    built = np.flatnonzero(decided == "build")
-    if len(built):
-        groups["decided_built"] = (built, (len(built), None))
-    return groups
 
 
 def _merged_arcs(
