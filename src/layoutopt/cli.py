@@ -288,6 +288,20 @@ def plan(
             "(default: the scenario's `decisions`, else none)."
         ),
     ] = None,
+    reuse: Annotated[
+        Path | None,
+        typer.Option(
+            help="An earlier run's folder: its regions whose inputs are unchanged are taken "
+            "as it solved them, and its final prices start the price searches.",
+        ),
+    ] = None,
+    prices_from: Annotated[
+        Path | None,
+        typer.Option(
+            help="An earlier run's folder: its final prices start the price searches; every "
+            "region is solved (a full run comparable with --reuse).",
+        ),
+    ] = None,
     debug: Annotated[bool, typer.Option(help="Show tracebacks of internal errors.")] = False,
 ) -> None:
     """Run a scenario: check the data, run the programmes, write tables, maps and manifest."""
@@ -300,6 +314,7 @@ def plan(
         sc = load_scenario(scenario)
         if decisions is not None:
             sc = sc.model_copy(update={"decisions": decisions.resolve()})
+        earlier = _earlier(reuse, prices_from)
         names = _programme_names(only)
         target = out or Path("out") / sc.name
         maps_dir = target / "maps" if out else Path("maps") / sc.name
@@ -311,6 +326,7 @@ def plan(
             executor=executor,
             scheduler=scheduler,
             progress=progress,
+            earlier=earlier,
         )
         manifest = write_plan(result, target, maps_dir, progress.say)
         console.print(
@@ -324,6 +340,19 @@ def plan(
             console.print(line, markup=False)
 
     _guarded(run, debug=debug)
+
+
+def _earlier(reuse: Path | None, prices_from: Path | None) -> Any:
+    """The earlier run a plan starts from, if any (``plan.reuse.Earlier``)."""
+    from layoutopt.plan.reuse import read_earlier
+
+    if reuse is not None and prices_from is not None:
+        raise LayoutoptError(
+            "--reuse and --prices-from both given (fix: --reuse alone takes the prices too)"
+        )
+    if reuse is not None:
+        return read_earlier(reuse, regions=True)
+    return read_earlier(prices_from, regions=False) if prices_from is not None else None
 
 
 @app.command()

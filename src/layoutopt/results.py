@@ -157,6 +157,9 @@ class ProgrammeResult:
     flows: pd.DataFrame = field(default_factory=pd.DataFrame)
     accounts: pd.DataFrame | None = None
     teachers: pd.DataFrame | None = None
+    # Each region's solves and outcome under its content key (``plan.reuse.Solved``),
+    # kept in the run's folder for ``plan --reuse``.
+    regions: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -174,6 +177,7 @@ class Plan:
     workers: int
     seconds: float
     execution: dict = field(default_factory=dict)  # executor, cluster, workers lost
+    reuse: dict | None = None  # the earlier run it started from (``plan.reuse``)
 
     @property
     def programmes(self) -> list[str]:

@@ -22,6 +22,7 @@ from layoutopt.plan.executors import (
 )
 from layoutopt.plan.province import complete
 from layoutopt.plan.registry import selected
+from layoutopt.plan.reuse import Earlier
 from layoutopt.plan.runner import RegionalRunner, regions_table
 from layoutopt.progress import Progress
 from layoutopt.results import Plan, ProgrammeResult
@@ -41,13 +42,15 @@ def make_plan(
     progress: Progress | None = None,
     shared: Executor | None = None,
     counties: Collection[str] | None = None,
+    earlier: Earlier | None = None,
 ) -> Plan:
     """The scenario's plan. ``only`` picks programmes (default: those enabled);
     ``workers`` regions are solved at once (default: ``solver.workers``, else the cores) on
     ``executor`` ("processes" or "dask", default ``solver.executor``; ``scheduler``: a Dask
     cluster's address, default ``solver.scheduler``). ``shared``: an executor already open
     (a sweep's), used and left open. ``counties``: plan only these counties (region_id) of
-    the data set."""
+    the data set. ``earlier``: a run whose final prices start this one's price searches,
+    and (``--reuse``) whose regions are taken again where their inputs are unchanged."""
     started = time.perf_counter()
     progress = progress or Progress()
     programmes = selected(scenario, only)
@@ -71,7 +74,7 @@ def make_plan(
         # Every decision is checked before any solve; one that is refused stops the run.
         decisions = read_decisions(scenario.decisions, dataset, scenario, names)
         state = PlanState.start(dataset, scenario, decisions)
-        runner = RegionalRunner(pool, scenario, progress)
+        runner = RegionalRunner(pool, scenario, progress, earlier)
         seconds = {}
         for programme in programmes:
             began = time.perf_counter()
@@ -82,6 +85,8 @@ def make_plan(
     finally:
         if shared is None:
             pool.shutdown(wait=True, cancel_futures=True)
+    for note in earlier.notes if earlier else []:
+        progress.say(f"note: {note}")
     for lost in execution.get("workers_lost", []):
         progress.say(
             f"note: Dask lost worker {lost['worker']}; ran again: "
@@ -96,6 +101,7 @@ def make_plan(
         workers=workers,
         seconds=time.perf_counter() - started,
         execution=execution,
+        reuse=earlier.record() if earlier else None,
     )
 
 

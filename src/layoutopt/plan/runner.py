@@ -26,9 +26,11 @@ from layoutopt.plan.executors import SerialExecutor
 from layoutopt.plan.kpi import met
 from layoutopt.plan.ledger_figures import LABELS, ledger_kpis
 from layoutopt.plan.registry import REGISTRY
+from layoutopt.plan.reuse import Earlier, Solved, priced, region_key
 from layoutopt.plan.search import Results, search_price
 from layoutopt.programmes.base import (
     CommonAction,
+    CountTarget,
     Kpi,
     KpiSpec,
     Programme,
@@ -83,6 +85,7 @@ class RegionalRunner:
     executor: Executor
     scenario: Scenario
     progress: Progress
+    earlier: Earlier | None = None  # an earlier run's prices and solved regions
 
     def run(self, programme: Programme, state: PlanState) -> tuple[ProgrammeResult, PlanState]:
         """The programme's result, and the plan after it (its result in the ledger). The
@@ -106,16 +109,17 @@ class RegionalRunner:
         inputs = programme.prepare(state, self.scenario)
         regions = programme.split(inputs)
         options = solver_options(self.scenario)
+        keys = {r: region_key(programme.name, r, region, options) for r, region in regions.items()}
         todays: dict[str, LocationSolution] = {}
         solves: list[SolveReport] = []
 
-        target = programme.count_target(inputs)
+        target = self._started(programme, programme.count_target(inputs))
         unit = target.unit.replace("_", "-") if target else ""
 
         def evaluate(price: float | None, kept: Results) -> Results:
             todo = {r: region for r, region in regions.items() if r not in kept}
             label = programme.name if price is None else f"{programme.name} @ {price:,.0f} {unit}"
-            done = self._pass(programme.name, label, todo, options, price, todays)
+            done = self._pass(programme.name, label, todo, options, price, todays, keys)
             for region_id, (region_solves, _) in done.items():
                 if region_id not in todays and region_solves.today is not None:
                     todays[region_id] = region_solves.today
@@ -127,8 +131,20 @@ class RegionalRunner:
             final, search = evaluate(None, {}), {}
         else:
             final, search = search_price(target, evaluate)
+        price = search.get(f"price_{target.unit}") if target else None
         outcomes = [provisional(*final[r]) for r in sorted(final)]
-        return self._result(programme, inputs, state, outcomes, solves, search)
+        result = self._result(programme, inputs, state, outcomes, solves, search)
+        result.regions = {
+            r: Solved(priced(keys[r], price), *final[r]) for r in sorted(final)
+        }
+        return result
+
+    def _started(self, programme: Programme, target: CountTarget | None) -> CountTarget | None:
+        """The count target, its price search started where the earlier run's ended."""
+        earlier = self.earlier.price(programme.name) if self.earlier else None
+        if target is None or earlier is None:
+            return target
+        return replace(target, start=earlier)
 
     def _pass(
         self,
@@ -138,7 +154,12 @@ class RegionalRunner:
         options: SolverOptions,
         price: float | None,
         todays: dict[str, LocationSolution],
+        keys: dict[str, str],
     ) -> Results:
+        taken = self._taken(name, regions, price, keys)
+        regions = {r: region for r, region in regions.items() if r not in taken}
+        if not regions:
+            return taken
         futures: dict[str, Future] = {}
         order = (
             list(regions) if isinstance(self.executor, SerialExecutor) else largest_first(regions)
@@ -157,7 +178,8 @@ class RegionalRunner:
                 future.add_done_callback(lambda _f: advance())
                 futures[region_id] = future
             try:
-                return {region_id: futures[region_id].result() for region_id in sorted(futures)}
+                done = {region_id: futures[region_id].result() for region_id in sorted(futures)}
+                return dict(sorted({**taken, **done}.items()))
             except BrokenProcessPool:
                 raise LayoutoptError(
                     f"{name}: a worker process stopped before its regions were solved (out "
@@ -173,6 +195,25 @@ class RegionalRunner:
                     f"({exc}) (fix: give workers more memory, or raise "
                     "distributed.scheduler.allowed-failures)"
                 ) from None
+
+    def _taken(
+        self, name: str, regions: dict[str, Any], price: float | None, keys: dict[str, str]
+    ) -> Results:
+        """The regions the earlier run solved from the same inputs at this price."""
+        if self.earlier is None:
+            return {}
+        taken: Results = {}
+        for region_id in regions:
+            found = self.earlier.find(name, region_id, priced(keys[region_id], price))
+            self.earlier.count(name, region_id, taken=found is not None)
+            if found is not None:
+                taken[region_id] = (found.solves, found.outcome)
+        if taken:
+            self.progress.say(
+                f"{name}: {len(taken)} of {len(regions)} regions taken from {self.earlier.run} "
+                "(their inputs are unchanged)"
+            )
+        return taken
 
     def _result(
         self,

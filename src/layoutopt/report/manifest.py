@@ -28,6 +28,8 @@ def build_manifest(plan: Plan) -> dict[str, Any]:
         "programmes_run": plan.programmes,
         "plan_state_order": list(plan.state.order),
         "run": {"workers": plan.workers, **plan.execution, "seconds": round(plan.seconds, 1)},
+        # A solve of a region taken from an earlier run (`reuse`) is listed as it ran there.
+        "reuse": plan.reuse,
         "solves": [asdict(s) for r in plan.results for s in r.solves],
         "programmes": {r.programme: r.summary for r in plan.results},
         "notes": dataset.notes,

@@ -12,6 +12,7 @@ import pandas as pd
 
 from layoutopt.data.io import atomic_write_text, replace_folder, write_layer
 from layoutopt.decisions import COLUMNS as DECISION_COLUMNS
+from layoutopt.plan.reuse import write_store
 from layoutopt.report.audit import audit, summarise
 from layoutopt.report.background import FILE as BACKGROUND_FILE
 from layoutopt.report.background import background_js
@@ -108,6 +109,8 @@ def write_run(
                 folder / "decisions.csv", csv_text(decided[DECISION_COLUMNS]), bom=True
             )
         (folder / "plan.xlsx").write_bytes(plan_workbook(plan, kpis, manifest, extra))
+        # Each region's solves, for a later `plan --reuse` of this folder.
+        write_store(folder, {r.programme: r.regions for r in results if r.regions})
         schools = plan.schools_after
         if schools is not None:
             table = pd.DataFrame(schools.drop(columns="geometry"))
