@@ -4,12 +4,14 @@ again with them, and the new map starting from them."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from conftest import TINY, read_output, run_plan, write_scenario
+from layoutopt.plan.reuse import read_earlier
 from layoutopt.scenario import load_scenario
 from test_map import browser
 
@@ -36,13 +38,16 @@ OPEN_POPUP = """id => {
 }"""
 
 
-def plan_tiny(folder: Path, data: Path, decisions: Path | None = None) -> Path:
+def plan_tiny(
+    folder: Path, data: Path, decisions: Path | None = None, reuse: Path | None = None
+) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     text = TINY.format(cache=(folder / "cache").as_posix(), projects="[0, 1000]")
     if decisions is not None:
         text = f'decisions = "{decisions.as_posix()}"\n' + text
     scenario = load_scenario(write_scenario(folder / "tiny.toml", data, text))
-    run_plan(scenario, folder / "out", only=["highschool"])
+    earlier = read_earlier(reuse, regions=True) if reuse is not None else None
+    run_plan(scenario, folder / "out", only=["highschool"], earlier=earlier)
     return folder / "out"
 
 
@@ -108,7 +113,10 @@ def test_decisions_marked_on_the_map_are_downloaded_and_planned(tiny_dataset_dir
     assert set(table["decided_by"]) == {"县教育局"} and set(table["programme"]) == {"highschool"}
     assert "one campus, 合并" in set(table["reason"])  # a comma, quoted
 
-    second = plan_tiny(tmp_path / "second", tiny_dataset_dir, path)
+    # Re-planned as the meeting does: the counties the decisions touch, the others taken.
+    second = plan_tiny(tmp_path / "second", tiny_dataset_dir, path, reuse=first)
+    manifest = json.loads((second / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["reuse"]["programmes"]["highschool"]["regions_solved"] == ["990102", "990121"]
     changes = read_output(second, "changes.csv")
     kept = changes[changes["school_id"] == "990121-SH002"]
     assert "merge_into" not in set(kept["action"])

@@ -311,10 +311,10 @@ def plan(
     from layoutopt.scenario import load_scenario
 
     def run() -> None:
+        earlier = _earlier(reuse, prices_from)
         sc = load_scenario(scenario)
         if decisions is not None:
             sc = sc.model_copy(update={"decisions": decisions.resolve()})
-        earlier = _earlier(reuse, prices_from)
         names = _programme_names(only)
         target = out or Path("out") / sc.name
         maps_dir = target / "maps" if out else Path("maps") / sc.name

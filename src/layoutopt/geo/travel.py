@@ -76,14 +76,16 @@ class RoadGraph:
 
     @cached_property
     def fingerprint(self) -> bytes:
-        """The graph's node ids and edges, as the travel cache's key takes them."""
-        return b"".join(
-            (
-                self.node_ids.astype(str).astype(bytes).tobytes(),
-                self.minutes.data.tobytes(),
-                self.minutes.indices.tobytes(),
-            )
-        )
+        """A digest of the graph's node ids and edges, as the travel cache's key takes
+        them (hashed once: a key is made for every county of every programme)."""
+        digest = hashlib.sha256()
+        for part in (
+            self.node_ids.astype(str).astype(bytes).tobytes(),
+            self.minutes.data.tobytes(),
+            self.minutes.indices.tobytes(),
+        ):
+            digest.update(part)
+        return digest.digest()
 
     @classmethod
     def from_tables(cls, nodes: pd.DataFrame, edges: pd.DataFrame) -> RoadGraph:
@@ -260,13 +262,25 @@ def cut_off_settlements(
     return {"no_edge": sorted(ids[no_edge]), "separate": sorted(ids[off & ~no_edge])}
 
 
+_BUILT: list[tuple[object, object, RoadGraph]] = []  # the last data set's graph
+
+
+def road_graph(dataset: Dataset) -> RoadGraph:
+    """The data set's road graph, built once for a run: every programme's travel tables
+    and the road notes read the same one (with its node tree and pieces worked out once)."""
+    nodes, edges = dataset.road_nodes, dataset.road_edges
+    assert nodes is not None and edges is not None
+    if not _BUILT or _BUILT[0][0] is not nodes or _BUILT[0][1] is not edges:
+        _BUILT[:] = [(nodes, edges, RoadGraph.from_tables(nodes, edges))]
+    return _BUILT[0][2]
+
+
 def road_notes(dataset: Dataset, travel: TravelSettings) -> list[str]:
     """Notes naming the settlements whose nearest road node has no edge, and those on a
     separate piece of the road network, if any."""
     if not dataset.has_roads or travel.method == "straight_line":
         return []
-    assert dataset.road_nodes is not None and dataset.road_edges is not None
-    roads = RoadGraph.from_tables(dataset.road_nodes, dataset.road_edges)
+    roads = road_graph(dataset)
     cut = cut_off_settlements(dataset.demand, roads, TravelQuery(**travel.model_dump()))
     trips = "their trips are straight line × travel.circuity at travel.speed_kmh"
     notes = []

@@ -134,9 +134,7 @@ class RegionalRunner:
         price = search.get(f"price_{target.unit}") if target else None
         outcomes = [provisional(*final[r]) for r in sorted(final)]
         result = self._result(programme, inputs, state, outcomes, solves, search)
-        result.regions = {
-            r: Solved(priced(keys[r], price), *final[r]) for r in sorted(final)
-        }
+        result.regions = {r: Solved(priced(keys[r], price), *final[r]) for r in sorted(final)}
         return result
 
     def _started(self, programme: Programme, target: CountTarget | None) -> CountTarget | None:

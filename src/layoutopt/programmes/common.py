@@ -13,7 +13,7 @@ from layoutopt.data.dataset import Dataset
 from layoutopt.decisions import CLOSING
 from layoutopt.demand.cohorts import cohort_at_horizon
 from layoutopt.errors import LayoutoptError
-from layoutopt.geo.travel import RoadGraph, TravelQuery, travel_times
+from layoutopt.geo.travel import TravelQuery, road_graph, travel_times
 from layoutopt.programmes.flows import NO_SEAT, mean_minutes
 from layoutopt.scenario import Scenario
 
@@ -44,8 +44,7 @@ def travel_within_county(
     settings = TravelQuery(**{**scenario.travel.model_dump(), **cutoff}, k_nearest=k_nearest)
     roads = None
     if dataset.has_roads and settings.method != "straight_line":
-        assert dataset.road_nodes is not None and dataset.road_edges is not None
-        roads = RoadGraph.from_tables(dataset.road_nodes, dataset.road_edges)
+        roads = road_graph(dataset)
     demand = dataset.demand
     area = _area_of(dataset, by_prefecture)
     places["area"] = area.reindex(places["region_id"].astype(str)).to_numpy()
@@ -128,12 +127,17 @@ def project_stage(
 
 def round_keeping_total(values: pd.Series) -> pd.Series:
     """Whole numbers with the same (rounded) total: floors, then +1 to the largest remainders."""
-    floors = np.floor(values.to_numpy(float))
+    whole = whole_keeping_total(values.to_numpy(float), values.index.to_numpy())
+    return pd.Series(whole, index=values.index)
+
+
+def whole_keeping_total(values: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """``round_keeping_total`` on arrays (``ids`` break ties), for callers in a loop."""
+    floors = np.floor(values)
     short = round(float(values.sum())) - int(floors.sum())
-    remainder = values.to_numpy(float) - floors
-    order = np.lexsort((values.index.to_numpy(), -remainder))  # ties broken by id
+    order = np.lexsort((ids, -(values - floors)))  # ties broken by id
     floors[order[:short]] += 1
-    return pd.Series(floors.astype(np.int64), index=values.index)
+    return floors.astype(np.int64)
 
 
 def change_row(
@@ -344,7 +348,7 @@ def host_settlements(schools: gpd.GeoDataFrame, demand: pd.DataFrame) -> np.ndar
     hosts = np.full(len(schools), "", dtype=object)
     if "demand_id" in schools:
         given = schools["demand_id"].astype(str).to_numpy()
-        known = np.isin(given, ids)
+        known = pd.Series(given).isin(ids).to_numpy()  # hashed: np.isin sorts objects
         hosts[known] = given[known]
     missing = np.flatnonzero(hosts == "")
     xy = np.column_stack([demand.geometry.x.to_numpy(), demand.geometry.y.to_numpy()])

@@ -25,14 +25,3 @@ def plain_number(value: float) -> str:
     if float(value).is_integer() and abs(value) < 1e15:
         return str(int(value))
     return np.format_float_positional(value, precision=10, fractional=False, trim="-")
-
-
-def cell_value(value: object) -> object:
-    """A value as an openpyxl cell takes it (empty for NA and NaN)."""
-    if value is None or value is pd.NA:
-        return None
-    if isinstance(value, float) and value != value:  # NaN
-        return None
-    if hasattr(value, "item"):  # numpy scalar
-        return value.item()
-    return value

@@ -9,18 +9,14 @@ labels, and one row per county with today's and the plan's figures.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 from typing import Any
 
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
 
 from layoutopt import __version__
-from layoutopt.report.tables import ID_COLUMNS, cell_value
+from layoutopt.report.tables import ID_COLUMNS
+from layoutopt.report.xlsx import Sheet, write_xlsx
 from layoutopt.results import Plan, ProgrammeResult
 
 # Column -> Chinese label (the English name stays beside it).
@@ -92,7 +88,6 @@ ZH = {
     "met": "是否达标",
     "meaning": "说明",
 }
-HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 WIDE = {"reason": 80, "meaning": 50, "action_label": 28, "school_name": 26, "target_name": 26}
 
 
@@ -104,18 +99,15 @@ def plan_workbook(
 ) -> bytes:
     """The workbook; ``tables``: the CSVs written beside changes.csv (flows, beds,
     staffing), a sheet each."""
-    book = Workbook()
-    book.remove(book.active)
-    _read_me(book.create_sheet("说明 read me"), plan, manifest)
-    for result in plan.results:
-        _table(book.create_sheet(f"{result.programme} 调整"), _changes(result))
-    for name, table in sorted((tables or {}).items()):
-        _table(book.create_sheet(f"{name.removesuffix('.csv')} 明细"), table)
-    _table(book.create_sheet("指标 KPIs"), _kpis(plan, kpis))
-    _table(book.create_sheet("县汇总 counties"), county_summary(plan, kpis, tables or {}))
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    sheets = [_read_me(plan, manifest)]
+    sheets += [_table(f"{r.programme} 调整", _changes(r)) for r in plan.results]
+    sheets += [
+        _table(f"{name.removesuffix('.csv')} 明细", table)
+        for name, table in sorted((tables or {}).items())
+    ]
+    sheets.append(_table("指标 KPIs", _kpis(plan, kpis)))
+    sheets.append(_table("县汇总 counties", county_summary(plan, kpis, tables or {})))
+    return write_xlsx(sheets)
 
 
 def scenario_hash(manifest: dict[str, Any]) -> str:
@@ -124,7 +116,7 @@ def scenario_hash(manifest: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _read_me(sheet: Worksheet, plan: Plan, manifest: dict[str, Any]) -> None:
+def _read_me(plan: Plan, manifest: dict[str, Any]) -> Sheet:
     scenario = plan.scenario
     rows = [
         ("规划方案 scenario", scenario.name),
@@ -160,13 +152,8 @@ def _read_me(sheet: Worksheet, plan: Plan, manifest: dict[str, Any]) -> None:
             "synthetic (data/shanxi/README.md)",
         ),
     ]
-    for row in rows:
-        sheet.append(list(row))
-    sheet.column_dimensions["A"].width = 38
-    sheet.column_dimensions["B"].width = 100
-    for cell in sheet["A"]:
-        cell.font = Font(bold=True)
-    _print_setup(sheet)
+    frame = pd.DataFrame(rows, columns=["key", "value"])
+    return Sheet("说明 read me", frame, widths=[38, 100], table=False, bold_first=True)
 
 
 def _changes(result: ProgrammeResult) -> pd.DataFrame:
@@ -232,34 +219,20 @@ def county_summary(plan: Plan, kpis: pd.DataFrame, tables: dict[str, pd.DataFram
     return frame.fillna(0).reset_index()
 
 
-def _table(sheet: Worksheet, frame: pd.DataFrame) -> None:
+def _table(name: str, frame: pd.DataFrame) -> Sheet:
+    """A sheet of a table: Chinese and English headers, ids as text, widths from the
+    first rows, frozen and filtered header, printed landscape one page wide."""
     columns = list(frame.columns)
-    sheet.append([f"{ZH[c]}\n{c}" if c in ZH else c for c in columns])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-        cell.fill = HEADER_FILL
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
-    for row in frame.itertuples(index=False):
-        sheet.append([cell_value(v) for v in row])
-    for j, column in enumerate(columns, 1):
-        letter = get_column_letter(j)
-        if column in ID_COLUMNS:
-            for cell in sheet[letter][1:]:
-                cell.number_format = "@"
+    widths = []
+    for column in columns:
         sample = [len(str(v)) for v in frame[column].head(200)]
-        width = WIDE.get(column, min(30, max([len(ZH.get(column, column)) * 2, *sample]) + 2))
-        sheet.column_dimensions[letter].width = width
-    sheet.row_dimensions[1].height = 32
-    sheet.freeze_panes = "A2"
-    sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{max(len(frame) + 1, 2)}"
-    _print_setup(sheet)
-
-
-def _print_setup(sheet: Worksheet) -> None:
-    """Landscape, fitted to one page wide, the header row on every page."""
-    sheet.page_setup.orientation = "landscape"
-    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
-    sheet.page_setup.fitToWidth = 1
-    sheet.page_setup.fitToHeight = 0
-    sheet.sheet_properties.pageSetUpPr.fitToPage = True
-    sheet.print_title_rows = "1:1"
+        widths.append(
+            WIDE.get(column, min(30, max([len(ZH.get(column, column)) * 2, *sample]) + 2))
+        )
+    return Sheet(
+        name,
+        frame,
+        header=[f"{ZH[c]}\n{c}" if c in ZH else c for c in columns],
+        widths=widths,
+        text=frozenset(c for c in columns if c in ID_COLUMNS),
+    )

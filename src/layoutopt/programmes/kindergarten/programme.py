@@ -19,7 +19,7 @@ import pandas as pd
 
 from layoutopt.engine import LocationProblem, LocationSolution
 from layoutopt.programmes import base
-from layoutopt.programmes.common import section_flows
+from layoutopt.programmes.common import by_region, section_flows
 from layoutopt.programmes.flows import NO_SEAT
 from layoutopt.programmes.kindergarten import county as problems
 from layoutopt.programmes.kindergarten.county import KgCountyInput, KgCountyPlan, option_table
@@ -87,7 +87,10 @@ class Kindergarten(base.Programme):
         demand = inputs.demand
         growth = frozenset(demand.loc[demand["growth_area"], "demand_id"])
         kinds = demand.set_index("demand_id")["kind"]
-        return {r: county_input(inputs, r, growth, kinds) for r in inputs.region_ids}
+        county_of = demand.set_index("demand_id")["region_id"]
+        keys = county_of.reindex(inputs.reach["demand_id"]).to_numpy()
+        reach = by_region(inputs.reach, keys, list(inputs.region_ids))  # one pass, not 117
+        return {r: county_input(inputs, r, growth, kinds, reach[r]) for r in inputs.region_ids}
 
     def today_problem(self, region: KgCounty) -> LocationProblem:
         return problems.today_problem(region.problem, region.section)
@@ -166,15 +169,19 @@ class Kindergarten(base.Programme):
 
 
 def county_input(
-    network: KgNetwork, region_id: str, growth: frozenset[str], kinds: pd.Series
+    network: KgNetwork,
+    region_id: str,
+    growth: frozenset[str],
+    kinds: pd.Series,
+    reach: pd.DataFrame,
 ) -> KgCounty:
     """One county's inputs; ``growth``: the province's growth or migrant settlements,
-    ``kinds``: every settlement's kind."""
+    ``kinds``: every settlement's kind; ``reach``: the trips from its settlements."""
     kgs = network.kindergartens[network.kindergartens["region_id"] == region_id]
     sites = network.sites[network.sites["region_id"] == region_id]
     demand = network.demand[network.demand["region_id"] == region_id]
     children = demand.loc[demand["children"] > 0, ["demand_id", "children"]]
-    reach = network.reach[network.reach["demand_id"].isin(children["demand_id"])]
+    reach = reach[reach["demand_id"].isin(children["demand_id"])]
     hosts = pd.concat(
         [
             kgs.set_index("school_id")["demand_id"].astype(str),

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from layoutopt.demand.cohorts import cohort_at_horizon
-from layoutopt.programmes.common import host_settlements, round_keeping_total
+from layoutopt.programmes.common import host_settlements, whole_keeping_total
 from layoutopt.scenario import Scenario
 from layoutopt.state import PlanState
 
@@ -106,10 +106,18 @@ def needed_posts(
     )
     info = _one_per_town(info)
     rows, nurses = [], {}
-    for school_id, school in schools.iterrows():
+    # Plain records: a pandas row per school cost more than the norms themselves.
+    by_school = zip(
+        schools.index,
+        schools.to_dict("records"),
+        students.to_dict("records"),
+        info.to_dict("records"),
+        strict=True,
+    )
+    for school_id, school, school_students, school_info in by_school:
         if school["level"] == "special":
             continue  # keeps the posts it has (no norm)
-        posts, nurse = school_posts(school, students.loc[school_id], info.loc[school_id], scenario)
+        posts, nurse = school_posts(school, school_students, school_info, scenario)
         nurses[school_id] = nurse
         rows += [(school_id, subject, n) for subject, n in posts.items() if n > 0]
     kept = today[today["school_id"].isin(schools.index[schools["level"] == "special"])]
@@ -182,10 +190,12 @@ def school_posts(school, students, info, scenario: Scenario) -> tuple[dict[str, 
         "mental_health": int(bool(info["mental_health"])),
     }
     total = max(int(np.ceil(posts - 1e-9)), sum(fixed.values()))
-    shares = pd.Series(section.subject_shares.get(info["main"], {"other": 1.0}), dtype=float)
+    shares = section.subject_shares.get(info["main"], {"other": 1.0})
+    names = np.array(list(shares), dtype=object)
+    values = np.array(list(shares.values()), dtype=float)
     # Boarding posts are in the total, shared like the rest.
-    rest = round_keeping_total(shares / shares.sum() * (total - sum(fixed.values())))
-    return {**fixed, **{k: int(v) for k, v in rest.items()}}, 0.0
+    rest = whole_keeping_total(values / values.sum() * (total - sum(fixed.values())), names)
+    return {**fixed, **{k: int(v) for k, v in zip(names, rest, strict=True)}}, 0.0
 
 
 def _classes(school, section_name: str, students, scenario: Scenario) -> float:
