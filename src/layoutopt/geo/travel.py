@@ -17,6 +17,7 @@ and the table is cached on disk under a key made of the inputs' hashes.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -139,15 +140,26 @@ def travel_times(
             "(fix: add roads.gpkg or set travel.method = 'straight_line')"
         )
     use_roads = roads is not None and method != "straight_line"
-    key = _cache_key(origins, demand, settings, origin_id, roads if use_roads else None)
-    cached = cache_dir / f"travel-{key}.parquet" if cache_dir else None
+    key = travel_key(origins, demand, settings, origin_id, roads if use_roads else None)
+
+    def compute() -> pd.DataFrame:
+        if use_roads:
+            assert roads is not None
+            return _road_times(origins, demand, settings, origin_id, roads)
+        return _straight_times(origins, demand, settings, origin_id)
+
+    return cached_table(cache_dir, "travel", key, compute)
+
+
+def cached_table(
+    cache_dir: Path | None, kind: str, key: str, compute: Callable[[], pd.DataFrame]
+) -> pd.DataFrame:
+    """The table cached as ``cache_dir/KIND-KEY.parquet``, computed and cached if absent
+    (written to a temporary file first, so a stopped run never leaves half a table)."""
+    cached = cache_dir / f"{kind}-{key}.parquet" if cache_dir else None
     if cached is not None and cached.is_file():
         return pd.read_parquet(cached)
-    if use_roads:
-        assert roads is not None
-        table = _road_times(origins, demand, settings, origin_id, roads)
-    else:
-        table = _straight_times(origins, demand, settings, origin_id)
+    table = compute()
     if cached is not None:
         cached.parent.mkdir(parents=True, exist_ok=True)
         tmp = cached.with_suffix(".tmp")
@@ -355,10 +367,19 @@ def _tidy(origin_ids, demand_ids, minutes, metres) -> pd.DataFrame:
     )[COLUMNS]
 
 
-def _cache_key(
-    origins, demand, settings: TravelQuery, origin_id: str, roads: RoadGraph | None
+def travel_key(
+    origins,
+    demand,
+    settings: TravelQuery,
+    origin_id: str,
+    roads: RoadGraph | None,
+    extra: tuple[np.ndarray, ...] = (),
 ) -> str:
+    """The cache key of a travel query: the places' and settlements' ids and points, the
+    settlements' kinds, the settings, the road graph's digest and any ``extra`` arrays."""
     digest = hashlib.sha256(CACHE_VERSION.encode())
+    for array in extra:
+        digest.update(pd.util.hash_array(np.asarray(array, dtype=object).astype(str)).tobytes())
     digest.update(settings.model_dump_json(exclude={"cache_dir"}).encode())
     for frame, ids in ((origins, origin_id), (demand, "demand_id")):
         digest.update(pd.util.hash_pandas_object(frame[ids].astype(str), index=False).to_numpy())

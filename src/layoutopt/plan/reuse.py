@@ -188,10 +188,9 @@ def _feed(digest: Any, value: Any) -> None:
         columns = value.columns if isinstance(value, pd.DataFrame) else [value.name]
         _feed(digest, [str(c) for c in columns])
     elif isinstance(value, pd.DataFrame):
-        _feed(digest, [str(c) for c in value.columns])
+        digest.update(repr([(str(c), str(t)) for c, t in value.dtypes.items()]).encode())
         _feed_index(digest, value.index)
-        for _, column in value.items():
-            _feed_series(digest, column)
+        _feed_values(digest, value)
     elif isinstance(value, pd.Series):
         _feed_index(digest, value.index)
         _feed_series(digest, value)
@@ -228,14 +227,20 @@ def _feed_index(digest: Any, index: pd.Index) -> None:
 
 def _feed_series(digest: Any, series: pd.Series) -> None:
     digest.update(repr((series.name, str(series.dtype))).encode())
-    values = series
-    if isinstance(series.dtype, pd.api.extensions.ExtensionDtype) and str(series.dtype) == (
-        "geometry"
-    ):
-        values = pd.Series(shapely.to_wkb(np.asarray(series.array), hex=True))
+    _feed_values(digest, series.to_frame())
+
+
+def _feed_values(digest: Any, frame: pd.DataFrame) -> None:
+    """A table's cells: one hash per row over its columns (pandas' own, in C), points by
+    their WKB; cells pandas cannot hash (lists) by their pickle."""
+    points = [c for c, t in frame.dtypes.items() if str(t) == "geometry"]
+    if points:
+        frame = pd.DataFrame(frame)  # a plain table: its points become WKB text
+        for c in points:
+            frame[c] = shapely.to_wkb(np.asarray(frame[c].array), hex=True)
     try:
-        hashed = pd.util.hash_pandas_object(values, index=False)
-    except TypeError:  # cells pandas cannot hash (lists): by their pickle
-        digest.update(pickle.dumps(values.tolist(), pickle.HIGHEST_PROTOCOL))
+        hashed = pd.util.hash_pandas_object(frame, index=False)
+    except TypeError:
+        digest.update(pickle.dumps(frame.to_numpy().tolist(), pickle.HIGHEST_PROTOCOL))
         return
     digest.update(hashed.to_numpy().tobytes())

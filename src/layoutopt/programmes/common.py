@@ -13,7 +13,7 @@ from layoutopt.data.dataset import Dataset
 from layoutopt.decisions import CLOSING
 from layoutopt.demand.cohorts import cohort_at_horizon
 from layoutopt.errors import LayoutoptError
-from layoutopt.geo.travel import TravelQuery, road_graph, travel_times
+from layoutopt.geo.travel import TravelQuery, cached_table, road_graph, travel_key, travel_times
 from layoutopt.programmes.flows import NO_SEAT, mean_minutes
 from layoutopt.scenario import Scenario
 
@@ -49,26 +49,36 @@ def travel_within_county(
     area = _area_of(dataset, by_prefecture)
     places["area"] = area.reindex(places["region_id"].astype(str)).to_numpy()
     settlement_area = area.reindex(demand["region_id"].astype(str)).to_numpy()
-    tables = []
-    for area_id, mine in places.groupby("area", sort=True):
-        settlements = demand[settlement_area == area_id]
-        if settlements.empty:
-            continue
-        tables.append(
-            travel_times(
-                mine.drop(columns="area").reset_index(drop=True),
-                settlements.reset_index(drop=True),
-                settings,
-                origin_id="place_id",
-                roads=roads,
-                cache_dir=Path(settings.cache_dir),
+    cache_dir = Path(settings.cache_dir)
+
+    def compute() -> pd.DataFrame:
+        tables = []
+        for area_id, mine in places.groupby("area", sort=True):
+            settlements = demand[settlement_area == area_id]
+            if settlements.empty:
+                continue
+            tables.append(
+                travel_times(
+                    mine.drop(columns="area").reset_index(drop=True),
+                    settlements.reset_index(drop=True),
+                    settings,
+                    origin_id="place_id",
+                    roads=roads,
+                    cache_dir=cache_dir,
+                )
             )
-        )
-    columns = ["place_id", "demand_id", "minutes", "distance_km"]
-    if not tables:
-        return pd.DataFrame(columns=columns)
-    table = pd.concat(tables, ignore_index=True).rename(columns={"origin_id": "place_id"})
-    return table.sort_values(["demand_id", "minutes", "place_id"], ignore_index=True)[columns]
+        columns = ["place_id", "demand_id", "minutes", "distance_km"]
+        if not tables:
+            return pd.DataFrame(columns=columns)
+        table = pd.concat(tables, ignore_index=True).rename(columns={"origin_id": "place_id"})
+        return table.sort_values(["demand_id", "minutes", "place_id"], ignore_index=True)[columns]
+
+    # The whole province's table is cached too: a warm run reads one file, not one an area
+    # (each area's stays cached for a run in which only some areas' places changed).
+    key = travel_key(
+        places, demand, settings, "place_id", roads, extra=(places["area"], settlement_area)
+    )
+    return cached_table(cache_dir, "travel-areas", key, compute)
 
 
 def by_region(

@@ -12,7 +12,7 @@ import pandas as pd
 
 from layoutopt.data.io import atomic_write_text, replace_folder, write_layer
 from layoutopt.decisions import COLUMNS as DECISION_COLUMNS
-from layoutopt.plan.reuse import write_store
+from layoutopt.plan.reuse import STORE, write_store
 from layoutopt.report.audit import audit, summarise
 from layoutopt.report.background import FILE as BACKGROUND_FILE
 from layoutopt.report.background import background_js
@@ -83,6 +83,7 @@ def write_run(
         + (["decisions.csv"] if plan.state.decisions.file is not None else [])
         + (["schools_after.csv", "schools_after.gpkg"] if maps else []),
         "maps": [str(maps_dir / name) for name in sorted(maps)],
+        "solved_regions": f"{STORE}/<programme>.pkl (for plan --reuse)",
     }
 
     def fill_maps(folder: Path) -> None:

@@ -88,9 +88,20 @@ class Kindergarten(base.Programme):
         growth = frozenset(demand.loc[demand["growth_area"], "demand_id"])
         kinds = demand.set_index("demand_id")["kind"]
         county_of = demand.set_index("demand_id")["region_id"]
-        keys = county_of.reindex(inputs.reach["demand_id"]).to_numpy()
-        reach = by_region(inputs.reach, keys, list(inputs.region_ids))  # one pass, not 117
-        return {r: county_input(inputs, r, growth, kinds, reach[r]) for r in inputs.region_ids}
+        ids = list(inputs.region_ids)
+        # Each table cut in one pass, not once a county.
+        tables = {
+            "kgs": by_region(inputs.kindergartens, inputs.kindergartens["region_id"], ids),
+            "sites": by_region(inputs.sites, inputs.sites["region_id"], ids),
+            "demand": by_region(demand, demand["region_id"], ids),
+            "reach": by_region(
+                inputs.reach, county_of.reindex(inputs.reach["demand_id"]).to_numpy(), ids
+            ),
+        }
+        return {
+            r: county_input(inputs, r, growth, kinds, **{k: t[r] for k, t in tables.items()})
+            for r in ids
+        }
 
     def today_problem(self, region: KgCounty) -> LocationProblem:
         return problems.today_problem(region.problem, region.section)
@@ -173,13 +184,15 @@ def county_input(
     region_id: str,
     growth: frozenset[str],
     kinds: pd.Series,
+    *,
+    kgs: pd.DataFrame,
+    sites: pd.DataFrame,
+    demand: pd.DataFrame,
     reach: pd.DataFrame,
 ) -> KgCounty:
     """One county's inputs; ``growth``: the province's growth or migrant settlements,
-    ``kinds``: every settlement's kind; ``reach``: the trips from its settlements."""
-    kgs = network.kindergartens[network.kindergartens["region_id"] == region_id]
-    sites = network.sites[network.sites["region_id"] == region_id]
-    demand = network.demand[network.demand["region_id"] == region_id]
+    ``kinds``: every settlement's kind; ``kgs``, ``sites``, ``demand`` and ``reach``: its
+    rows of the network's tables (reach: the trips from its settlements)."""
     children = demand.loc[demand["children"] > 0, ["demand_id", "children"]]
     reach = reach[reach["demand_id"].isin(children["demand_id"])]
     hosts = pd.concat(

@@ -14,7 +14,7 @@ from layoutopt.engine import LocationSolution, SolverOptions
 from layoutopt.engine.report import SolveMethod, SolveReport, SolveStatus
 from layoutopt.errors import LayoutoptError
 from layoutopt.programmes import base
-from layoutopt.programmes.common import change_row
+from layoutopt.programmes.common import by_region, change_row
 from layoutopt.programmes.staffing.kpis import KPI_SPECS, indicators
 from layoutopt.programmes.staffing.posts import horizon_students, needed_posts
 from layoutopt.programmes.staffing.redeploy import (
@@ -115,9 +115,15 @@ class Staffing(base.Programme):
         return build_inputs(state, scenario)
 
     def split(self, inputs: StaffingInputs) -> dict[str, County]:
-        return {
-            r: county_input(inputs, r) for r in sorted(set(inputs.schools["region_id"].astype(str)))
-        }
+        counties = inputs.schools["region_id"].astype(str)
+        ids = sorted(set(counties))
+        county_of = pd.Series(counties.to_numpy(), index=inputs.schools["school_id"])
+        # Each table cut in one pass, not once a county.
+        schools = by_region(inputs.schools, counties, ids)
+        holdings = by_region(
+            inputs.holdings, county_of.reindex(inputs.holdings["school_id"]).to_numpy(), ids
+        )
+        return {r: county_input(inputs, r, schools[r], holdings[r]) for r in ids}
 
     def solve(
         self,
@@ -254,10 +260,19 @@ def receivers(state: PlanState) -> dict[str, str]:
     return dict(zip(first["from_id"], first["to_id"], strict=True))
 
 
-def county_input(inputs: StaffingInputs, region_id: str) -> County:
-    schools = inputs.schools[inputs.schools["region_id"].astype(str) == region_id]
-    ids = set(schools["school_id"])
-    holdings = inputs.holdings[inputs.holdings["school_id"].isin(ids)].reset_index(drop=True)
+def county_input(
+    inputs: StaffingInputs,
+    region_id: str,
+    schools: pd.DataFrame | None = None,
+    holdings: pd.DataFrame | None = None,
+) -> County:
+    """One county's input; ``schools`` and ``holdings``: its rows of the inputs' tables
+    where the caller has cut them already."""
+    if schools is None:
+        schools = inputs.schools[inputs.schools["region_id"].astype(str) == region_id]
+    if holdings is None:
+        holdings = inputs.holdings[inputs.holdings["school_id"].isin(set(schools["school_id"]))]
+    holdings = holdings.reset_index(drop=True)
     totals = holdings.groupby("school_id")["teachers"].sum()
     # County redeployment (县管校聘) covers public teachers in public schools only.
     public = schools[schools["ownership"] == "public"]
