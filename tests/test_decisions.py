@@ -165,6 +165,38 @@ def test_a_build_the_plan_cannot_hold_is_a_shortfall_row(tiny_dataset_dir, tmp_p
     assert "rule decided_build: a new school at 990222-S010 cannot open" in rows["reason"].iloc[0]
 
 
+def test_a_school_decided_expanded_adds_a_stream_or_says_why_not(
+    tiny_dataset_dir, tmp_path, undecided
+):
+    # 甲区's SH004 (9 streams) is kept at its size without decisions: decided, it adds a
+    # stream (at the stream cost, the least the model may add).
+    assert "expand" not in set(rows_of(undecided, "990102-SH004")["action"])
+    run, _ = plan_with(
+        tmp_path / "grow", tiny_dataset_dir, [("highschool", "990102-SH004", "expand", "")]
+    )
+    grown = after(run, "990102-SH004")
+    assert int(grown["size_after"]) >= int(grown["size_register"]) + 1 == 10
+    rows = rows_of(run, "990102-SH004")
+    assert "expand" in set(rows["action"])
+    assert rows["reason"].str.startswith("decided at review").all()
+    # With max_streams at 9 it has no room: a shortfall row names the rule and the school.
+    folder = tmp_path / "cap"
+    folder.mkdir()
+    path = decisions_file(folder, [("highschool", "990102-SH004", "expand", "")])
+    text = TINY.format(cache=(folder / "cache").as_posix(), projects="[0, 1000]")
+    text = f'decisions = "{path.as_posix()}"\n' + text.replace(
+        "[highschool]\n", "[highschool]\nmax_streams = 9\n"
+    )
+    scenario = load_scenario(write_scenario(folder / "tiny.toml", tiny_dataset_dir, text))
+    run_plan(scenario, folder / "out", only=["highschool"])
+    rows = rows_of(folder / "out", "990102-SH004")
+    short = rows[rows["action"] == "shortfall"]
+    assert (
+        len(short) == 1
+        and "rule decided_expand: 990102-SH004 cannot add a stream" in (short["reason"].iloc[0])
+    )
+
+
 def test_every_problem_of_a_decisions_file_is_named_by_its_line(tiny_dataset_dir, tmp_path):
     rows = [
         ("highschool", "990121-SH002", "keep", ""),  # line 2
@@ -354,6 +386,8 @@ VOC_DECIDED = [
     ("vocational", "990121-VS003", "no_change", ""),
     ("vocational", "990222-S009", "build", ""),
     ("vocational", "990102-S003", "do_not_build", ""),
+    ("vocational", "990222-VS001", "expand", ""),  # 14 streams: room to grow
+    ("vocational", "990102-VS005", "expand", ""),  # 20 streams, below max_streams (30)
 ]
 
 
@@ -380,7 +414,28 @@ def test_vocational_decisions_overturn_what_the_model_plans(voc_runs):
     assert built["action"].tolist() == ["shortfall"]
     assert "rule decided_build" in built["reason"].iloc[0]
     assert actions(decided, "990102-S003") == {"as_decided"}
+    assert "expand" not in actions(undecided, "990222-VS001")
+    assert "expand" in actions(decided, "990222-VS001")
+    grown = after(decided, "990222-VS001")
+    assert int(grown["size_after"]) >= int(grown["size_register"]) + 1
+    assert "expand" in actions(decided, "990102-VS005")
     assert_every_decision_said(decided, VOC_DECIDED)
+
+
+def test_a_vocational_school_that_cannot_grow_gets_a_decided_expand_shortfall():
+    from layoutopt.programmes.vocational.outcome import decided_expansions_not_held
+    from layoutopt.scenario import VocationalSection
+
+    places = pd.DataFrame({"place_id": ["A", "B"], "modules": [0, 1]})
+    decided = pd.DataFrame(
+        {"decision": ["expand", "expand"], "target_id": "", "region_id": ["R1", "R2"]},
+        index=["A", "B"],
+    )
+    rows = decided_expansions_not_held(places, decided, VocationalSection())
+    assert [(r["region_id"], r["action"], r["school_id"]) for r in rows] == [
+        ("R1", "shortfall", "A")
+    ]
+    assert rows[0]["reason"].startswith("rule decided_expand: A cannot add a stream")
 
 
 def test_the_audit_passes_on_the_decided_vocational_schools(voc_runs):

@@ -69,6 +69,33 @@ def test_module_expansion_in_whole_modules():
     assert solution.report.objective == pytest.approx(18.0 + 6.0)
 
 
+def test_min_modules_forces_an_expansion_and_opens_its_site():
+    # 8 pupils fit the near site's room of 10: no module is needed, and the closable far
+    # site closes (saving 1). A decided expansion of it (min_modules 1) keeps it open and
+    # adds one module at 3; the pupils still go to the near site: 8 + 3, no saving.
+    def problem(least):
+        return LocationProblem.from_cost_matrix(
+            [[1.0, 50.0]],
+            weight=[8.0],
+            status=[MUST_KEEP, CLOSABLE],
+            capacity=[10.0, 10.0],
+            module_capacity=[5.0, 5.0],
+            module_cost=[3.0, 3.0],
+            max_modules=[4, 2],
+            min_modules=least,
+            close_saving=[0.0, 1.0],
+        )
+
+    free = solve(problem([0, 0]), EXACT)
+    assert free.modules.tolist() == [0, 0] and free.is_open.tolist() == [True, False]
+    assert free.report.objective == pytest.approx(8.0 - 1.0)
+    decided = solve(problem([0, 1]), EXACT)
+    assert decided.modules.tolist() == [0, 1] and decided.is_open.tolist() == [True, True]
+    assert decided.report.objective == pytest.approx(8.0 + 3.0)
+    with pytest.raises(LayoutoptError, match="min_modules"):
+        problem([0, 3])  # above max_modules
+
+
 def test_a_module_cap_limits_the_capacity_modules_add_in_all():
     # Two schools, each 12 pupils and room for 2, modules of 5 at 1 each: without a cap
     # each adds two modules. A cap of 10 places allows two modules in all: both go to the

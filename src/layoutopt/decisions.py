@@ -43,9 +43,9 @@ NO_DECISIONS = pd.DataFrame({"decision": [], "target_id": []}, dtype=str)
 # The decisions each programme takes into its model. A decision for a programme or of a
 # kind not listed is refused before any solve, never dropped in silence.
 HONOURED: dict[str, tuple[str, ...]] = {
-    "highschool": ("keep", "close", "merge_into", "build", "do_not_build", "no_change"),
+    "highschool": KINDS,
     "kindergarten": KINDS,
-    "vocational": ("keep", "close", "merge_into", "build", "do_not_build", "no_change"),
+    "vocational": KINDS,
 }
 NOT_YET = "not yet taken into that programme's model (issue 31)"
 

@@ -139,7 +139,7 @@ def build_model(problem: LocationProblem, arcs: NDArray, overflow_cost: NDArray)
     mod_cols = b.add_columns(
         "modules",
         p.module_cost[module_sites],
-        0,
+        p.min_modules[module_sites],
         p.max_modules[module_sites],
         True,
         labels=p.site_ids[module_sites],

@@ -27,6 +27,7 @@ SITE_ARRAYS = (
     "module_capacity",
     "module_cost",
     "max_modules",
+    "min_modules",
     "site_region",
 )
 
@@ -83,7 +84,8 @@ class LocationProblem:
     Costs are per unit of demand weight along an arc; ``fixed_cost`` is paid when a site is
     open, ``close_saving`` earned when an existing closable site is closed. Capacity is in
     demand-weight units (``inf`` for none); ``modules`` add ``module_capacity`` each at
-    ``module_cost``, up to ``max_modules``. ``unmet_penalty`` (per unit of weight, ``nan``
+    ``module_cost``, from ``min_modules`` (a decided expansion; it opens the site) up to
+    ``max_modules``. ``unmet_penalty`` (per unit of weight, ``nan``
     where demand must be served) lets an impossible policy come back as a priced shortfall.
     """
 
@@ -102,6 +104,7 @@ class LocationProblem:
     module_capacity: NDArray
     module_cost: NDArray
     max_modules: NDArray
+    min_modules: NDArray
     site_region: NDArray
     demand_region: NDArray
     unmet_penalty: NDArray
@@ -160,6 +163,7 @@ class LocationProblem:
         module_capacity: ArrayLike | None = None,
         module_cost: ArrayLike | None = None,
         max_modules: ArrayLike | None = None,
+        min_modules: ArrayLike | None = None,
         site_region: ArrayLike | None = None,
         demand_region: ArrayLike | None = None,
         unmet_penalty: ArrayLike | None = None,
@@ -199,6 +203,7 @@ class LocationProblem:
             module_capacity=_array(module_capacity, m, 0.0),
             module_cost=_array(module_cost, m, 0.0),
             max_modules=_array(max_modules, m, 0, dtype=np.int64),
+            min_modules=_array(min_modules, m, 0, dtype=np.int64),
             site_region=_array(site_region, m, "", dtype=object).astype(str),
             demand_region=_array(demand_region, n, "", dtype=object).astype(str),
             unmet_penalty=_array(unmet_penalty, n, np.nan),
@@ -255,6 +260,11 @@ class LocationProblem:
             problems.append("arc_demand refers to demand outside 0..n-1")
         if a and (self.arc_site.min() < 0 or self.arc_site.max() >= m):
             problems.append("arc_site refers to sites outside 0..m-1")
+        if (
+            len(self.min_modules) == m
+            and ((self.min_modules < 0) | (self.min_modules > self.max_modules)).any()
+        ):
+            problems.append("min_modules must lie between 0 and max_modules at every site")
         unknown = sorted(set(self.status) - set(SITE_STATUSES))
         if unknown:
             problems.append(f"unknown site status {unknown} (use {', '.join(SITE_STATUSES)})")

@@ -67,7 +67,7 @@ def site_table(county: CountyInput, section: HighSchoolSection) -> pd.DataFrame:
     held = (
         schools["must_keep"].astype(bool)
         | schools["school_id"].isin(section.exempt)
-        | np.isin(said, ("keep", "no_change"))
+        | np.isin(said, ("keep", "no_change", "expand"))
         | schools["school_id"].isin(receivers)
     )
     # Schools above the cap may not grow; the rest may grow up to it; a school decided
@@ -210,6 +210,7 @@ def plan_problem(
     pairs = zip(demand_ids[arcs["arc_demand"]], site_ids[arcs["arc_site"]], strict=True)
     switching = np.array([pair not in today for pair in pairs], dtype=bool)
     arcs["arc_cost"] = arcs["arc_travel"] + section.switch_cost_min * switching
+    room = (sites["limit"] - sites["streams"]).clip(lower=0).to_numpy(int)
     return LocationProblem.build(
         demand_ids=county.demand["demand_id"],
         weight=county.demand["students"].to_numpy(float),
@@ -220,7 +221,10 @@ def plan_problem(
         min_load=min_load,
         module_capacity=float(stream_size),
         module_cost=section.stream_cost,
-        max_modules=(sites["limit"] - sites["streams"]).clip(lower=0).to_numpy(int),
+        max_modules=room,
+        # A school the review decided to expand adds at least one stream (and so stays
+        # open), where it has room below max_streams; where not, a shortfall row says so.
+        min_modules=((sites["decided"] == "expand").to_numpy() & (room > 0)).astype(int),
         unmet_penalty=section.unmet_penalty,
         max_travel=max_travel.to_numpy(float),
         demand_region=county.region_id,

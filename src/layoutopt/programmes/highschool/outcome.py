@@ -220,7 +220,8 @@ def _far_notes(moved: pd.DataFrame, section: HighSchoolSection) -> str:
 
 def _builds_not_held(plan: CountyPlan, places: pd.DataFrame, section: HighSchoolSection):
     """A shortfall row for each site the review decided to build on where the plan could
-    not open a new school within its rules."""
+    not open a new school within its rules, and each school decided to expand that could
+    not grow."""
     decided = plan.county.decided
     built = decided.index[decided["decision"] == "build"]
     open_sites = set(places.loc[places["open"], "place_id"])
@@ -242,6 +243,14 @@ def _builds_not_held(plan: CountyPlan, places: pd.DataFrame, section: HighSchool
             )
         reason = f"rule decided_build: a new school at {site_id} cannot open: {cause}"
         rows.append(change_row("shortfall", str(site_id), reason=reason))
+    expanded = set(places.loc[places["modules"] > 0, "place_id"])
+    for school_id in sorted(set(decided.index[decided["decision"] == "expand"]) - expanded):
+        reason = (
+            f"rule decided_expand: {school_id} cannot add a stream: it is at or above "
+            f"highschool.max_streams ({section.max_streams}) (fix: take the decision out, or "
+            "raise max_streams)"
+        )
+        rows.append(change_row("shortfall", str(school_id), reason=reason))
     return rows
 
 

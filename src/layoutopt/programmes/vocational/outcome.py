@@ -143,6 +143,28 @@ def decided_builds_not_held(prefecture: PrefectureInput, decided: pd.DataFrame) 
     ]
 
 
+def decided_expansions_not_held(
+    places: pd.DataFrame, decided: pd.DataFrame, section: VocationalSection
+) -> list[dict]:
+    """A shortfall row for each school the review decided to expand that could not grow:
+    it is at or above ``max_streams`` (or opens at the standard it is strengthened to)."""
+    expanded = set(places.loc[places["modules"] > 0, "place_id"])
+    asked = decided.index[decided["decision"] == "expand"]
+    return [
+        {
+            "region_id": decided.at[school_id, "region_id"],
+            **change_row(
+                "shortfall",
+                str(school_id),
+                reason=f"rule decided_expand: {school_id} cannot add a stream: it is at or "
+                f"above vocational.max_streams ({section.max_streams}) (fix: take the "
+                "decision out, or raise max_streams)",
+            ),
+        }
+        for school_id in sorted(set(asked) - expanded)
+    ]
+
+
 def _merge_rows(places, pairs, section: VocationalSection, names: pd.Series) -> list[dict]:
     """A row per closed school: its students to the receivers it names, each trip and
     county line said against the travel limit."""

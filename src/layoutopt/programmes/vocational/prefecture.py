@@ -156,6 +156,7 @@ def plan_problem(
     # a move between two schools that both stay must save the switch minutes.
     arcs["arc_cost"] = arcs["arc_travel"] + section.switch_cost_min * switching
     groups, penalty = _rules(prefecture, places, section)
+    room = (places["limit"] - places["streams_open"]).clip(lower=0).to_numpy(int)
     return LocationProblem.build(
         max_travel=travel_limits(prefecture, section)
         .reindex(prefecture.demand["demand_id"])
@@ -169,7 +170,11 @@ def plan_problem(
         min_load=places["min_load"].to_numpy(float),
         module_capacity=float(stream_size),
         module_cost=section.stream_cost,
-        max_modules=(places["limit"] - places["streams_open"]).clip(lower=0).to_numpy(int),
+        max_modules=room,
+        # A school the review decided to expand adds at least one stream where it has room.
+        min_modules=((places.get("decided") == "expand").to_numpy() & (room > 0)).astype(int)
+        if "decided" in places
+        else 0,
         unmet_penalty=section.unmet_penalty,
         demand_region=prefecture.prefecture_id,
         group_open={

@@ -25,6 +25,7 @@ from layoutopt.programmes.vocational.outcome import (
     PrefectureOutcome,
     categories_after,
     decided_builds_not_held,
+    decided_expansions_not_held,
     prefecture_outcome,
 )
 from layoutopt.programmes.vocational.prefecture import PrefectureInput, categories_offered
@@ -141,6 +142,9 @@ class Vocational(base.Programme):
         schools = prefecture_schools_after(region, outcome)
         changes = outcome.changes + _private_rows(region, schools)
         changes += decided_builds_not_held(region.problem, region.problem.decided)
+        changes += decided_expansions_not_held(
+            outcome.places, region.problem.decided, region.section
+        )
         prefecture_id = region.problem.prefecture_id
         places = outcome.places.set_index("place_id")
         sites = region.sites.set_index("place_id")
@@ -231,7 +235,9 @@ def prefecture_input(network: Network, prefecture_id: str) -> Prefecture:
     decided = network.decided[network.decided["region_id"].isin(counties)]
     said = decided["decision"].reindex(public["school_id"]).fillna("")
     merges = decided.loc[decided["decision"] == "merge_into", "target_id"]
-    by_review = said.isin(["keep", "no_change"]).to_numpy() | public["school_id"].isin(merges)
+    by_review = said.isin(["keep", "no_change", "expand"]).to_numpy() | public["school_id"].isin(
+        merges
+    )
     held = public["centre"] | public["must_keep"].astype(bool) | exempt | at_standard | alone
     held = (held | by_review) & ~said.isin(CLOSING).to_numpy()
     built = decided["decision"].reindex(sites["place_id"]).fillna("").to_numpy()
