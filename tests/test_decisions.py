@@ -207,7 +207,7 @@ def test_every_problem_of_a_decisions_file_is_named_by_its_line(tiny_dataset_dir
         ("highschool", "990102-S008", "build", ""),  # 7: a vacant-school site
         ("highschool", "990102-XX999", "keep", ""),  # 8: unknown id
         ("highschool", "990201-SH003", "close", ""),  # 9: a private school
-        ("boarding", "990102-PS001", "keep", ""),  # 10: not taken in yet
+        ("staffing", "990102-PS001", "keep", ""),  # 10: not taken in yet
         ("highschool", "990222-SH001", "merge_into", ""),  # 11: no target
         ("highschool", "990102-CS001", "shut", ""),  # 12: no such decision
     ]
@@ -225,7 +225,7 @@ def test_every_problem_of_a_decisions_file_is_named_by_its_line(tiny_dataset_dir
         7: "site 990102-S008 is a vacant_school site, where highschool does not build",
         8: "school_id 990102-XX999 is neither a school nor a candidate site",
         9: "990201-SH003 is a private school",
-        10: "programme 'boarding': decisions are not yet taken into",
+        10: "programme 'staffing': decisions are not yet taken into",
         11: "merge_into without a target_id",
         12: "decision 'shut' is not known",
     }
@@ -451,3 +451,60 @@ def test_two_vocational_builds_in_one_county_are_refused(tiny_dataset_dir, tmp_p
     ]
     said = refusal(tmp_path, tiny_dataset_dir, rows)
     assert "line 3: vocational builds at most one new school a county" in said
+
+
+# Boarding (seed 7). Without decisions the model merges the small rural primaries
+# 990201-PS033 and PS034 (PS034's pupils to PS031 and PS032), adds classrooms at
+# 990201-PS013, keeps 990121-PS022 (8 classes) and adds no dormitory anywhere.
+BOARDING_DECIDED = [
+    ("boarding", "990201-PS033", "keep", ""),
+    ("boarding", "990201-PS034", "merge_into", "990201-PS031"),
+    ("boarding", "990201-PS013", "no_change", ""),
+    ("boarding", "990121-PS022", "close", ""),
+    ("boarding", "990121-JS008", "expand", ""),  # a bed host
+    ("boarding", "990102-JS006", "expand", ""),  # not a bed host
+]
+
+
+@pytest.fixture(scope="module")
+def boarding_runs(tiny_dataset_dir, tmp_path_factory) -> tuple[Path, Path]:
+    return without_and_with(
+        tmp_path_factory.mktemp("boarding"), tiny_dataset_dir, BOARDING_DECIDED, "boarding"
+    )
+
+
+def test_boarding_decisions_overturn_what_the_model_plans(boarding_runs):
+    undecided, decided = boarding_runs
+    assert "merge_into" in actions(undecided, "990201-PS033")
+    assert "merge_into" not in actions(decided, "990201-PS033")
+    flows = read_output(undecided, "flows.csv")
+    assert set(flows.loc[flows["from_id"] == "990201-PS034", "to_id"]) == {
+        "990201-PS031",
+        "990201-PS032",
+    }
+    flows = read_output(decided, "flows.csv")
+    assert set(flows.loc[flows["from_id"] == "990201-PS034", "to_id"]) == {"990201-PS031"}
+    assert "add_classrooms" in actions(undecided, "990201-PS013")
+    assert "add_classrooms" not in actions(decided, "990201-PS013")
+    assert "merge_into" not in actions(undecided, "990121-PS022")
+    closed = rows_of(decided, "990121-PS022")
+    assert "merge_into" in set(closed["action"]) and int(closed["size_after"].iloc[0]) == 0
+    assert "add_dormitory" not in actions(undecided, "990121-JS008")
+    assert "add_dormitory" in actions(decided, "990121-JS008")
+    short = rows_of(decided, "990102-JS006")
+    short = short[short["action"] == "shortfall"]
+    assert "rule decided_expand: 990102-JS006 cannot add dormitory beds" in short["reason"].iloc[0]
+    assert_every_decision_said(decided, BOARDING_DECIDED)
+
+
+def test_the_audit_passes_on_the_decided_boarding_plan(boarding_runs):
+    from layoutopt.report.audit import audit
+
+    assert audit(boarding_runs[1]) == []
+
+
+def test_the_decisions_know_the_levels_boarding_plans():
+    from layoutopt.decisions import BOARDING_LEVELS
+    from layoutopt.programmes.boarding.network import BAND_LEVELS
+
+    assert set(BOARDING_LEVELS) == {lv for levels in BAND_LEVELS.values() for lv in levels}

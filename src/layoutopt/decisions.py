@@ -46,8 +46,13 @@ HONOURED: dict[str, tuple[str, ...]] = {
     "highschool": KINDS,
     "kindergarten": KINDS,
     "vocational": KINDS,
+    # Boarding builds no school: a school's sections are kept, closed, merged, left as
+    # they are, or expanded by a module of beds.
+    "boarding": ("keep", "close", "merge_into", "expand", "no_change"),
 }
 NOT_YET = "not yet taken into that programme's model (issue 31)"
+# Why a programme takes no decision of a kind it does not list.
+NEVER = {"boarding": "not one it plans: boarding builds no school (fix: take the row out)"}
 
 # A programme's schools and candidate sites, as the scenario defines them.
 Scope = Callable[[Scenario], tuple[list[str], list[str]]]
@@ -58,7 +63,11 @@ SCOPES: dict[str, Scope] = {
         [*s.kindergarten.new_site_kinds, *s.kindergarten.convert_site_kinds],
     ),
     "vocational": lambda s: (s.vocational.levels, s.vocational.new_school_site_kinds),
+    "boarding": lambda s: (list(BOARDING_LEVELS), []),
 }
+# The levels whose primary or junior sections the boarding programme plans (its
+# BAND_LEVELS; a test holds the two together).
+BOARDING_LEVELS = ("complete_secondary", "junior", "nine_year", "primary", "teaching_point")
 # Programmes whose every county keeps a public school of theirs (a rule of the model).
 COUNTY_KEEPS_ONE = ("highschool",)
 # Programmes that build at most one new school a county (a rule of the model).
@@ -205,7 +214,8 @@ def _row_problems(table: pd.DataFrame, programmes: list[str]) -> list[tuple[int,
                 )
             )
         elif row.programme in HONOURED and row.decision not in HONOURED[row.programme]:
-            say((row.line, f"decision '{row.decision}' for {row.programme} is {NOT_YET}"))
+            why = NEVER.get(row.programme, NOT_YET)
+            say((row.line, f"decision '{row.decision}' for {row.programme} is {why}"))
         if not row.school_id:
             say((row.line, "school_id is blank (fix: the school's or candidate site's id)"))
         if row.decision == "merge_into" and not row.target_id:

@@ -47,9 +47,11 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from layoutopt.decisions import CLOSING, NO_DECISIONS
 from layoutopt.engine import LocationProblem, LocationSolution
 from layoutopt.engine.problem import CANDIDATE, CLOSABLE, MUST_KEEP, ArcCap
 from layoutopt.programmes.boarding.network import BAND_LEVELS, BOARDING_BANDS, STAGE
+from layoutopt.programmes.common import decision_groups
 from layoutopt.scenario import BoardingSection
 
 # The parts of a school's day places: the levels that have each, its band, its section.
@@ -59,6 +61,7 @@ PARTS = {
     "junior": (BAND_LEVELS["junior"], "junior"),
 }
 BAND_PART = {"young": "young", "primary": "upper", "junior": "junior"}
+HELD = ("keep", "no_change", "expand")  # decisions under which a school may not close
 BED_PART = {"primary": "upper", "junior": "junior", "nine_year": "junior"}
 
 
@@ -77,6 +80,8 @@ class CountyInput:
     class_size: dict[str, int] = field(
         default_factory=lambda: {"primary": 45, "junior": 50}
     )  # pupils of a class by section (the norms): a classroom added holds one class
+    # The review's decisions on its schools (decision, target_id by school_id).
+    decided: pd.DataFrame = field(default_factory=lambda: NO_DECISIONS)
 
     # The county's tables, built once in the worker and shared by both problems and the
     # outcome (they were rebuilt up to seven times a county).
@@ -137,9 +142,12 @@ def site_table(county: CountyInput, plan: bool) -> pd.DataFrame:
     part = demand["band"].map(BAND_PART)
     own = demand.groupby([demand["school"], part])["pupils"].sum()
     stage_pupils = demand.groupby([demand["school"], demand["band"].map(STAGE)])["pupils"].sum()
+    said = county.decided["decision"]
     rows = []
     for s in county.schools.itertuples(index=False):
-        closable = plan and bool(s.small)
+        decision = str(said.get(s.school_id, "")) if plan else ""
+        # A small school may close; one the review closes must; one it keeps may not.
+        closable = plan and (bool(s.small) or decision in CLOSING) and decision not in HELD
         holders: set[str] = set()  # the first part of each section holds its classrooms
         for name, (levels, stage) in PARTS.items():
             if s.level not in levels:
@@ -154,10 +162,10 @@ def site_table(county: CountyInput, plan: bool) -> pd.DataFrame:
                 need=float(stage_pupils.get((s.school_id, stage), 0.0)),
                 size=county.class_size[stage],
             )
-            rows.append(_day(s, day, closable, holder, section))
+            rows.append(_day(s, day, closable, holder and decision != "no_change", section))
         if s.level in BED_PART and (s.boarding_beds > 0 or s.bed_host):
             most = 0
-            if plan and s.bed_host:
+            if plan and s.bed_host and decision != "no_change":
                 by_pupils = int(section.max_beds_per_pupil * s.enrolment // section.module_beds)
                 most = max(0, min(section.max_modules, by_pupils))
             rows.append(
@@ -174,10 +182,17 @@ def site_table(county: CountyInput, plan: bool) -> pd.DataFrame:
                     "module_capacity": float(section.module_beds),
                     "module_cost": section.bed_weight_min * section.module_beds,
                     "max_modules": most,
+                    # A decided expansion adds a module of beds, where the school may host.
+                    "min_modules": int(decision == "expand" and most > 0),
                     "places": np.nan,
                 }
             )
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    if len(table):
+        least = table["min_modules"] if "min_modules" in table else pd.Series(0, table.index)
+        table["min_modules"] = least.fillna(0).astype(int)
+        table["decided"] = said.reindex(table["school_id"]).fillna("").to_numpy(str)
+    return table
 
 
 @dataclass(frozen=True)
@@ -286,6 +301,8 @@ def build_problem(
     if plan and section.bed_cap_share is not None:
         module_cap = section.bed_cap_share * beds_missing(today)
     sites, arcs = county.tables[plan]
+    if plan:
+        arcs = arcs[_merged(county, sites, arcs)]
     public = set(county.schools.loc[county.schools["ownership"] == "public", "school_id"])
     day_sites = sites[sites["part"] != "bed"]
     public_sites = set(day_sites.loc[day_sites["school_id"].isin(public), "site_id"])
@@ -304,12 +321,29 @@ def build_problem(
     implies = _implies(sites, site_index)
     return LocationProblem.from_frames(
         demand,
-        sites.drop(columns="places"),
+        sites.drop(columns=["places", "decided"], errors="ignore"),
         arcs,
         open_implies=implies,
+        group_open=decision_groups(sites["decided"].to_numpy(), opens=()) if plan else None,
         module_cap=module_cap,
         arc_caps=section_places(sites, arcs, demand) if plan else (),
     )
+
+
+def _merged(county: CountyInput, sites: pd.DataFrame, arcs: pd.DataFrame) -> np.ndarray:
+    """Which arcs stay under the review's merges: the pupils of a school merged into
+    another go to a part of the receiver, nowhere else (a demand point is the pupils of
+    one band, settlement and school today)."""
+    decided = county.decided
+    merges = decided.loc[decided["decision"] == "merge_into", "target_id"]
+    if merges.empty:
+        return np.ones(len(arcs), dtype=bool)
+    school_today = county.demand.set_index("demand_id")["school"]
+    source = school_today.reindex(arcs["demand_id"]).to_numpy()
+    receiver = merges.reindex(source).to_numpy()
+    school_of_site = sites.set_index("site_id")["school_id"].reindex(arcs["site_id"]).to_numpy()
+    bound = pd.notna(receiver)
+    return ~bound | (school_of_site == receiver)
 
 
 def section_places(sites: pd.DataFrame, arcs: pd.DataFrame, demand: pd.DataFrame) -> list:

@@ -61,6 +61,7 @@ class Network:
     settlement_points: pd.DataFrame  # lon, lat by demand_id (for the map)
     base_check: pd.DataFrame = field(default_factory=pd.DataFrame)  # by county
     class_size: dict[str, int] = field(default_factory=dict)  # pupils a class, by section
+    decided: pd.DataFrame = field(default_factory=pd.DataFrame)  # the review's decisions
 
     @property
     def region_ids(self) -> list[str]:
@@ -96,6 +97,7 @@ def build_network(state: PlanState, scenario: Scenario) -> Network:
             index=dataset.demand["demand_id"].astype(str).to_numpy(),
         ),
         base_check=base_year_check(dataset, scenario, day, schools),
+        decided=state.decisions.of("boarding"),
         class_size={k: scenario.norms.class_size[k] for k in ("primary", "junior")},
     )
 

@@ -16,6 +16,7 @@ from enum import StrEnum
 import numpy as np
 import pandas as pd
 
+from layoutopt.decisions import CLOSING
 from layoutopt.engine import LocationSolution
 from layoutopt.programmes.base import CommonAction
 from layoutopt.programmes.boarding.county import PARTS, CountyInput
@@ -111,6 +112,7 @@ def county_outcome(
     )
     rows += exchange_rows(pairs, {r["school_id"] for r in rows}, school_names, "pupils")
     rows += _shortfall_rows(county, unplaced, arcs, sites, names)
+    rows += _expansions_not_held(county, after)
     sections = section_rows(county, after, sites, whole)
     schools = school_rows(county, now, after, sections)
     counts = county_counts(county, now, after, schools, rows, unplaced)
@@ -213,6 +215,23 @@ def apportion(values: np.ndarray, total: int) -> np.ndarray:
 # Change rows ------------------------------------------------------------------------------
 
 
+def _expansions_not_held(county: CountyInput, after: Solved) -> list[dict]:
+    """A shortfall row for each school the review decided to expand that adds no beds: it
+    may not host boarders (bed_host), or its pupils allow no more beds."""
+    asked = county.decided.index[county.decided["decision"] == "expand"]
+    grown = {str(s).split("|", 1)[1] for s in after.modules[after.modules > 0].index}
+    return [
+        change_row(
+            "shortfall",
+            str(school_id),
+            reason=f"rule decided_expand: {school_id} cannot add dormitory beds: it is not a "
+            "school that may host boarders, or it has max_beds_per_pupil beds a pupil "
+            "already (fix: take the decision out, or decide on a bed host)",
+        )
+        for school_id in sorted(set(asked) - grown)
+    ]
+
+
 def _dormitory_rows(county: CountyInput, after: Solved) -> list[dict]:
     section = county.section
     board = boarders(after)
@@ -271,10 +290,15 @@ def _classroom_rows(county, after: Solved, sites, whole, names) -> list[dict]:
 
 
 def _merge_rows(county: CountyInput, after: Solved, pairs: pd.DataFrame, names) -> list[dict]:
-    """A small school whose sections close: where its pupils go, each receiver named."""
+    """A small school whose sections close, or one the review closed: where its pupils
+    go, each receiver named."""
     rows = []
     young_grades = county.section.young_grades
-    for s in county.schools[county.schools["small"]].itertuples(index=False):
+    decided = county.decided
+    closed_by_review = decided.index[decided["decision"].isin(CLOSING)]
+    schools = county.schools
+    mergeable = schools["small"].astype(bool) | schools["school_id"].isin(closed_by_review)
+    for s in schools[mergeable].itertuples(index=False):
         ids = [f"day|{p}|{s.school_id}" for p in PARTS]
         parts = [sid for sid in ids if sid in after.is_open]
         closed = [sid for sid in parts if not after.is_open[sid]]
@@ -300,7 +324,8 @@ def _merge_rows(county: CountyInput, after: Solved, pairs: pd.DataFrame, names) 
                 Action.MERGE_INTO,
                 s.school_id,
                 out,
-                f"small rural {s.level} ({s.enrolment:,.0f} pupils on the register), "
+                f"{'small rural ' if s.small else ''}{s.level} ({s.enrolment:,.0f} pupils "
+                "on the register), "
                 f"{grades}: at the horizon {day:,} pupils go by day within the threshold "
                 f"and {board:,} board; {words}",
                 target=target,

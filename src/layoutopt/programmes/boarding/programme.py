@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from layoutopt.decisions import NO_DECISIONS
 from layoutopt.engine import LocationProblem, LocationSolution
 from layoutopt.engine.report import SolveStatus
 from layoutopt.programmes import base
@@ -143,6 +144,10 @@ def county_inputs(network: Network) -> dict[str, CountyInput]:
     schools = cut(network.schools, network.schools["region_id"])
     day, board, attend = (by_settlement(t) for t in (network.day, network.board, network.attend))
     base = network.base_check
+    decided = {
+        str(r): part[["decision", "target_id"]]
+        for r, part in network.decided.groupby("region_id", sort=True)
+    }
     return {
         r: CountyInput(
             region_id=r,
@@ -157,6 +162,7 @@ def county_inputs(network: Network) -> dict[str, CountyInput]:
                 for name in ("far_base_bus", "far_base_walk")
             },
             class_size=network.class_size,
+            decided=decided.get(r, NO_DECISIONS),
         )
         for r in ids
     }
