@@ -74,8 +74,16 @@ def decide(page, school_id: str, decision: str, reason: str, target: str = "") -
     if target:
         popup.locator(".layoutopt-target").select_option(target)
     popup.locator(".layoutopt-reason").fill(reason)
-    popup.locator(".layoutopt-record").click()
-    content.wait_for(state="detached")  # recorded, the popup closes
+    # Recorded, the popup closes. A click that lands while the map still pans to the
+    # popup (a loaded machine) can miss: clicking again records the same mark again.
+    for _ in range(3):
+        popup.locator(".layoutopt-record").click()
+        try:
+            content.wait_for(state="detached", timeout=10_000)
+            return
+        except playwright.TimeoutError:
+            continue
+    raise AssertionError(f"the decision on {school_id} was not recorded")
 
 
 def panel_lines(page) -> list[str]:
