@@ -131,6 +131,25 @@ def test_a_region_solved_by_other_code_is_not_taken(
     assert manifest["reuse"]["programmes"]["highschool"]["regions_taken"] == 0
 
 
+def test_a_region_stopped_by_its_time_limit_is_solved_again(earlier, tmp_path):
+    import dataclasses
+    import pickle
+    import shutil
+
+    from layoutopt.engine.report import SolveStatus
+
+    copy = tmp_path / "run"
+    shutil.copytree(earlier, copy)
+    path = copy / ".regions" / "highschool.pkl"
+    kept = pickle.loads(path.read_bytes())
+    region = kept["regions"]["990102"]
+    assert read_earlier(copy, True).find("highschool", "990102", region.key) is not None
+    plan = region.solves.plan
+    plan.report = dataclasses.replace(plan.report, status=SolveStatus.FEASIBLE_TIME_LIMIT)
+    path.write_bytes(pickle.dumps(kept))
+    assert read_earlier(copy, True).find("highschool", "990102", region.key) is None
+
+
 def test_a_folder_that_is_not_a_run_is_refused_by_name(tmp_path):
     with pytest.raises(LayoutoptError, match=r"no manifest\.json"):
         read_earlier(tmp_path, regions=True)

@@ -9,8 +9,9 @@ sha256 of what the region's solve depends on:
   programme puts all of these in the region, because a worker sees nothing else);
 - the solver settings, the price, and the code and library versions.
 
-``layoutopt plan --reuse RUN`` takes a region whose key it finds in RUN and solves every
-other one; its tables are byte for byte those of a full run started at the same prices
+``layoutopt plan --reuse RUN`` takes a region whose key it finds in RUN (and whose solves
+were proven: one stopped by its time limit is solved again) and solves every other one;
+its tables are byte for byte those of a full run started at the same prices
 (``--prices-from RUN``), because every solve is deterministic and the runner assembles
 regions in their own order. The province-wide couplings (the kindergarten project price,
 the vocational school price) start from RUN's final prices, so a change that leaves a
@@ -36,6 +37,7 @@ from pydantic import BaseModel
 
 import layoutopt
 from layoutopt.engine import SolverOptions
+from layoutopt.engine.report import SolveStatus
 from layoutopt.errors import LayoutoptError
 from layoutopt.programmes.base import RegionOutcome, RegionSolves
 from layoutopt.versions import software_versions
@@ -71,13 +73,18 @@ class Earlier:
         return self.prices.get(programme)
 
     def find(self, programme: str, region_id: str, key: str) -> Solved | None:
-        """The region as the earlier run solved it, if its key is the same."""
+        """The region as the earlier run solved it, if its key is the same and its solves
+        were proven."""
         if not self.regions:
             return None
         if programme not in self._stores:
             self._stores[programme] = self._read(programme)
         found = self._stores[programme].get(region_id)
-        return found if found is not None and found.key == key else None
+        if found is None or found.key != key:
+            return None
+        # A solve stopped by its time limit is not what a full run would repeat: solved again.
+        finished = all(r.status == SolveStatus.OPTIMAL for r in found.solves.reports)
+        return found if finished else None
 
     def count(self, programme: str, region_id: str, taken: bool) -> None:
         (self.taken if taken else self.solved).setdefault(programme, set()).add(region_id)
