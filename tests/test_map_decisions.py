@@ -163,3 +163,16 @@ def test_a_private_school_offers_no_decision(tiny_dataset_dir, tmp_path):
         assert offered and "990201-SH003" not in offered, offered
         assert not errors, errors
         chromium.close()
+
+
+def test_the_panel_has_words_for_every_decision_kind():
+    # A decision read back from a run (an expansion, say) is listed by its words, never as
+    # "undefined", and the form offers it: the script's words and option lists name every
+    # kind (build and do_not_build on a site, the others on a school).
+    from layoutopt.decisions import KINDS
+    from layoutopt.report import map_decisions
+
+    script = Path(map_decisions.__file__).read_text(encoding="utf-8")
+    for kind in KINDS:
+        assert f"{kind}: '" in script, kind  # its words
+        assert f"'{kind}'" in script, kind  # offered in a form

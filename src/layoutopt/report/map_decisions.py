@@ -27,8 +27,9 @@ class DecisionPanel(MacroElement):
         var layoutopt_decide = (function() {
             var data = layoutopt_schools, columns = {{ this.columns|safe }};
             var key = 'layoutopt-decisions:' + data.programme + ':' + data.plan;
-            var words = {keep: '保留 keep', close: '撤销 close',
-                         merge_into: '合并 merge into', do_not_build: '不建 do not build'};
+            var words = {keep: '保留 keep', close: '撤销 close', merge_into: '合并 merge into',
+                         expand: '扩建 expand', no_change: '维持现状 no change',
+                         build: '新建 build', do_not_build: '不建 do not build'};
             var byId = {};
             data.rows.forEach(function(values) {
                 var r = {};
@@ -80,7 +81,8 @@ class DecisionPanel(MacroElement):
                 var choice = document.createElement('select');
                 choice.className = 'layoutopt-decision';
                 var options = [['', '接受规划 accept the proposal']].concat(
-                    (isNew ? ['do_not_build'] : ['keep', 'close', 'merge_into']).map(
+                    (isNew ? ['build', 'do_not_build']
+                           : ['keep', 'close', 'merge_into', 'expand', 'no_change']).map(
                         function(d) { return [d, words[d]]; }));
                 options.forEach(function(o) {
                     var option = text('option', o[1]);
