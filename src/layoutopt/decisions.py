@@ -37,6 +37,8 @@ COLUMNS = ["programme", "school_id", "decision", "target_id", "reason", "decided
 KINDS = ("keep", "close", "merge_into", "build", "do_not_build", "expand", "no_change")
 ON_SITES = ("build", "do_not_build")  # the rest are about schools
 CLOSING = ("close", "merge_into")
+# Decisions under which a school may not close (an expansion grows it, so it stays).
+HOLDING = ("keep", "no_change", "expand")
 # A county's decisions as a programme's model reads them (decision, target_id by school_id).
 NO_DECISIONS = pd.DataFrame({"decision": [], "target_id": []}, dtype=str)
 

@@ -150,6 +150,17 @@ def whole_keeping_total(values: np.ndarray, ids: np.ndarray) -> np.ndarray:
     return floors.astype(np.int64)
 
 
+def expansion_shortfalls(decided: pd.DataFrame, grown: set[str], cause: str) -> list[dict]:
+    """A ``decided_expand`` shortfall row for each school the review decided to expand
+    that did not grow (``grown``: the ids that did); ``cause``: what it cannot add, why,
+    and the fix."""
+    asked = decided.index[decided["decision"] == "expand"]
+    return [
+        change_row("shortfall", str(s), reason=f"rule decided_expand: {s} cannot add {cause}")
+        for s in sorted(set(asked) - grown)
+    ]
+
+
 def change_row(
     action: str,
     school_id: str = "",

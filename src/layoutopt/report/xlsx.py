@@ -28,6 +28,7 @@ RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 PACKAGE_RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
 SHEET_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+HEADER_FILL = "DDEBF7"  # the header row's pale blue
 # Characters XML 1.0 does not allow; a cell never carries them.
 ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
@@ -55,7 +56,6 @@ class Sheet:
     table: bool = True
     header_height: float = 32
     bold_first: bool = False
-    header_fill: str = "DDEBF7"
 
 
 def write_xlsx(sheets: list[Sheet]) -> bytes:
@@ -73,7 +73,7 @@ def write_xlsx(sheets: list[Sheet]) -> bytes:
         put("_rels/.rels", _package_rels())
         put("xl/workbook.xml", _workbook(sheets))
         put("xl/_rels/workbook.xml.rels", _workbook_rels(len(sheets)))
-        put("xl/styles.xml", _styles(sheets[0].header_fill if sheets else "DDEBF7"))
+        put("xl/styles.xml", _styles(HEADER_FILL))
         for i, sheet in enumerate(sheets, 1):
             put(f"xl/worksheets/sheet{i}.xml", _sheet(sheet))
     return buffer.getvalue()

@@ -47,7 +47,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from layoutopt.decisions import CLOSING, NO_DECISIONS
+from layoutopt.decisions import CLOSING, HOLDING, NO_DECISIONS
 from layoutopt.engine import LocationProblem, LocationSolution
 from layoutopt.engine.problem import CANDIDATE, CLOSABLE, MUST_KEEP, ArcCap
 from layoutopt.programmes.boarding.network import BAND_LEVELS, BOARDING_BANDS, STAGE
@@ -61,7 +61,6 @@ PARTS = {
     "junior": (BAND_LEVELS["junior"], "junior"),
 }
 BAND_PART = {"young": "young", "primary": "upper", "junior": "junior"}
-HELD = ("keep", "no_change", "expand")  # decisions under which a school may not close
 BED_PART = {"primary": "upper", "junior": "junior", "nine_year": "junior"}
 
 
@@ -147,7 +146,7 @@ def site_table(county: CountyInput, plan: bool) -> pd.DataFrame:
     for s in county.schools.itertuples(index=False):
         decision = str(said.get(s.school_id, "")) if plan else ""
         # A small school may close; one the review closes must; one it keeps may not.
-        closable = plan and (bool(s.small) or decision in CLOSING) and decision not in HELD
+        closable = plan and (bool(s.small) or decision in CLOSING) and decision not in HOLDING
         holders: set[str] = set()  # the first part of each section holds its classrooms
         for name, (levels, stage) in PARTS.items():
             if s.level not in levels:
@@ -189,8 +188,6 @@ def site_table(county: CountyInput, plan: bool) -> pd.DataFrame:
             )
     table = pd.DataFrame(rows)
     if len(table):
-        least = table["min_modules"] if "min_modules" in table else pd.Series(0, table.index)
-        table["min_modules"] = least.fillna(0).astype(int)
         table["decided"] = said.reindex(table["school_id"]).fillna("").to_numpy(str)
     return table
 
@@ -230,6 +227,7 @@ def _day(s, part: Part, closable: bool, holder: bool, section: BoardingSection) 
         "module_capacity": float(part.size),
         "module_cost": section.classroom_weight_min,
         "max_modules": classrooms,
+        "min_modules": 0,
         "places": part.places,
     }
 

@@ -24,6 +24,7 @@ from layoutopt.programmes.boarding.network import BOARDING_BANDS, STAGE
 from layoutopt.programmes.common import (
     change_row,
     exchange_rows,
+    expansion_shortfalls,
     flow_words,
     pairs_row,
     section_flows,
@@ -218,18 +219,13 @@ def apportion(values: np.ndarray, total: int) -> np.ndarray:
 def _expansions_not_held(county: CountyInput, after: Solved) -> list[dict]:
     """A shortfall row for each school the review decided to expand that adds no beds: it
     may not host boarders (bed_host), or its pupils allow no more beds."""
-    asked = county.decided.index[county.decided["decision"] == "expand"]
     grown = {str(s).split("|", 1)[1] for s in after.modules[after.modules > 0].index}
-    return [
-        change_row(
-            "shortfall",
-            str(school_id),
-            reason=f"rule decided_expand: {school_id} cannot add dormitory beds: it is not a "
-            "school that may host boarders, or it has max_beds_per_pupil beds a pupil "
-            "already (fix: take the decision out, or decide on a bed host)",
-        )
-        for school_id in sorted(set(asked) - grown)
-    ]
+    cause = (
+        "dormitory beds: it is not a school that may host boarders, or it has "
+        "max_beds_per_pupil beds a pupil already (fix: take the decision out, or decide on "
+        "a bed host)"
+    )
+    return expansion_shortfalls(county.decided, grown, cause)
 
 
 def _dormitory_rows(county: CountyInput, after: Solved) -> list[dict]:

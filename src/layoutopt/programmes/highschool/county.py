@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from layoutopt.decisions import CLOSING, NO_DECISIONS
+from layoutopt.decisions import CLOSING, HOLDING, NO_DECISIONS
 from layoutopt.engine import LocationProblem, LocationSolution
 from layoutopt.engine.problem import CANDIDATE, CLOSABLE, MUST_KEEP
 from layoutopt.programmes.common import arc_arrays, arcs_under_merges, decision_groups
@@ -67,7 +67,7 @@ def site_table(county: CountyInput, section: HighSchoolSection) -> pd.DataFrame:
     held = (
         schools["must_keep"].astype(bool)
         | schools["school_id"].isin(section.exempt)
-        | np.isin(said, ("keep", "no_change", "expand"))
+        | np.isin(said, HOLDING)
         | schools["school_id"].isin(receivers)
     )
     # Schools above the cap may not grow; the rest may grow up to it; a school decided

@@ -7,7 +7,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from layoutopt.programmes.common import change_row, exchange_rows, flow_words, pairs_row
+from layoutopt.programmes.common import (
+    change_row,
+    exchange_rows,
+    expansion_shortfalls,
+    flow_words,
+    pairs_row,
+)
 from layoutopt.programmes.flows import (
     NO_SEAT,
     WholeFlows,
@@ -244,14 +250,11 @@ def _builds_not_held(plan: CountyPlan, places: pd.DataFrame, section: HighSchool
         reason = f"rule decided_build: a new school at {site_id} cannot open: {cause}"
         rows.append(change_row("shortfall", str(site_id), reason=reason))
     expanded = set(places.loc[places["modules"] > 0, "place_id"])
-    for school_id in sorted(set(decided.index[decided["decision"] == "expand"]) - expanded):
-        reason = (
-            f"rule decided_expand: {school_id} cannot add a stream: it is at or above "
-            f"highschool.max_streams ({section.max_streams}) (fix: take the decision out, or "
-            "raise max_streams)"
-        )
-        rows.append(change_row("shortfall", str(school_id), reason=reason))
-    return rows
+    cause = (
+        f"a stream: it is at or above highschool.max_streams ({section.max_streams}) (fix: "
+        "take the decision out, or raise max_streams)"
+    )
+    return rows + expansion_shortfalls(decided, expanded, cause)
 
 
 def _no_public_school_row(plan: CountyPlan, section: HighSchoolSection) -> dict:

@@ -11,6 +11,7 @@ from layoutopt.data.specialties import codes, joined, named
 from layoutopt.programmes.common import (
     change_row,
     exchange_rows,
+    expansion_shortfalls,
     flow_words,
     pairs_row,
 )
@@ -149,20 +150,13 @@ def decided_expansions_not_held(
     """A shortfall row for each school the review decided to expand that could not grow:
     it is at or above ``max_streams`` (or opens at the standard it is strengthened to)."""
     expanded = set(places.loc[places["modules"] > 0, "place_id"])
-    asked = decided.index[decided["decision"] == "expand"]
-    return [
-        {
-            "region_id": decided.at[school_id, "region_id"],
-            **change_row(
-                "shortfall",
-                str(school_id),
-                reason=f"rule decided_expand: {school_id} cannot add a stream: it is at or "
-                f"above vocational.max_streams ({section.max_streams}) (fix: take the "
-                "decision out, or raise max_streams)",
-            ),
-        }
-        for school_id in sorted(set(asked) - expanded)
-    ]
+    cause = (
+        f"a stream: it is at or above vocational.max_streams ({section.max_streams}) (fix: "
+        "take the decision out, or raise max_streams)"
+    )
+    rows = expansion_shortfalls(decided, expanded, cause)
+    # A prefecture's row names the school's own county.
+    return [{"region_id": decided.at[r["school_id"], "region_id"], **r} for r in rows]
 
 
 def _merge_rows(places, pairs, section: VocationalSection, names: pd.Series) -> list[dict]:

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from layoutopt.data.specialties import codes, joined
-from layoutopt.decisions import CLOSING
+from layoutopt.decisions import CLOSING, HOLDING
 from layoutopt.engine import LocationProblem, LocationSolution
 from layoutopt.programmes import base
 from layoutopt.programmes.common import change_row, section_flows
@@ -235,9 +235,7 @@ def prefecture_input(network: Network, prefecture_id: str) -> Prefecture:
     decided = network.decided[network.decided["region_id"].isin(counties)]
     said = decided["decision"].reindex(public["school_id"]).fillna("")
     merges = decided.loc[decided["decision"] == "merge_into", "target_id"]
-    by_review = said.isin(["keep", "no_change", "expand"]).to_numpy() | public["school_id"].isin(
-        merges
-    )
+    by_review = said.isin(HOLDING).to_numpy() | public["school_id"].isin(merges)
     held = public["centre"] | public["must_keep"].astype(bool) | exempt | at_standard | alone
     held = (held | by_review) & ~said.isin(CLOSING).to_numpy()
     built = decided["decision"].reindex(sites["place_id"]).fillna("").to_numpy()
