@@ -106,6 +106,20 @@ def plan_shanxi(out: Path, only: str) -> Path:
     return out
 
 
+# The tiers: a test that reads the full Shanxi plan is slow (the plan alone takes minutes),
+# so the default suite stays within 5 minutes on 2 cores; `pytest -m slow` runs them, with
+# the plan computed once (one pytest-xdist group, so one worker computes it).
+SHANXI_PLAN_FIXTURES = {"shanxi_plan", "shanxi_run", "shanxi_programmes"}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if SHANXI_PLAN_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+            item.add_marker(pytest.mark.xdist_group("shanxi"))
+
+
 @pytest.fixture(scope="session")
 def shanxi_plan(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The README's plan on the bundled Shanxi data, every programme (run once: the

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from platformdirs import user_cache_path
 
 from conftest import ROOT
 from layoutopt.errors import ScenarioError
@@ -105,12 +106,21 @@ def test_every_relation_problem_is_reported_at_once(tmp_path):
         load_scenario(path)
 
 
-def test_the_travel_cache_is_beside_the_scenario_not_the_working_directory(tmp_path, monkeypatch):
+def test_the_travel_cache_is_the_users_not_the_checkouts_unless_the_scenario_says(
+    tmp_path, monkeypatch
+):
     (tmp_path / "models").mkdir()
     path = tmp_path / "models" / "s.toml"
     path.write_text('name = "s"\ndata = "../data"\n', encoding="utf-8")
     monkeypatch.chdir(tmp_path.parent)
-    scenario = load_scenario(path)
-    assert Path(scenario.travel.cache_dir) == (tmp_path / "models" / ".cache" / "travel").resolve()
+    monkeypatch.delenv("LAYOUTOPT_CACHE_DIR", raising=False)
+    default = Path(load_scenario(path).travel.cache_dir)
+    assert default == user_cache_path("layoutopt", appauthor=False) / "travel"
+    assert not default.is_relative_to(Path(__file__).resolve().parents[1])
+    monkeypatch.setenv("LAYOUTOPT_CACHE_DIR", str(tmp_path / "mine"))
+    assert Path(load_scenario(path).travel.cache_dir) == tmp_path / "mine" / "travel"
+    # A relative folder is beside the scenario, whatever the working directory.
+    path.write_text('name = "s"\ndata = "../data"\n[travel]\ncache_dir = "c"\n', "utf-8")
+    assert Path(load_scenario(path).travel.cache_dir) == (tmp_path / "models" / "c").resolve()
     path.write_text('name = "s"\ndata = "../data"\n[travel]\ncache_dir = "/srv/c"\n', "utf-8")
     assert load_scenario(path).travel.cache_dir == "/srv/c"

@@ -1,5 +1,6 @@
 """The staffing programme: posts and redeployment on cases worked out on paper, the flow
-against HiGHS's LP on random counties, and the programme on the tiny data set.
+(OR-Tools) against networkx's network simplex and HiGHS's LP on random counties, and the
+programme on the tiny data set.
 
 Hand cases place schools along a meridian (0.1° of latitude apart is 11.12 km) with
 ``minutes_per_km`` = 1.0, so a move's minutes are its kilometres.
@@ -7,6 +8,7 @@ Hand cases place schools along a meridian (0.1° of latitude apart is 11.12 km) 
 
 from __future__ import annotations
 
+import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,7 +16,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from layoutopt.programmes.staffing.posts import school_posts
-from layoutopt.programmes.staffing.redeploy import CountyStaff, redeploy, school_minutes
+from layoutopt.programmes.staffing.redeploy import (
+    CountyStaff,
+    flow_network,
+    lp_check,
+    redeploy,
+    school_minutes,
+)
 from layoutopt.scenario import Scenario, StaffingSection
 
 SECTION = StaffingSection()
@@ -34,6 +42,13 @@ def county(holdings, schools, receivers=None) -> CountyStaff:
         receivers=receivers or {},
         minutes_per_km=1.0,
     )
+
+
+def references(case: CountyStaff, section: StaffingSection = SECTION) -> tuple[float, float]:
+    """The same network's minimum cost by networkx's network simplex and by HiGHS's LP."""
+    network = flow_network(case, section)
+    cost, _ = nx.network_simplex(network.as_networkx())
+    return float(cost), lp_check(network)
 
 
 def moves(result) -> list[tuple]:
@@ -56,7 +71,8 @@ def test_a_closing_schools_teachers_follow_its_students():
     assert result.recruit.values.tolist() == [["C", "maths", 2]]
     trip = school_minutes(case).at["A", "B"]
     assert trip == pytest.approx(22.2, abs=0.1)
-    assert result.cost == 2 * round(trip - 60) + 2 * R == pytest.approx(result.lp_cost)
+    assert result.cost == 2 * round(trip - 60) + 2 * R
+    assert references(case) == (result.cost, pytest.approx(result.cost))
     # Without the preference they go to the nearer school.
     plain = redeploy(case, SECTION.model_copy(update={"follow_bonus_min": 0.0}))
     assert moves(plain) == [("A", "C", "maths", "maths", 2)]
@@ -78,7 +94,8 @@ def test_a_teacher_covers_another_subject_at_its_penalty_or_not_at_all():
     assert moves(result) == [("A", "A", "maths", "science", 1)]
     assert result.recruit.values.tolist() == [["A", "pe", 1]]
     assert result.surplus.values.tolist() == [["A", "english", 1]]
-    assert result.cost == 30 + R == result.lp_cost
+    assert result.cost == 30 + R
+    assert references(case) == (result.cost, pytest.approx(result.cost))
 
 
 def test_the_rotation_share_caps_what_leaves_an_open_school():
@@ -93,7 +110,8 @@ def test_the_rotation_share_caps_what_leaves_an_open_school():
     assert result.recruit.values.tolist() == [["B", "chinese", 2]]
     assert result.surplus.values.tolist() == [["A", "chinese", 2]]
     trip = school_minutes(case).at["A", "B"]
-    assert result.cost == 3 * round(trip) + 2 * R == result.lp_cost
+    assert result.cost == 3 * round(trip) + 2 * R
+    assert references(case) == (result.cost, pytest.approx(result.cost))
 
 
 def test_a_small_rural_school_is_staffed_by_classes_not_students():
@@ -135,10 +153,14 @@ def counties(draw):
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(counties(), st.floats(0.0, 0.5))
-def test_the_flow_equals_the_lp_conserves_teachers_and_keeps_the_rotation_share(case, share):
+def test_the_flow_equals_networkx_and_the_lp_conserves_teachers_and_keeps_the_rotation_share(
+    case, share
+):
     section = SECTION.model_copy(update={"rotation_share": share})
     result = redeploy(case, section)
-    assert result.cost == pytest.approx(result.lp_cost)
+    assert result.status == "OPTIMAL"
+    simplex, lp = references(case, section)
+    assert result.cost == simplex == pytest.approx(lp)
     h = case.holdings
     # Teachers today + recruits - surplus left = posts filled (every post is filled).
     left = result.surplus["teachers"].sum()

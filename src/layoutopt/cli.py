@@ -523,7 +523,9 @@ def compare(
 
 @app.command()
 def bench(
-    suite: Annotated[str, typer.Argument(help="pmed, cap, uncap or holmberg.")],
+    suite: Annotated[
+        str, typer.Argument(help="pmed, cap, uncap or holmberg; or gen, facility, scale, plan.")
+    ],
     data: Annotated[
         Path | None,
         typer.Option(
@@ -571,7 +573,14 @@ def bench(
     only: Annotated[str, typer.Option(help="scale: programmes planned.")] = (
         "highschool,vocational"
     ),
-    workers: Annotated[int, typer.Option(help="scale: workers of each executor.")] = 2,
+    workers: Annotated[int, typer.Option(help="scale, plan: workers of each executor.")] = 2,
+    scenario: Annotated[Path, typer.Option(help="plan: the scenario to run whole.")] = Path(
+        "models/shanxi-2025.toml"
+    ),
+    baseline: Annotated[
+        Path | None,
+        typer.Option(help="plan: an earlier `bench plan --out` table; each phase's ratio to it."),
+    ] = None,
     family: Annotated[
         str,
         typer.Option(help="gen: graph, euclid, clustered or road (comma-separated for several)."),
@@ -591,7 +600,8 @@ def bench(
     """Solve published facility-location instances and compare with their known optima;
     (``gen``) write generated p-median instances with proven optima to ``--out DIR``;
     (``facility``) solve generated facility location at a province's size within
-    ``--memory-mb``; or (``scale``) plan a national data set at growing sizes."""
+    ``--memory-mb``; (``scale``) plan a national data set at growing sizes; or (``plan``)
+    run ``--scenario`` whole and measure each programme's seconds, memory and solver share."""
     from layoutopt.engine.bench import BenchOptions, run_bench, summary
     from layoutopt.engine.benchmarks import SUITES, suite_folder
 
@@ -604,6 +614,9 @@ def bench(
             return
         if suite == "facility":
             _bench_facility(family, n, sites, seed, out, time_limit, gap, memory_mb)
+            return
+        if suite == "plan":
+            _bench_plan(scenario, workers, out, baseline)
             return
         if suite not in SUITES:
             raise LayoutoptError(
@@ -646,6 +659,46 @@ def bench(
             console.print(f"written {out}")
 
     _guarded(run, debug=debug)
+
+
+def _bench_plan(scenario: Path, workers: int, out: Path | None, baseline: Path | None) -> None:
+    from layoutopt.data.io import atomic_write_text
+    from layoutopt.plan.bench import against, bench_plan, shown
+    from layoutopt.report.outputs import write_plan
+    from layoutopt.scenario import load_scenario
+
+    before = _bench_table(baseline) if baseline else None
+    sc = load_scenario(scenario)
+    console.print(f"bench plan: {scenario} whole, {workers} worker(s); outputs to a scratch folder")
+    progress = RichProgress(console)
+    table = bench_plan(
+        sc,
+        lambda plan, folder: write_plan(plan, folder, say=progress.say),
+        workers=workers,
+        progress=progress,
+    )
+    view = against(table, before) if before is not None else table
+    console.print(_rich_table(shown(view), f"bench plan {scenario} (seconds are wall time)"))
+    console.print(
+        "solver_seconds: the solves' own seconds summed over regions (and so over workers); "
+        "solver_share: solver_seconds / (seconds × workers); ratio: seconds / baseline_seconds"
+    )
+    if out:
+        atomic_write_text(out, table.to_csv(index=False, lineterminator="\n"))
+        console.print(f"written {out}")
+
+
+def _bench_table(path: Path) -> pd.DataFrame:
+    """An earlier ``bench plan --out`` table, or a clear error."""
+    try:
+        table = pd.read_csv(path)
+    except (OSError, ValueError) as error:
+        raise LayoutoptError(f"{path}: cannot read it as a bench plan table ({error})") from None
+    if not {"phase", "seconds"} <= set(table.columns):
+        raise LayoutoptError(
+            f"{path}: not a `bench plan --out` table (it needs the columns phase and seconds)"
+        )
+    return table
 
 
 def _bench_facility(

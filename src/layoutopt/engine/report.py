@@ -27,7 +27,7 @@ class SolveMethod(StrEnum):
     FIXING_MIP = "lagrangian fixing + mip"
     TREE_SEARCH = "lagrangian tree search"
     BOUND_ONLY = "lagrangian bound (arc lists cut to a memory budget)"
-    MIN_COST_FLOW = "min-cost flow (network simplex)"
+    MIN_COST_FLOW = "min-cost flow (exact combinatorial algorithm)"
 
 
 @dataclass(frozen=True)

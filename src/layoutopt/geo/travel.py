@@ -17,6 +17,8 @@ and the table is cached on disk under a key made of the inputs' hashes.
 from __future__ import annotations
 
 import hashlib
+import os
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -154,17 +156,23 @@ def travel_times(
 def cached_table(
     cache_dir: Path | None, kind: str, key: str, compute: Callable[[], pd.DataFrame]
 ) -> pd.DataFrame:
-    """The table cached as ``cache_dir/KIND-KEY.parquet``, computed and cached if absent
-    (written to a temporary file first, so a stopped run never leaves half a table)."""
+    """The table cached as ``cache_dir/KIND-KEY.parquet``, computed and cached if absent.
+    It is written to a temporary file of its own first: a stopped run never leaves half a
+    table, and two runs that compute the same table at once (the cache is the user's,
+    shared by every run) each replace it whole."""
     cached = cache_dir / f"{kind}-{key}.parquet" if cache_dir else None
     if cached is not None and cached.is_file():
         return pd.read_parquet(cached)
     table = compute()
     if cached is not None:
         cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_suffix(".tmp")
-        table.to_parquet(tmp, index=False)
-        tmp.replace(cached)
+        fd, tmp = tempfile.mkstemp(dir=cached.parent, prefix=f".{cached.name}.", suffix=".tmp")
+        os.close(fd)
+        try:
+            table.to_parquet(tmp, index=False)
+            os.replace(tmp, cached)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
     return table
 
 

@@ -77,6 +77,7 @@ def make_plan(
         runner = RegionalRunner(pool, scenario, progress, earlier)
         seconds = {}
         for programme in programmes:
+            progress.programme(programme.name)
             began = time.perf_counter()
             result, state = runner.run(programme, state)
             results.append(result)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -49,7 +47,7 @@ def travel_within_county(
     area = _area_of(dataset, by_prefecture)
     places["area"] = area.reindex(places["region_id"].astype(str)).to_numpy()
     settlement_area = area.reindex(demand["region_id"].astype(str)).to_numpy()
-    cache_dir = Path(settings.cache_dir)
+    cache_dir = settings.cache_path()
 
     def compute() -> pd.DataFrame:
         tables = []

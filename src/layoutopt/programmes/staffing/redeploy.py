@@ -1,5 +1,6 @@
-"""Redeployment within a county (县管校聘) as a minimum-cost flow on networkx, checked
-against the same network's linear programme on HiGHS.
+"""Redeployment within a county (县管校聘) as a minimum-cost flow on OR-Tools'
+``SimpleMinCostFlow`` (compiled, exact, integral); networkx's network simplex and HiGHS's
+linear programme of the same network are the references the tests hold it to.
 
 One network per county, of its public schools (county redeployment covers public teachers
 in public schools; a private school's gap is reported, not filled). Each school-and-subject
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 import pandas as pd
+from ortools.graph.python.min_cost_flow import SimpleMinCostFlow
 from scipy.optimize import linprog
 from scipy.sparse import coo_matrix
 
@@ -61,68 +63,109 @@ class Redeployment:
     moves: pd.DataFrame
     recruit: pd.DataFrame  # school_id, subject, teachers
     surplus: pd.DataFrame  # school_id, subject, teachers left over
-    cost: float
-    lp_cost: float
+    cost: float  # NaN unless the flow is optimal
+    status: str  # OR-Tools' word: "OPTIMAL", or why not
     nodes: int
     arcs: int
     flow_seconds: float
-    lp_seconds: float
+
+
+@dataclass(frozen=True)
+class FlowNetwork:
+    """A county's network as arrays, in OR-Tools' form: ``supply`` > 0 where teachers (or
+    recruits) come from, < 0 where they are needed. Arcs without a rotation cap carry the
+    network's whole supply as capacity: no flow of this acyclic network can exceed it."""
+
+    nodes: list[tuple]
+    supply: np.ndarray
+    tail: np.ndarray
+    head: np.ndarray
+    capacity: np.ndarray
+    cost: np.ndarray
+
+    def as_networkx(self) -> nx.DiGraph:
+        """The same network for networkx's network simplex (the tests' reference)."""
+        graph = nx.DiGraph()
+        for node, supply in zip(self.nodes, self.supply.tolist(), strict=True):
+            graph.add_node(node, demand=-supply)
+        for u, v, cap, cost in zip(
+            self.tail.tolist(),
+            self.head.tolist(),
+            self.capacity.tolist(),
+            self.cost.tolist(),
+            strict=True,
+        ):
+            graph.add_edge(self.nodes[u], self.nodes[v], capacity=cap, weight=cost)
+        return graph
 
 
 def redeploy(county: CountyStaff, section: StaffingSection) -> Redeployment:
-    graph = flow_network(county, section)
+    network = flow_network(county, section)
     started = time.perf_counter()
-    cost, flows = nx.network_simplex(graph)
+    solver = SimpleMinCostFlow()
+    arcs = solver.add_arcs_with_capacity_and_unit_cost(
+        network.tail, network.head, network.capacity, network.cost
+    )
+    solver.set_nodes_supplies(np.arange(len(network.nodes)), network.supply)
+    status = solver.solve()
     flow_seconds = time.perf_counter() - started
-    started = time.perf_counter()
-    lp_cost = lp_check(graph)
-    lp_seconds = time.perf_counter() - started
-    moves, recruit, surplus = _read(graph, flows)
+    optimal = status == SimpleMinCostFlow.OPTIMAL
+    flows = solver.flows(arcs) if optimal else np.zeros(len(arcs), dtype=np.int64)
+    moves, recruit, surplus = _read(network, flows)
     return Redeployment(
         moves,
         recruit,
         surplus,
-        float(cost),
-        lp_cost,
-        graph.number_of_nodes(),
-        graph.number_of_edges(),
+        float(solver.optimal_cost()) if optimal else float("nan"),
+        status.name,
+        len(network.nodes),
+        len(arcs),
         flow_seconds,
-        lp_seconds,
     )
 
 
-def flow_network(county: CountyStaff, section: StaffingSection) -> nx.DiGraph:
+def flow_network(county: CountyStaff, section: StaffingSection) -> FlowNetwork:
     """The county's network: supplies, gates (the rotation allowance), shortages."""
     h = county.holdings
     surplus = h[h["teachers"] > h["posts"]].assign(n=lambda f: f["teachers"] - f["posts"])
     short = h[h["posts"] > h["teachers"]].assign(n=lambda f: f["posts"] - f["teachers"])
-    graph = nx.DiGraph()
-    graph.add_node(STAY, demand=int(surplus["n"].sum()))
-    graph.add_node(RECRUIT, demand=-int(short["n"].sum()))
+    nodes: list[tuple] = [STAY, RECRUIT]
+    supply: list[int] = [-int(surplus["n"].sum()), int(short["n"].sum())]
+    arcs: list[tuple[int, int, int, int]] = []  # tail, head, capacity (-1: none), cost
     # Balance: every shortage a move fills leaves one recruit unused, and one surplus
     # teacher fewer stays; the unused recruits close the count at the stay node.
-    graph.add_edge(RECRUIT, STAY, weight=0)
-    targets = [("t", a, b) for a, b in zip(short["school_id"], short["subject"], strict=True)]
+    arcs.append((1, 0, -1, 0))
     recruit = int(section.recruit_cost_min)
-    for target, n in zip(targets, short["n"], strict=True):
-        graph.add_node(target, demand=int(n))
-        graph.add_edge(RECRUIT, target, weight=recruit)
+    targets = list(range(len(nodes), len(nodes) + len(short)))
+    for school_id, subject, n in zip(short["school_id"], short["subject"], short["n"], strict=True):
+        nodes.append(("t", school_id, subject))
+        supply.append(-int(n))
+        arcs.append((1, len(nodes) - 1, -1, recruit))
     shortages = Shortages.of(short, county)
     allowance = _allowance(county, surplus, section)
     for row, cap in zip(surplus.itertuples(), allowance, strict=True):
-        supply, gate = ("s", row.school_id, row.subject), ("g", row.school_id, row.subject)
-        graph.add_node(supply, demand=-int(row.n))
-        graph.add_edge(supply, STAY, weight=0)
+        nodes.append(("s", row.school_id, row.subject))
+        source = len(nodes) - 1
+        supply.append(int(row.n))
+        arcs.append((source, 0, -1, 0))
         covers = section.cover.get(row.subject, {})
         for k in shortages.at_school.get(row.school_id, []):  # another subject, same school
             if shortages.subject[k] in covers:
-                graph.add_edge(supply, targets[k], weight=round(covers[shortages.subject[k]]))
+                arcs.append((source, targets[k], -1, round(covers[shortages.subject[k]])))
         if cap <= 0:
             continue
-        graph.add_edge(supply, gate, weight=0, capacity=int(cap))
+        nodes.append(("g", row.school_id, row.subject))
+        gate = len(nodes) - 1
+        supply.append(0)
+        arcs.append((source, gate, int(cap), 0))
         for k, cost in shortages.options(row.school_id, row.subject, county, section):
-            graph.add_edge(gate, targets[k], weight=cost)
-    return graph
+            arcs.append((gate, targets[k], -1, cost))
+    table = np.array(arcs, dtype=np.int64).reshape(-1, 4)
+    whole = int(sum(s for s in supply if s > 0))
+    capacity = np.where(table[:, 2] < 0, whole, table[:, 2])
+    return FlowNetwork(
+        nodes, np.array(supply, dtype=np.int64), table[:, 0], table[:, 1], capacity, table[:, 3]
+    )
 
 
 @dataclass(frozen=True)
@@ -196,37 +239,38 @@ def school_minutes(county: CountyStaff) -> pd.DataFrame:
     return pd.DataFrame(np.round(metres / 1000 * county.minutes_per_km, 1), index=ids, columns=ids)
 
 
-def lp_check(graph: nx.DiGraph) -> float:
-    """The same network's minimum cost as a linear programme on HiGHS (scipy)."""
-    nodes = list(graph.nodes)
-    index = {n: k for k, n in enumerate(nodes)}
-    edges = list(graph.edges(data=True))
-    cost = np.array([d.get("weight", 0) for _, _, d in edges], dtype=float)
-    upper = [d.get("capacity", None) for _, _, d in edges]
-    rows = np.r_[[index[v] for _, v, _ in edges], [index[u] for u, _, _ in edges]]
-    cols = np.r_[np.arange(len(edges)), np.arange(len(edges))]
-    values = np.r_[np.ones(len(edges)), -np.ones(len(edges))]
-    matrix = coo_matrix((values, (rows, cols)), shape=(len(nodes), len(edges))).tocsr()
-    demand = np.array([graph.nodes[n].get("demand", 0) for n in nodes], dtype=float)
-    result = linprog(cost, A_eq=matrix, b_eq=demand, bounds=[(0, u) for u in upper], method="highs")
+def lp_check(network: FlowNetwork) -> float:
+    """The same network's minimum cost as a linear programme on HiGHS (scipy): a reference
+    for the tests."""
+    n_arcs = len(network.tail)
+    rows = np.r_[network.head, network.tail]
+    cols = np.r_[np.arange(n_arcs), np.arange(n_arcs)]
+    values = np.r_[np.ones(n_arcs), -np.ones(n_arcs)]
+    matrix = coo_matrix((values, (rows, cols)), shape=(len(network.nodes), n_arcs)).tocsr()
+    bounds = list(zip(np.zeros(n_arcs), network.capacity.astype(float), strict=True))
+    result = linprog(
+        network.cost.astype(float),
+        A_eq=matrix,
+        b_eq=-network.supply.astype(float),
+        bounds=bounds,
+        method="highs",
+    )
     if result.status != 0:
         return float("nan")
     return float(result.fun)
 
 
-def _read(graph: nx.DiGraph, flows: dict) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def _read(network: FlowNetwork, flows: np.ndarray) -> tuple[pd.DataFrame, ...]:
     moves, recruit, surplus = [], [], []
-    for u, targets in flows.items():
-        for v, amount in targets.items():
-            if amount <= 0:
-                continue
-            if u == RECRUIT and v != STAY:
-                recruit.append((v[1], v[2], amount))
-            elif v == STAY and u != RECRUIT:
-                surplus.append((u[1], u[2], amount))
-            elif u[0] in ("g", "s") and v[0] == "t":
-                weight = graph.edges[u, v]["weight"]
-                moves.append((u[1], v[1], u[2], v[2], amount, weight))
+    nodes = network.nodes
+    for k in np.flatnonzero(flows > 0).tolist():
+        u, v, amount = nodes[network.tail[k]], nodes[network.head[k]], int(flows[k])
+        if u == RECRUIT and v != STAY:
+            recruit.append((v[1], v[2], amount))
+        elif v == STAY and u != RECRUIT:
+            surplus.append((u[1], u[2], amount))
+        elif u[0] in ("g", "s") and v[0] == "t":
+            moves.append((u[1], v[1], u[2], v[2], amount, int(network.cost[k])))
     moves_frame = pd.DataFrame(
         moves, columns=["from_id", "to_id", "subject_from", "subject", "teachers", "cost"]
     )
