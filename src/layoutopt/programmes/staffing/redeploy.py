@@ -24,7 +24,7 @@ teachers all may. Costs are whole minutes-equivalent, so the flow is whole teach
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import networkx as nx
 import numpy as np
@@ -170,7 +170,9 @@ def flow_network(county: CountyStaff, section: StaffingSection) -> FlowNetwork:
 
 @dataclass(frozen=True)
 class Shortages:
-    """A county's shortages as arrays, with the minutes from every school to theirs."""
+    """A county's shortages as arrays, with the minutes from every school to theirs. The
+    penalties by subject and the level bands by level are computed once a county, not once
+    a surplus row."""
 
     school: np.ndarray  # school_id of each shortage
     level: np.ndarray  # its school's level
@@ -178,6 +180,9 @@ class Shortages:
     minutes: np.ndarray  # (school of the county, shortage) minutes
     row_of: dict[str, int]  # school_id -> its row of ``minutes``
     at_school: dict[str, list[int]]  # school_id -> its shortages
+    level_of: dict[str, str]  # school_id -> its level, every school of the county
+    _penalties: dict[str, np.ndarray] = field(default_factory=dict, compare=False)
+    _bands: dict[str, np.ndarray] = field(default_factory=dict, compare=False)
 
     @classmethod
     def of(cls, short: pd.DataFrame, county: CountyStaff) -> Shortages:
@@ -194,16 +199,29 @@ class Shortages:
             minutes.reindex(columns=school).to_numpy(),
             {s: k for k, s in enumerate(minutes.index)},
             at_school,
+            dict(zip(county.schools["school_id"], county.schools["level"], strict=True)),
         )
+
+    def penalty(self, subject: str, section: StaffingSection) -> np.ndarray:
+        """Each shortage's penalty for a teacher of ``subject`` (0 for the same subject,
+        the ``cover`` table's otherwise, NaN where it may not teach it)."""
+        if subject not in self._penalties:
+            covers = {subject: 0.0, **section.cover.get(subject, {})}
+            self._penalties[subject] = np.array([covers.get(t, np.nan) for t in self.subject])
+        return self._penalties[subject]
+
+    def band(self, level: str, section: StaffingSection) -> np.ndarray:
+        """Which shortages a teacher of a school of ``level`` may fill (``move_bands``)."""
+        if level not in self._bands:
+            self._bands[level] = np.isin(self.level, section.move_bands.get(level, []))
+        return self._bands[level]
 
     def options(self, school_id: str, subject: str, county: CountyStaff, section):
         """The ``move_options`` cheapest shortages of other schools within ``max_move_min``
         and the level band of ``school_id`` that a teacher of ``subject`` may fill:
         (shortage, whole cost)."""
-        covers = {subject: 0.0, **section.cover.get(subject, {})}
-        level = county.schools.set_index("school_id").at[school_id, "level"]
-        band = np.isin(self.level, section.move_bands.get(level, []))
-        penalty = np.array([covers.get(t, np.nan) for t in self.subject])
+        band = self.band(self.level_of[school_id], section)
+        penalty = self.penalty(subject, section)
         trip = self.minutes[self.row_of[school_id]]
         follows = self.school == county.receivers.get(school_id, "")
         cost = trip + penalty - follows * section.follow_bonus_min
@@ -218,16 +236,18 @@ class Shortages:
 def _allowance(county: CountyStaff, surplus: pd.DataFrame, section: StaffingSection) -> list[int]:
     """Teachers each surplus row may send to other schools: all of a closing school's, else
     the school's rotation allowance shared by surplus."""
-    schools = county.schools.set_index("school_id")
-    out = pd.Series(0, index=surplus.index, dtype=np.int64)
-    for school_id, rows in surplus.groupby("school_id", sort=True):
-        if not bool(schools.at[school_id, "open"]):
-            out[rows.index] = rows["n"].to_numpy()
+    schools = county.schools
+    is_open = dict(zip(schools["school_id"], schools["open"], strict=True))
+    teachers = dict(zip(schools["school_id"], schools["teachers"], strict=True))
+    n = surplus["n"].to_numpy(np.int64)
+    out = np.zeros(len(surplus), dtype=np.int64)
+    for school_id, rows in surplus.groupby("school_id", sort=True).indices.items():
+        if not bool(is_open[school_id]):
+            out[rows] = n[rows]
             continue
-        allowed = int(np.floor(section.rotation_share * float(schools.at[school_id, "teachers"])))
-        share = largest_remainder(rows["n"].to_numpy(float), min(allowed, int(rows["n"].sum())))
-        out[rows.index] = share
-    return list(out)
+        allowed = int(np.floor(section.rotation_share * float(teachers[school_id])))
+        out[rows] = largest_remainder(n[rows].astype(float), min(allowed, int(n[rows].sum())))
+    return out.tolist()
 
 
 def school_minutes(county: CountyStaff) -> pd.DataFrame:
