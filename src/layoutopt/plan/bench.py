@@ -12,17 +12,16 @@ workers a programme's solver seconds may reach twice its wall seconds).
 from __future__ import annotations
 
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-import psutil
 
 from layoutopt.plan import make_plan
+from layoutopt.plan.memory import PhasePeaks
 from layoutopt.progress import Progress
 from layoutopt.results import Plan
 from layoutopt.scenario import Scenario
@@ -38,41 +37,6 @@ COLUMNS = [
     "solver_share",
 ]
 LOAD, OUTPUTS, TOTAL = "load and check", "write outputs", "whole run"
-
-
-@dataclass
-class PhasePeaks:
-    """The largest resident memory of this process and of any child (worker) process, by
-    the phase the run is in; a thread samples it while the run lasts."""
-
-    every_s: float = 0.25
-    phase: str = LOAD
-    main_mb: dict[str, float] = field(default_factory=dict)
-    worker_mb: dict[str, float] = field(default_factory=dict)
-    _stop: threading.Event = field(default_factory=threading.Event)
-
-    def __enter__(self) -> PhasePeaks:
-        self._thread = threading.Thread(target=self._watch, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _watch(self) -> None:
-        me = psutil.Process()
-        while not self._stop.is_set():
-            phase = self.phase
-            main = me.memory_info().rss / 2**20
-            self.main_mb[phase] = max(self.main_mb.get(phase, 0.0), main)
-            for child in me.children(recursive=True):
-                try:
-                    rss = child.memory_info().rss / 2**20
-                except psutil.Error:  # a worker that ended between listing and reading
-                    continue
-                self.worker_mb[phase] = max(self.worker_mb.get(phase, 0.0), rss)
-            self._stop.wait(self.every_s)
 
 
 @dataclass
@@ -106,7 +70,8 @@ def bench_plan(
     down) into ``out``, else a temporary folder removed after; one row per phase, then the
     whole run."""
     inner = progress or Progress()
-    with tempfile.TemporaryDirectory(prefix="layoutopt-bench-") as scratch, PhasePeaks() as peaks:
+    scratch_folder = tempfile.TemporaryDirectory(prefix="layoutopt-bench-")
+    with scratch_folder as scratch, PhasePeaks(phase=LOAD) as peaks:
         target = out or Path(scratch) / scenario.name
         started = time.perf_counter()
         plan = make_plan(scenario, workers=workers, progress=_Phases(inner, peaks))
@@ -130,8 +95,8 @@ def bench_plan(
         )
     rows.append(_row(OUTPUTS, ended - planned, whole, peaks))
     total = _row(TOTAL, whole, whole, peaks)
-    total["peak_main_mb"] = round(max(peaks.main_mb.values(), default=0.0))
-    total["peak_worker_mb"] = round(max(peaks.worker_mb.values(), default=0.0))
+    total["peak_main_mb"] = round(peaks.main_peak_mb)
+    total["peak_worker_mb"] = round(peaks.worker_peak_mb)
     total["solves"] = sum(r.get("solves", 0) for r in rows)
     total["solver_seconds"] = round(sum(r.get("solver_seconds", 0.0) for r in rows), 1)
     total["solver_share"] = round(total["solver_seconds"] / (whole * plan.workers), 3)

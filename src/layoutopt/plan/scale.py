@@ -22,20 +22,18 @@ itself. Peak memory is sampled from the worker processes four times a second.
 from __future__ import annotations
 
 import tempfile
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-import psutil
 import pyogrio
 
 from layoutopt.errors import LayoutoptError
 from layoutopt.plan import make_plan
 from layoutopt.plan.executors import region_executor
+from layoutopt.plan.memory import PhasePeaks
 from layoutopt.scenario import scenario_from_dict
 
 DRAWS = ("prefectures", "provinces")
@@ -99,37 +97,6 @@ def cross_section(counties: pd.DataFrame, size: int) -> dict[str, list[str]]:
     return {code: sorted(rows["region_id"]) for code, rows in drawn.groupby("province_code")}
 
 
-@dataclass
-class PeakMemory:
-    """The largest resident memory seen in any child process (the workers) and in this
-    process, sampled by a thread while a run lasts."""
-
-    every_s: float = 0.25
-    worker_mb: float = 0.0
-    main_mb: float = 0.0
-    _stop: threading.Event = field(default_factory=threading.Event)
-
-    def __enter__(self) -> PeakMemory:
-        self._thread = threading.Thread(target=self._watch, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _watch(self) -> None:
-        me = psutil.Process()
-        while not self._stop.is_set():
-            self.main_mb = max(self.main_mb, me.memory_info().rss / 2**20)
-            for child in me.children(recursive=True):
-                try:
-                    self.worker_mb = max(self.worker_mb, child.memory_info().rss / 2**20)
-                except psutil.Error:  # a worker that ended between listing and reading
-                    continue
-            self._stop.wait(self.every_s)
-
-
 def run_size(
     national: Path,
     provinces: pd.DataFrame,
@@ -144,7 +111,7 @@ def run_size(
     seconds: Counter = Counter()
     statuses: dict[str, Counter] = {p: Counter() for p in programmes}
     schools = counties = 0
-    with tempfile.TemporaryDirectory(prefix="layoutopt-scale-") as cache, PeakMemory() as peak:
+    with tempfile.TemporaryDirectory(prefix="layoutopt-scale-") as cache, PhasePeaks() as peak:
         pool = region_executor(workers, executor)
         try:
             for entry in provinces.itertuples():
@@ -180,8 +147,8 @@ def run_size(
             "seconds": round(seconds[name], 1),
             "seconds_per_county": round(seconds[name] / counties, 3),
             "seconds_per_1000_schools": round(seconds[name] / schools * 1000, 2),
-            "peak_worker_mb": round(peak.worker_mb),
-            "peak_main_mb": round(peak.main_mb),
+            "peak_worker_mb": round(peak.worker_peak_mb),
+            "peak_main_mb": round(peak.main_peak_mb),
             "solves": sum(statuses[name].values()),
             "solves_by_status": ";".join(f"{k}:{v}" for k, v in sorted(statuses[name].items())),
         }
