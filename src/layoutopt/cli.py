@@ -620,7 +620,8 @@ def bench(
             return
         if suite not in SUITES:
             raise LayoutoptError(
-                f"unknown suite '{suite}' (choose from {', '.join(SUITES)}, or scale)"
+                f"unknown suite '{suite}' (choose from {', '.join(SUITES)}, "
+                "gen, facility, scale or plan)"
             )
         if compare not in (None, "dense"):
             raise LayoutoptError(f"--compare takes 'dense' (got '{compare}')")
