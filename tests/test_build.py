@@ -166,6 +166,7 @@ def test_shanxi_size_distributions_are_realistic(shanxi_dataset):
 
 
 @shanxi
+@pytest.mark.slow  # the whole province rebuilt: the slow tier's
 def test_shanxi_rebuilds_byte_for_byte(tmp_path):
     cal = SHANXI_INPUTS / "calibration.toml"
     load_calibration(cal)
